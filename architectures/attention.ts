@@ -1,0 +1,32 @@
+// Softmax attention pieces shared by the attention-based mixers (Transformer, LeX, momentum, YOCO).
+import * as tf from '@tensorflow/tfjs';
+import type { LayerState } from './interface.ts';
+import { cachedCausalMask } from './layers.ts';
+
+/** softmax(q k^T * scale + mask) v.  q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv] -> [B,H,T,Dv]. */
+export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D {
+  let s = tf.mul(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), scale);
+  if (mask) s = tf.add(s, mask);
+  return tf.matMul(tf.softmax(s), v as tf.Tensor4D) as tf.Tensor4D;
+}
+
+/** Causal attention over a sequence (optionally with a sliding window of `window` keys). */
+export function causalAttend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, window = 0): tf.Tensor4D {
+  const t = q.shape[2]!, s = k.shape[2]!;
+  return attend(q, k, v, scale, cachedCausalMask(t, s, window));
+}
+
+/** Append the new step's keys/values [B,H,1,*] to a KV cache, keeping at most `window` entries (0: all). */
+export function appendKV(state: LayerState, k: tf.Tensor, v: tf.Tensor, window = 0): { k: tf.Tensor; v: tf.Tensor } {
+  let kc = tf.concat([state.k as tf.Tensor, k], 2);
+  let vc = tf.concat([state.v as tf.Tensor, v], 2);
+  const s = kc.shape[2]!;
+  if (window > 0 && s > window) {
+    kc = kc.slice([0, 0, s - window, 0], [-1, -1, window, -1]);
+    vc = vc.slice([0, 0, s - window, 0], [-1, -1, window, -1]);
+  }
+  return { k: kc, v: vc };
+}
+
+/** Forward FLOPs per token of full causal attention at context T (q k^T and A v; the peer's 4 T d). */
+export const attentionFlops = (seq: number, dModel: number): number => 4 * seq * dModel;

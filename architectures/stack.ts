@@ -1,0 +1,140 @@
+// The shared decoder: embedding -> L x [x + mixer(norm(x)); x + ffn(norm(x))] -> norm -> head.
+// Architectures supply only the sequence mixer (torchscale style).
+import * as tf from '@tensorflow/tfjs';
+import type { Capabilities, DecodeState, LanguageModel, LayerState, ModelConfig } from './interface.ts';
+import { Params, addLinear, embed, linear, rmsNorm, swiglu } from './layers.ts';
+
+export const NORM_EPS = 1e-6;
+
+/** A sequence mixer: the only part that differs between architectures. x is already normalised. */
+export interface Mixer {
+  /** Parallel form: [B, T, D] -> [B, T, D]. */
+  forward(x: tf.Tensor3D): tf.Tensor3D;
+  /** Prompt -> output and this layer's cache. */
+  prefill(x: tf.Tensor3D): { y: tf.Tensor3D; state: LayerState };
+  /** x [B, 1, D] at absolute position pos -> output and next cache. */
+  step(x: tf.Tensor3D, state: LayerState, pos: number): { y: tf.Tensor3D; state: LayerState };
+  /** Forward-pass FLOPs per token of the mixing itself (not projections), at context T. */
+  mixFlopsPerToken(seq: number): number;
+  /** Optional long-context forward (e.g. blockwise attention). Defaults to forward. */
+  forwardLong?(x: tf.Tensor3D): tf.Tensor3D;
+}
+
+export type MixerFactory = (p: Params, prefix: string, layer: number, cfg: ModelConfig) => Mixer;
+
+/** Pre-norm residual block with a SwiGLU FFN around any mixer. */
+export class Block {
+  readonly norm1: tf.Variable;
+  readonly norm2: tf.Variable;
+  readonly wGateUp: tf.Variable;
+  readonly wDown: tf.Variable;
+  constructor(p: Params, prefix: string, cfg: ModelConfig, readonly mixer: Mixer) {
+    this.norm1 = p.add(`${prefix}.norm1`, [cfg.d], { kind: 'ones' });
+    this.norm2 = p.add(`${prefix}.norm2`, [cfg.d], { kind: 'ones' });
+    this.wGateUp = addLinear(p, `${prefix}.ffn.gate_up`, cfg.d, 2 * cfg.ffn);
+    this.wDown = addLinear(p, `${prefix}.ffn.down`, cfg.ffn, cfg.d, 0.02 / Math.sqrt(2 * cfg.layers));
+  }
+  ffn(h: tf.Tensor3D): tf.Tensor3D {
+    return tf.add(h, swiglu(rmsNorm(h, this.norm2, NORM_EPS), this.wGateUp, this.wDown)) as tf.Tensor3D;
+  }
+  mixIn(x: tf.Tensor3D): tf.Tensor3D {
+    return rmsNorm(x, this.norm1, NORM_EPS) as tf.Tensor3D;
+  }
+  forward(x: tf.Tensor3D, long = false): tf.Tensor3D {
+    const n = this.mixIn(x);
+    const m = long && this.mixer.forwardLong ? this.mixer.forwardLong(n) : this.mixer.forward(n);
+    return this.ffn(tf.add(x, m) as tf.Tensor3D);
+  }
+  prefill(x: tf.Tensor3D): { y: tf.Tensor3D; state: LayerState } {
+    const { y, state } = this.mixer.prefill(this.mixIn(x));
+    return { y: this.ffn(tf.add(x, y) as tf.Tensor3D), state };
+  }
+  step(x: tf.Tensor3D, state: LayerState, pos: number): { y: tf.Tensor3D; state: LayerState } {
+    const r = this.mixer.step(this.mixIn(x), state, pos);
+    return { y: this.ffn(tf.add(x, r.y) as tf.Tensor3D), state: r.state };
+  }
+}
+
+/** Embedding table and output head with final norm: shared by every architecture. */
+export class EmbeddingAndHead {
+  readonly table: tf.Variable;
+  readonly normF: tf.Variable;
+  readonly head: tf.Variable;
+  constructor(p: Params, cfg: ModelConfig) {
+    this.table = p.add('embed', [cfg.vocab, cfg.d], { kind: 'normal', std: 0.02 }, { embedding: true });
+    this.normF = p.add('norm_f', [cfg.d], { kind: 'ones' });
+    this.head = p.add('head', [cfg.d, cfg.vocab], { kind: 'normal', std: 0.02 }, { embedding: true });
+  }
+  embed(tokens: tf.Tensor): tf.Tensor3D {
+    return embed(this.table as tf.Tensor2D, tokens) as tf.Tensor3D;
+  }
+  logits(x: tf.Tensor3D): tf.Tensor3D {
+    return linear(rmsNorm(x, this.normF, NORM_EPS), this.head) as tf.Tensor3D;
+  }
+}
+
+/** FLOPs per token, forward + backward: 6 per weight (non-embedding and head) + 3x the mixing. */
+export function trainingFlops(params: Params, cfg: ModelConfig, mixFlopsPerToken: number): number {
+  return 6 * params.count().nonEmbedding + 6 * cfg.d * cfg.vocab + 3 * mixFlopsPerToken;
+}
+
+/** A decoder made of identical blocks, differing only in the mixer. */
+export class StackedLM implements LanguageModel {
+  readonly io: EmbeddingAndHead;
+  readonly blocks: Block[];
+  readonly longConvention?: string;
+  readonly forwardLong?: (tokens: tf.Tensor2D) => tf.Tensor3D;
+
+  constructor(readonly config: ModelConfig, readonly params: Params, mixer: MixerFactory,
+              readonly capabilities: Capabilities, longConvention?: string) {
+    this.io = new EmbeddingAndHead(this.params, config);
+    this.blocks = [];
+    for (let l = 0; l < config.layers; l++) {
+      const prefix = `layers.${l}`;
+      this.blocks.push(new Block(this.params, prefix, config, mixer(this.params, `${prefix}.mix`, l, config)));
+    }
+    if (longConvention) {
+      this.longConvention = longConvention;
+      this.forwardLong = (tokens) => this.run(tokens, true);
+    }
+  }
+
+  private run(tokens: tf.Tensor2D, long: boolean): tf.Tensor3D {
+    let x = this.io.embed(tokens);
+    for (const b of this.blocks) x = b.forward(x, long);
+    return this.io.logits(x);
+  }
+
+  forward(tokens: tf.Tensor2D): tf.Tensor3D {
+    return this.run(tokens, false);
+  }
+
+  prefill(tokens: tf.Tensor2D, opts: { allLogits?: boolean } = {}): { logits: tf.Tensor3D; state: DecodeState } {
+    let x = this.io.embed(tokens);
+    const layers: LayerState[] = [];
+    for (const b of this.blocks) {
+      const r = b.prefill(x);
+      x = r.y;
+      layers.push(r.state);
+    }
+    const t = x.shape[1];
+    const last = opts.allLogits ? x : (x.slice([0, t - 1, 0], [-1, 1, -1]) as tf.Tensor3D);
+    return { logits: this.io.logits(last), state: { pos: t, layers } };
+  }
+
+  step(state: DecodeState, token: tf.Tensor1D): { logits: tf.Tensor2D; state: DecodeState } {
+    let x = this.io.embed(token.reshape([-1, 1]));
+    const layers: LayerState[] = [];
+    this.blocks.forEach((b, l) => {
+      const r = b.step(x, state.layers[l]!, state.pos);
+      x = r.y;
+      layers.push(r.state);
+    });
+    return { logits: this.io.logits(x).squeeze([1]) as tf.Tensor2D, state: { pos: state.pos + 1, layers } };
+  }
+
+  flopsPerToken(seq: number): number {
+    const mix = this.blocks.reduce((s, b) => s + b.mixer.mixFlopsPerToken(seq), 0);
+    return trainingFlops(this.params, this.config, mix);
+  }
+}

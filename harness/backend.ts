@@ -1,0 +1,72 @@
+// Backend choice. `auto` tries them in DESIGN.md's order; a forced backend that fails is bad input.
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from './errors.ts';
+
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+type Loader = () => Promise<string | null>;
+
+async function tryImport(mod: string): Promise<boolean> {
+  try {
+    await import(mod);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** setBackend's own answer counts: tf.getBackend() can name a backend that failed to start. */
+async function activate(name: string): Promise<boolean> {
+  if (!tf.findBackend(name) && !tf.engine().registryFactory[name]) return false;
+  try {
+    const ok = await tf.setBackend(name);
+    await tf.ready();
+    return ok && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+const loaders: Record<Exclude<BackendName, 'auto'>, Loader> = {
+  tensorflow: async () => {
+    for (const mod of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      if ((await tryImport(mod)) && (await activate('tensorflow'))) return mod;
+    }
+    return null;
+  },
+  webgpu: async () => ((await tryImport('@tensorflow/tfjs-backend-webgpu')) && (await activate('webgpu')) ? 'webgpu' : null),
+  wasm: async () => ((await tryImport('@tensorflow/tfjs-backend-wasm')) && (await activate('wasm')) ? 'wasm' : null),
+  cpu: async () => ((await activate('cpu')) ? 'cpu' : null),
+};
+
+export interface BackendInfo {
+  name: string;
+  /** The package that provided it (e.g. @tensorflow/tfjs-node-gpu). */
+  provider: string;
+  tried: string[];
+}
+
+let current: BackendInfo | null = null;
+
+export async function selectBackend(requested: string): Promise<BackendInfo> {
+  if (!(BACKENDS as readonly string[]).includes(requested)) {
+    throw new UsageError(`unknown backend '${requested}'; valid: ${BACKENDS.join(', ')}`);
+  }
+  const order = requested === 'auto' ? BACKENDS.slice(1) : [requested as Exclude<BackendName, 'auto'>];
+  const tried: string[] = [];
+  for (const name of order as Exclude<BackendName, 'auto'>[]) {
+    tried.push(name);
+    const provider = await loaders[name]();
+    if (provider) {
+      current = { name, provider, tried };
+      return current;
+    }
+  }
+  throw new UsageError(`backend '${requested}' is not available on this machine; tried: ${tried.join(', ')}`);
+}
+
+export function currentBackend(): BackendInfo {
+  if (!current) throw new Error('no backend selected');
+  return current;
+}

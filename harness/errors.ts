@@ -1,0 +1,24 @@
+// Bad input is a UsageError: the CLI prints its one line and exits 2, before anything is written.
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Throw a UsageError naming the bad value and the valid ones. */
+export function invalid(what: string, value: string, valid: readonly string[]): never {
+  throw new UsageError(`unknown ${what} '${value}'; valid: ${valid.join(', ')}`);
+}
+
+/** Parse a comma list and check every item against the valid names. */
+export function parseNames(what: string, list: string | undefined, valid: readonly string[]): string[] {
+  if (list === undefined) return [...valid];
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`empty ${what} list; valid: ${valid.join(', ')}`);
+  for (const n of names) if (!valid.includes(n)) invalid(what, n, valid);
+  return names;
+}
+
+/** Parse a positive integer option strictly ("3", not "3x" or "1.5"). */
+export function parsePositiveInt(option: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${option} must be a positive integer, got '${value}'`);
+  return Number(value);
+}

@@ -1,0 +1,123 @@
+// Building models under identical settings: configs from the preset's size, FFN width matched to the
+// Transformer's non-embedding parameter count, text models trained once and cached by content hash.
+import type { ArchitectureSpec, LanguageModel, ModelConfig } from '../architectures/interface.ts';
+import { Params } from '../architectures/layers.ts';
+import { getArchitecture } from '../architectures/registry.ts';
+import { ModelCache } from './cache.ts';
+import type { Corpus } from './data/corpus.ts';
+import { batches, textStream, type WindowStream } from './data/streams.ts';
+import { codeVersion } from './hash.ts';
+import type { PeakMeter } from './measure.ts';
+import type { Preset, TrainConfig } from './presets.ts';
+import { Progress, log } from './progress.ts';
+import { train } from './train.ts';
+
+/** The architecture every other one is matched against. */
+export const REFERENCE_ARCH = 'transformer';
+export const MATCH_TOLERANCE = 0.03;
+
+export function countParams(spec: ArchitectureSpec, cfg: ModelConfig): { total: number; nonEmbedding: number } {
+  const p = new Params(0, true);
+  spec.build(cfg, p);
+  const c = p.count();
+  p.dispose();
+  return c;
+}
+
+export interface MatchedConfig {
+  config: ModelConfig;
+  nonEmbedding: number;
+  target: number;
+  /** How the count was matched, for the records. */
+  matchedBy: string;
+}
+
+/** Size the FFN width so the non-embedding count is as close as possible to the reference's. */
+export function matchedConfig(spec: ArchitectureSpec, preset: Preset, match: 'params' | 'none', overrides: Record<string, number | string | boolean> = {}): MatchedConfig {
+  const ref = getArchitecture(REFERENCE_ARCH)!;
+  const target = countParams(ref, ref.configure(preset.size)).nonEmbedding;
+  const base = spec.configure(preset.size, overrides);
+  const baseCount = countParams(spec, base).nonEmbedding;
+  if (match === 'none' || spec.name === REFERENCE_ARCH) {
+    return { config: base, nonEmbedding: baseCount, target, matchedBy: match === 'none' ? 'not matched' : 'reference' };
+  }
+  // non-embedding count is affine in ffn width: count(f) = a + b f
+  const other = countParams(spec, { ...base, ffn: base.ffn + 8 }).nonEmbedding;
+  const perUnit = (other - baseCount) / 8;
+  const ideal = base.ffn + (target - baseCount) / perUnit;
+  let best = { ffn: base.ffn, count: baseCount };
+  for (const ffn of [Math.floor(ideal), Math.ceil(ideal)].filter((f) => f >= 1)) {
+    const count = countParams(spec, { ...base, ffn }).nonEmbedding;
+    if (Math.abs(count - target) < Math.abs(best.count - target)) best = { ffn, count };
+  }
+  const config = { ...base, ffn: best.ffn };
+  const rel = (best.count - target) / target;
+  return { config, nonEmbedding: best.count, target, matchedBy: `ffn ${base.ffn}->${best.ffn} (${(rel * 100).toFixed(2)}% vs reference)` };
+}
+
+export function buildModel(spec: ArchitectureSpec, cfg: ModelConfig, seed: number): LanguageModel {
+  return spec.build(cfg, new Params(seed));
+}
+
+export interface TrainedModel {
+  model: LanguageModel;
+  /** Training facts: steps, tokens, seconds, tokens/s, final loss, cache status. */
+  info: { steps: number; tokens: number; seconds: number; tokensPerS: number; finalLoss: number; divergedAt?: number; cache: string };
+}
+
+export class DivergedError extends Error {
+  constructor(readonly step: number) {
+    super(`loss became non-finite at step ${step}`);
+  }
+}
+
+export interface TrainRequest {
+  spec: ArchitectureSpec;
+  config: ModelConfig;
+  seed: number;
+  stream: WindowStream;
+  train: TrainConfig;
+  /** What this model is for ('text', 'task:needle', ...): part of the key. */
+  purpose: string;
+  /** Start from these weights (e.g. a text checkpoint) instead of the seeded init. */
+  init?: LanguageModel;
+  meter?: PeakMeter;
+}
+
+/** Train (or load from the cache) a model. A diverged run is cached as such and raises DivergedError. */
+export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
+  const key = ModelCache.key({
+    purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed,
+    init: req.init ? 'from-text' : 'scratch', code: codeVersion(), backendIndependent: true,
+  });
+  const model = buildModel(req.spec, req.config, req.seed);
+  const found = cache.load(key, model.params);
+  if (found.status === 'hit') {
+    const info = found.info as TrainedModel['info'];
+    if (info.divergedAt !== undefined) throw new DivergedError(info.divergedAt);
+    return { model, info: { ...info, cache: 'hit' } };
+  }
+  if (found.status === 'corrupt') log(`cache entry ${key} is corrupt (${found.reason}); retraining`);
+  if (req.init) for (const [n, v] of model.params.vars) v.assign(req.init.params.get(n));
+  const progress = new Progress(`train ${req.config.arch} ${req.purpose} seed ${req.seed}`, req.train.steps);
+  const result = train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
+    meter: req.meter,
+    onStep: (step, loss, tps) => progress.update(step + 1, { loss, 'tok/s': tps }),
+  });
+  const info: TrainedModel['info'] = {
+    steps: result.steps, tokens: result.tokens, seconds: result.seconds, tokensPerS: result.tokensPerS,
+    finalLoss: result.losses.at(-1) ?? NaN, divergedAt: result.divergedAt, cache: found.status === 'corrupt' ? 'rebuilt' : 'trained',
+  };
+  cache.save(key, model.params, info);
+  if (result.divergedAt !== undefined) throw new DivergedError(result.divergedAt);
+  return { model, info };
+}
+
+/** The preset's text stream over the corpus's training split. */
+export function corpusStream(corpus: Corpus): WindowStream {
+  return textStream(corpus.splits.train, { corpus: corpus.sha256, split: 'train' });
+}
+
+export function disposeModel(m: LanguageModel): void {
+  m.params.dispose();
+}

@@ -1,0 +1,3 @@
+// Importing this module registers every suite. Adding one: a file here and one line below.
+import './perplexity.ts';
+export * from './registry.ts';

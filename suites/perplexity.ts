@@ -1,0 +1,29 @@
+// Language-modeling perplexity: test-split bits per byte at the training context, beside the corpus's
+// unigram baseline (what a model gets from letter frequencies alone).
+import { unigramBpb } from '../harness/data/corpus.ts';
+import { evalWindows } from '../harness/data/streams.ts';
+import { evaluateBpb } from '../harness/train.ts';
+import type { Suite } from './interface.ts';
+import { registerSuite } from './registry.ts';
+
+export const perplexity: Suite = {
+  name: 'perplexity',
+  description: 'test-split bits per byte at the training context, with the unigram baseline',
+  run(ctx) {
+    const { model, info } = ctx.textModel();
+    const seq = model.config.seq;
+    const windows = evalWindows(ctx.corpus.splits.test, seq, ctx.preset.evalTokens);
+    const bpb = evaluateBpb(model, windows, ctx.preset.evalBatch);
+    ctx.meter.sample();
+    const tokens = windows.length * seq;
+    return [
+      { metric: 'test_bpb', value: bpb, unit: 'bpb', dims: { seq, tokens, split: 'test' } },
+      { metric: 'unigram_bpb', value: unigramBpb(ctx.corpus.splits.train, ctx.corpus.splits.test), unit: 'bpb', dims: { split: 'test' } },
+      { metric: 'train_tokens_per_s', value: info.tokensPerS, unit: 'tokens/s', dims: { steps: info.steps, tokens: info.tokens, cache: info.cache } },
+      { metric: 'train_seconds', value: info.seconds, unit: 's', dims: { cache: info.cache } },
+      { metric: 'final_train_loss', value: info.finalLoss / Math.LN2, unit: 'bpb', dims: { steps: info.steps } },
+    ];
+  },
+};
+
+registerSuite(perplexity);
