@@ -67,6 +67,9 @@ export class Params {
   }
 }
 
+/** The function type tf.customGrad takes (its inputs and a save callback). */
+export type GradFunc = Parameters<typeof tf.customGrad>[0];
+
 /**
  * y = x W, 2-D only and without transpose flags, in the forward and in the gradient, so that the
  * wasm backend's XNNPACK fast path serves all three products (it ignores transposed/batched ones).
@@ -80,7 +83,7 @@ export const matMul2d = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf
       return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy)];
     },
   };
-}) as unknown as (...args: tf.Tensor[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
+}) as unknown as GradFunc) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
 /** Linear map over the last axis: x [..., in] @ W [in, out] -> [..., out]. No bias. */
 export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
@@ -123,7 +126,7 @@ export function embed(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
       value: tf.gather(t, flat),
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [tf.matMul(tf.transpose(tf.oneHot(saved[0] as tf.Tensor1D, vocab, 1, 0, 'float32')), dy)],
     };
-  }) as unknown as (...args: tf.Tensor[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] });
+  }) as unknown as GradFunc);
   return (lookup(table) as tf.Tensor).reshape([...ids.shape, dim]);
 }
 

@@ -3,13 +3,13 @@
 import { unigramBpb } from '../harness/data/corpus.ts';
 import { evalWindows } from '../harness/data/streams.ts';
 import { evaluateBpb } from '../harness/train.ts';
-import type { Suite } from './interface.ts';
+import type { Measurement, Suite } from './interface.ts';
 import { registerSuite } from './registry.ts';
 
 export const perplexity: Suite = {
   name: 'perplexity',
   description: 'test-split bits per byte at the training context, with the unigram baseline',
-  run(ctx) {
+  run(ctx): Measurement[] {
     const { model, info } = ctx.textModel();
     const seq = model.config.seq;
     const windows = evalWindows(ctx.corpus.splits.test, seq, ctx.preset.evalTokens);

@@ -1,0 +1,57 @@
+// `archbench run [suite...]`: suites x architectures x seeds into a run directory (resumable).
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { architectureNames } from '../../architectures/index.ts';
+import { suiteNames } from '../../suites/index.ts';
+import { BACKENDS, selectBackend } from '../backend.ts';
+import { loadCorpus } from '../data/corpus.ts';
+import { UsageError, parseNames, parsePositiveInt } from '../errors.ts';
+import { PRESETS, PRESET_NAMES } from '../presets.ts';
+import { run } from '../runner.ts';
+
+export function parseShard(v: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > Number(m[2])) throw new UsageError(`--shard must be i/n with 1 <= i <= n, got '${v}'`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+export function checkPreset(p: string): string {
+  if (!PRESETS[p]) throw new UsageError(`unknown preset '${p}'; valid: ${PRESET_NAMES.join(', ')}`);
+  return p;
+}
+
+export const backendOption = (): Option => new Option('--backend <name>', 'tfjs backend').choices(BACKENDS as unknown as string[]).default('auto');
+
+export function register(program: Command, out: (s: string) => void): void {
+  program.command('run')
+    .description('run suites (all when none named) on architectures (all when none named); resumes in an existing --out')
+    .argument('[suite...]', `suites: ${suiteNames().join(', ')}`)
+    .option('--arch <list>', `comma-separated architectures: ${architectureNames().join(', ')}`)
+    .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'small')
+    .option('--seeds <n>', 'number of seeds (0..n-1)', '1')
+    .addOption(backendOption())
+    .option('--out <dir>', 'run directory', '')
+    .option('--shard <i/n>', 'run the i-th of n deterministic slices of the units')
+    .option('--corpus <path>', "text file or folder, or 'default' (the embedded public-domain corpus)", 'default')
+    .option('--cache <dir>', 'model cache directory', process.env.ARCHBENCH_CACHE ?? '.cache/archbench')
+    .addOption(new Option('--match <how>', 'parameter matching').choices(['params', 'none']).default('params'))
+    .option('--json', 'print the records as JSON lines when done')
+    .action(async (suitesArg: string[], opts: Record<string, string | boolean | undefined>) => {
+      const suites = parseNames('suite', suitesArg.length ? suitesArg.join(',') : undefined, suiteNames());
+      const archs = parseNames('architecture', opts.arch as string | undefined, architectureNames());
+      const preset = checkPreset(opts.preset as string);
+      const seeds = parsePositiveInt('--seeds', opts.seeds as string);
+      const shard = opts.shard ? parseShard(opts.shard as string) : undefined;
+      loadCorpus(opts.corpus as string); // validates the corpus before anything is written
+      const backend = await selectBackend(opts.backend as string);
+      process.stderr.write(`backend ${backend.name} (${backend.provider})\n`);
+      const outDir = (opts.out as string) || join('runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      const result = await run({
+        suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,
+        match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '),
+      });
+      if (opts.json) for (const r of result.records) out(`${JSON.stringify(r)}\n`);
+      process.stderr.write(`done: ${result.ran} units run, ${result.skipped} already recorded, ${outDir}\n`);
+    });
+
+}
