@@ -23,8 +23,6 @@ export interface Preset {
   evalTokens: number;
   /** Evaluation batch (windows per forward). */
   evalBatch: number;
-  /** Per-suite settings; each suite reads its own key. */
-  suites: Record<string, Record<string, unknown>>;
 }
 
 const adamw = { lr: 3e-3, minLrFrac: 0.1, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, clip: 1.0 };
@@ -37,7 +35,6 @@ export const PRESETS: Record<string, Preset> = {
     train: { ...adamw, batch: 4, steps: 30, warmup: 5 },
     evalTokens: 4096,
     evalBatch: 8,
-    suites: {},
   },
   small: {
     name: 'small',
@@ -46,7 +43,6 @@ export const PRESETS: Record<string, Preset> = {
     train: { ...adamw, batch: 8, steps: 1000, warmup: 50 },
     evalTokens: 65536,
     evalBatch: 16,
-    suites: {},
   },
   paper: {
     name: 'paper',
@@ -55,7 +51,6 @@ export const PRESETS: Record<string, Preset> = {
     train: { ...adamw, lr: 6e-4, batch: 16, steps: 20000, warmup: 1000 },
     evalTokens: 1 << 20,
     evalBatch: 4,
-    suites: {},
   },
 };
 

@@ -50,6 +50,7 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
     command: o.command,
     config: { suites: o.suites, archs: o.archs, match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length },
     preset: PRESETS[o.preset],
+    suite_settings: Object.fromEntries(o.suites.map((n) => [n, getSuite(n)!.settings?.[o.preset] ?? {}])),
     seeds: Array.from({ length: o.seeds }, (_, i) => i),
     git_sha: gitSha(),
     versions: { node: process.version, tfjs: tf.version.tfjs },

@@ -33,5 +33,7 @@ export interface Measurement {
 export interface Suite {
   name: string;
   description: string;
+  /** Per-preset settings (plain data, keyed by preset name), written into the manifest; calibration figures live here. */
+  settings?: Record<string, Record<string, unknown>>;
   run(ctx: SuiteContext): Measurement[] | Promise<Measurement[]>;
 }
