@@ -1,0 +1,30 @@
+// Test helpers: a backend, temporary folders, and the CLI in-process or as a child process.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectBackend } from '../harness/backend.ts';
+import { main } from '../harness/cli.ts';
+import { ROOT } from '../harness/hash.ts';
+
+export const useBackend = (name = 'wasm') => selectBackend(name);
+
+export const tempDir = (prefix = 'archbench-'): string => mkdtempSync(join(tmpdir(), prefix));
+
+/** Run the CLI in this process; returns the exit code and what it printed. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '', err = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'archbench', ...args], (s) => (out += s));
+    return { code, out, err };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+/** Start the CLI as a child process (for kill -9 tests). */
+export function cliProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [join(ROOT, 'bin/archbench.js'), ...args], { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
