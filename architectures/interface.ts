@@ -57,8 +57,49 @@ export interface LanguageModel {
   forwardLong?(tokens: tf.Tensor2D): tf.Tensor3D;
   /** Description of forwardLong's convention, recorded beside extrapolation figures. */
   readonly longConvention?: string;
+  /**
+   * Optional, for attention resolution (LeX): the pre-softmax attention logits of layer `layer` (0-based)
+   * for tokens [B, T], shape [B, H, T, T] (query x key), with the model's own position scheme and scale as
+   * in forward; entries above the diagonal are unspecified. Only where capabilities.attentionMaps holds.
+   */
+  attentionScores?(tokens: tf.Tensor2D, layer: number): tf.Tensor4D;
   /** Model FLOPs per trained token at context T (forward + backward), peer-script convention. */
   flopsPerToken(seq: number): number;
+  /**
+   * Optional analytic size of the decoding state after `context` tokens at batch `batch`: the bytes the
+   * tensors in DecodeState should hold (each distinct buffer once, float32 = 4 bytes), and the formula in
+   * words with its numbers (e.g. 'layers 4 x 2 x T 256 x d_kv 128 x 4 B x batch 1'). The efficiency suite
+   * records it beside the bytes it counts from the state's tensors; without it, no analytic check is made.
+   */
+  analyticStateBytes?(context: number, batch: number): { bytes: number; formula: string };
+  /**
+   * Optional structured prompting (Hao et al. 2022), present exactly when capabilities.structuredPrompting
+   * is declared: demonstration groups encoded independently, right-aligned, then test tokens that attend to
+   * every group and to themselves with ln M added to their own keys' logits. See architectures/structured.ts.
+   */
+  readonly structured?: StructuredPrompting;
+}
+
+/** Demonstration groups encoded independently (each layer's caches merged); opaque to suites. */
+export interface StructuredContext {
+  /** Number of groups M. */
+  groups: number;
+  /** Absolute position where every group ends and the test input starts. */
+  end: number;
+  layers: LayerState[];
+}
+
+export interface StructuredPrompting {
+  /**
+   * Encode groups [B, len_i] (B shared) independently, group i at positions end - len_i .. end - 1
+   * (right-aligned; `end` defaults to the longest group's length). Groups encoded at B = 1 may be
+   * followed by test tokens at any batch size (the context is shared).
+   */
+  encodeGroups(groups: tf.Tensor2D[], end?: number): StructuredContext;
+  /** Test tokens [B, T] at positions end..: logits (last position unless allLogits) and the state for step. */
+  prefill(ctx: StructuredContext, tokens: tf.Tensor2D, opts?: { allLogits?: boolean }): { logits: tf.Tensor3D; state: DecodeState };
+  /** One more test token per sequence (greedy decoding of multi-token answers). */
+  step(state: DecodeState, token: tf.Tensor1D): { logits: tf.Tensor2D; state: DecodeState };
 }
 
 /** How an architecture registers itself. */

@@ -18,6 +18,22 @@ export interface Mixer {
   mixFlopsPerToken(seq: number): number;
   /** Optional long-context forward (e.g. blockwise attention). Defaults to forward. */
   forwardLong?(x: tf.Tensor3D): tf.Tensor3D;
+  /** Optional structured-prompting hooks (architectures/structured.ts); a model offers structured prompting only when every layer has them. */
+  structured?: StructuredMixer;
+}
+
+/**
+ * A mixer's part in structured prompting (Hao et al. 2022). Groups are encoded independently at given
+ * absolute positions; their caches are merged; test tokens attend to the merged groups (all visible) and
+ * causally to themselves, with `ownBias` (ln M) added to the logits of their own keys.
+ */
+export interface StructuredMixer {
+  /** Encode one group x [B,T,D] at absolute positions start..start+T-1, causal within the group. */
+  encodeAt(x: tf.Tensor3D, start: number): { y: tf.Tensor3D; state: LayerState };
+  /** Merge the groups' caches into one context (e.g. concatenated keys and values). */
+  merge(states: LayerState[]): LayerState;
+  /** Test tokens x [B,T,D] at absolute start pos, given the merged context or a previous extend's state. */
+  extend(x: tf.Tensor3D, state: LayerState, pos: number, ownBias: number): { y: tf.Tensor3D; state: LayerState };
 }
 
 export type MixerFactory = (p: Params, prefix: string, layer: number, cfg: ModelConfig) => Mixer;

@@ -62,7 +62,7 @@ export function buildModel(spec: ArchitectureSpec, cfg: ModelConfig, seed: numbe
 export interface TrainedModel {
   model: LanguageModel;
   /** Training facts: steps, tokens, seconds, tokens/s, final loss, cache status. */
-  info: { steps: number; tokens: number; seconds: number; tokensPerS: number; finalLoss: number; divergedAt?: number; cache: string };
+  info: { steps: number; tokens: number; seconds: number; tokensPerS: number; finalLoss: number; divergedAt?: number; cache: string; workers?: number };
 }
 
 export class DivergedError extends Error {
@@ -107,6 +107,8 @@ export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel
   const info: TrainedModel['info'] = {
     steps: result.steps, tokens: result.tokens, seconds: result.seconds, tokensPerS: result.tokensPerS,
     finalLoss: result.losses.at(-1) ?? NaN, divergedAt: result.divergedAt, cache: found.status === 'corrupt' ? 'rebuilt' : 'trained',
+    // data-parallel participants (harness/parallel.ts); results match one thread's within float tolerance
+    workers: result.workers,
   };
   cache.save(key, model.params, info);
   if (result.divergedAt !== undefined) throw new DivergedError(result.divergedAt);

@@ -5,7 +5,8 @@ import type { Corpus } from '../harness/data/corpus.ts';
 import type { PeakMeter } from '../harness/measure.ts';
 import type { MatchedConfig, TrainedModel } from '../harness/models.ts';
 import type { Preset } from '../harness/presets.ts';
-import type { Dims } from '../harness/store.ts';
+import type { Dims, ResultRecord } from '../harness/store.ts';
+import type { FigureKit, FigureSpec, MetricInfo } from '../reports/types.ts';
 
 export interface SuiteContext {
   preset: Preset;
@@ -36,4 +37,11 @@ export interface Suite {
   /** Per-preset settings (plain data, keyed by preset name), written into the manifest; calibration figures live here. */
   settings?: Record<string, Record<string, unknown>>;
   run(ctx: SuiteContext): Measurement[] | Promise<Measurement[]>;
+  /**
+   * Optional: the suite's own figures, as Vega-Lite specs built from its records (only this suite's are
+   * passed). Metrics a figure lists in `covers` get no generic figure. Contract: reports/README.md.
+   */
+  figures?(records: ResultRecord[], kit: FigureKit): FigureSpec[];
+  /** Optional: per-metric direction / kind / headline, overriding the inference in reports/metrics.ts. */
+  metrics?: Record<string, Partial<MetricInfo>>;
 }

@@ -4,14 +4,16 @@ import { architectureNames, getArchitecture } from '../../architectures/index.ts
 import { getSuite, suiteNames } from '../../suites/index.ts';
 import { UsageError } from '../errors.ts';
 import { PRESETS, PRESET_NAMES } from '../presets.ts';
+import { paperListing } from '../../reports/papers.ts';
 
-const LISTABLE = ['archs', 'suites', 'presets'] as const;
+const LISTABLE = ['archs', 'suites', 'presets', 'papers'] as const;
 
 function listing(what: string): { name: string; description: string }[] {
   switch (what) {
     case 'archs': return architectureNames().map((n) => ({ name: n, description: getArchitecture(n)!.description }));
     case 'suites': return suiteNames().map((n) => ({ name: n, description: getSuite(n)!.description }));
     case 'presets': return PRESET_NAMES.map((n) => ({ name: n, description: PRESETS[n]!.description }));
+    case 'papers': return paperListing();
     default: throw new UsageError(`unknown list '${what}'; valid: ${LISTABLE.join(', ')}`);
   }
 }

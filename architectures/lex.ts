@@ -1,0 +1,133 @@
+// LeX (Sun et al. 2023, "A Length-Extrapolatable Transformer"): xPos + blockwise causal attention.
+//   Attn(X) = softmax(xPos↑(Q) xPos↓(K)^T / sqrt(Dh)) V,   xPos: rotation times zeta^(n/512) on q and
+//   its inverse on k, so q_n . k_m carries zeta^((n-m)/512) (see xpos.ts; torchscale XPOS as is).
+// Training (T <= w, w = the training length cfg.seq) is plain causal attention.
+//
+// Block rule (inference past w: forwardLong, prefill and step): blocks of b = floor(w/2) tokens; a
+// query in block j attends causally to its own block and to all of block j-1. Why: every query then
+// sees at most 2b <= w keys, so every relative distance (< w) is one the model was trained on, and the
+// attention span never exceeds the training window; keys of a block are computed once and reused by
+// the next block (the "reuse" of BCA), unlike a per-query sliding window. Blocks of w plus the
+// previous block would reach distances up to 2w-1, outside training. With b = w/2, positions < w see
+// every earlier key, so for T <= w the rule is exactly the causal attention of training (odd w: the
+// last position differs). Decoding keeps the raw keys/values of blocks j-1 and j (at most w), and
+// re-applies xPos to them each step as torchscale does (keys offset 0, query offset S-1), which keeps
+// the zeta powers bounded however long the sequence.
+import * as tf from '@tensorflow/tfjs';
+import { appendKV, attend, attentionFlops, causalAttend } from './attention.ts';
+import type { ArchitectureSpec, ModelConfig } from './interface.ts';
+import { addLinear, linear, mergeHeads, splitHeads } from './layers.ts';
+import { cachedConst, numOption } from './ops.ts';
+import { registerArchitecture } from './registry.ts';
+import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
+import { defaultFfn, withAttentionScores } from './transformer.ts';
+import { Xpos } from './xpos.ts';
+
+/** First absolute position a query at `pos` may attend to under the block rule (block size b). */
+export const blockStart = (pos: number, b: number): number => Math.max(0, (Math.floor(pos / b) - 1) * b);
+
+/** Additive mask [n, b, 2b] for n query blocks over [previous block; own block]; block 0 has no previous block. */
+function blockMask(n: number, b: number): tf.Tensor {
+  return cachedConst(`lex-block:${n}:${b}`, () => {
+    const m = new Float32Array(n * b * 2 * b);
+    for (let j = 0; j < n; j++) for (let r = 0; r < b; r++) for (let c = 0; c < 2 * b; c++) {
+      if (c > b + r || (j === 0 && c < b)) m[(j * b + r) * 2 * b + c] = -1e9;
+    }
+    return tf.tensor3d(m, [n, b, 2 * b]);
+  });
+}
+
+export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
+  const { d, heads } = cfg;
+  const dh = d / heads;
+  const b = Math.max(1, Math.floor(cfg.seq / 2));
+  const xpos = new Xpos(dh, numOption(cfg.mixer, 'scaleBase', 512));
+  const wQkv = addLinear(p, `${prefix}.qkv`, d, 3 * d);
+  const wO = addLinear(p, `${prefix}.out`, d, d, 0.02 / Math.sqrt(2 * cfg.layers));
+  const scale = 1 / Math.sqrt(dh);
+
+  // x [B,T,D] -> raw q, k, v [B,H,T,Dh] (xPos is applied where the positions are known)
+  const project = (x: tf.Tensor3D) => tf.split(linear(x, wQkv), 3, -1).map((t) => splitHeads(t, heads));
+  const out = (o: tf.Tensor) => linear(mergeHeads(o), wO) as tf.Tensor3D;
+
+  // plain causal attention over positions 0..T-1
+  const causal = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => causalAttend(xpos.apply(q, 0, false), xpos.apply(k, 0, true), v, scale);
+
+  // the block rule, one [b x 2b] attention per block: q [B,H,n,b,Dh] at local positions b..2b-1 over
+  // keys [B,H,n,2b,Dh] (previous block, own block) at local positions 0..2b-1
+  const blockwise = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
+    const [bs, h, t, e] = q.shape as number[];
+    const n = Math.ceil(t! / b);
+    const blocks = (x: tf.Tensor) => tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs!, h!, n, b, e!]);
+    const withPrevious = (x: tf.Tensor) => {
+      const cur = blocks(x);
+      const prev = tf.concat([tf.zerosLike(cur.slice([0, 0, 0, 0, 0], [-1, -1, 1, -1, -1])), cur.slice([0, 0, 0, 0, 0], [-1, -1, n - 1, -1, -1])], 2);
+      return tf.concat([prev, cur], 3);
+    };
+    const scores = tf.add(tf.mul(tf.matMul(xpos.apply(blocks(q), b, false), xpos.apply(withPrevious(k), 0, true), false, true), scale), blockMask(n, b));
+    const o = tf.matMul(tf.softmax(scores), withPrevious(v));
+    return o.reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
+  };
+  const long = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => (q.shape[2]! <= 2 * b ? causal(q, k, v) : blockwise(q, k, v));
+
+  // the cache a query at `pos` needs: keys from blockStart(pos) on
+  const trim = (t: tf.Tensor, pos: number) => t.slice([0, 0, t.shape[2]! - (pos + 1 - blockStart(pos, b)), 0], [-1, -1, -1, -1]);
+
+  const mixer: Mixer = {
+    forward(x) {
+      const [q, k, v] = project(x);
+      return out(causal(q!, k!, v!));
+    },
+    forwardLong(x) {
+      const [q, k, v] = project(x);
+      return out(long(q!, k!, v!));
+    },
+    prefill(x) {
+      const [q, k, v] = project(x);
+      const t = x.shape[1];
+      // the next token (position t) needs keys from blockStart(t)
+      const keep = (z: tf.Tensor) => z.slice([0, 0, blockStart(t, b), 0], [-1, -1, -1, -1]);
+      return { y: out(long(q!, k!, v!)), state: { k: keep(k!), v: keep(v!) } };
+    },
+    step(x, state, pos) {
+      const [q, k, v] = project(x);
+      const kv = appendKV(state, k!, v!);
+      const kc = trim(kv.k, pos), vc = trim(kv.v, pos);
+      const s = kc.shape[2]!;
+      const o = attend(xpos.apply(q!, s - 1, false), xpos.apply(kc, 0, true), vc, scale, null);
+      return { y: out(o), state: { k: kc, v: vc } };
+    },
+    mixFlopsPerToken: (seq) => attentionFlops(seq, d),
+  };
+  // pre-softmax logits [B,H,T,T] of the training-length forward (attention resolution)
+  return Object.assign(mixer, {
+    scores: (x: tf.Tensor3D) => {
+      const [q, k] = project(x);
+      return tf.mul(tf.matMul(xpos.apply(q!, 0, false) as tf.Tensor4D, xpos.apply(k!, 0, true) as tf.Tensor4D, false, true), scale) as tf.Tensor4D;
+    },
+  });
+};
+
+/** Decoding cache after `context` tokens: raw K and V from blockStart(context) on, per layer. */
+function lexStateBytes(cfg: ModelConfig, context: number, batch: number): { bytes: number; formula: string } {
+  const keys = context - blockStart(context, Math.max(1, Math.floor(cfg.seq / 2)));
+  return {
+    bytes: cfg.layers * 2 * keys * cfg.d * 4 * batch,
+    formula: `layers ${cfg.layers} x 2 (K,V) x keys ${keys} (own + previous block of ${Math.max(1, Math.floor(cfg.seq / 2))}) x d ${cfg.d} x 4 B x batch ${batch}`,
+  };
+}
+
+export const lex: ArchitectureSpec = {
+  name: 'lex',
+  description: 'LeX: xPos attention; blockwise causal attention (blocks of half the training length) at inference',
+  paper: 'A Length-Extrapolatable Transformer (Sun et al., 2023)',
+  configure: (size, overrides = {}): ModelConfig => ({
+    arch: 'lex', ...size, ffn: defaultFfn(size.d), mixer: { scaleBase: 512, ...overrides },
+  }),
+  build: (cfg, params) => Object.assign(withAttentionScores(new StackedLM(cfg, params, xposAttention, { blockwiseInference: true, attentionMaps: true },
+    `blockwise causal attention: blocks of floor(seq/2) tokens, each query sees its own block causally and the previous block (at most seq keys); xPos re-applied within the window`)), {
+    analyticStateBytes: (context: number, batch: number) => lexStateBytes(cfg, context, batch),
+  }),
+};
+
+registerArchitecture(lex);

@@ -1,0 +1,106 @@
+// RetNet (Sun et al. 2023, "Retentive Network"): multi-scale retention in place of attention.
+//   Retention(X) = (Q K^T ⊙ D) V,  Q = (X W_Q) ⊙ Θ,  K = (X W_K) ⊙ conj(Θ),  D_nm = γ^(n-m) (n >= m)
+//   γ_h = 1 - 2^(-5-h) per head;  MSR(X) = (swish(X W_G) ⊙ GroupNorm(head_1..head_h)) W_O
+// Parallel (training), recurrent (decoding; O(1) state S_n = γ S_{n-1} + k_n^T v_n) and chunkwise
+// (long sequences; chunk size `chunk`) forms, selected by `form`. Normalisations as the torchscale
+// reference: D rows / sqrt(sum), the abs-sum clamp, the chunkwise scales (see retention.ts).
+// Paper/reference sizes: key dim d, value dim 2d (W_V, W_G: d x 2d; W_O: 2d x d), FFN 2d (SwiGLU, as
+// torchscale's GLU with swish), per-head RMS group norm (eps 1e-6, no weight), xavier init gains 2^-2.5
+// (q, k, v, g) and 2^-1 (out).
+import * as tf from '@tensorflow/tfjs';
+import type { ArchitectureSpec, LayerState, ModelConfig } from './interface.ts';
+import { RotationCache, linear, splitHeads } from './layers.ts';
+import { addXavier, linspaceAngles, numOption } from './ops.ts';
+import { registerArchitecture } from './registry.ts';
+import {
+  type RetentionMixer, decayedState, emptyState, gatedOutput, msrChunkwise, msrLogDecays, msrParallel, msrScale, retentionForm,
+  retentionStep, scan,
+} from './retention.ts';
+import { StackedLM, type MixerFactory } from './stack.ts';
+
+export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
+  const { d, heads } = cfg;
+  const dv = numOption(cfg.mixer, 'valueDim', 2 * d);
+  const kd = d / heads, hd = dv / heads;
+  const eps = numOption(cfg.mixer, 'normEps', 1e-6);
+  const form = retentionForm(cfg);
+  const chunk = numOption(cfg.mixer, 'chunk', 64);
+  const wQkvg = addXavier(p, `${prefix}.qkvg`, d, [d, d, dv, dv], 2 ** -2.5);
+  const wOut = addXavier(p, `${prefix}.out`, dv, [d], 2 ** -1);
+  const logGammas = msrLogDecays(heads);
+  const rot = new RotationCache(linspaceAngles(kd));
+
+  // x [B,T,D] at absolute position start -> qr, kr [B,H,T,kd] (k scaled by kd^-1/2), v [B,H,T,hd], g [B,T,dv]
+  const project = (x: tf.Tensor3D, start: number) => {
+    const [q, k, v, g] = tf.split(linear(x, wQkvg), [d, d, dv, dv], -1);
+    return {
+      qr: rot.rotate(splitHeads(q!, heads), start),
+      kr: rot.rotate(splitHeads(tf.mul(k!, kd ** -0.5), heads), start),
+      v: splitHeads(v!, heads),
+      g: g!,
+    };
+  };
+
+  // Recurrent step at position n: U_n = γ U_{n-1} + kr_n^T v_n; o_n = qr_n U_n / sqrt(s_n), s_n = sum_{m<=n} γ^(n-m).
+  // (torchscale stores S_n = U_n / sqrt(s_n); the same state, scaled.)
+  const step = (x: tf.Tensor3D, state: LayerState, pos: number) => {
+    const { qr, kr, v, g } = project(x, pos);
+    const r = retentionStep(state.S as tf.Tensor, qr, kr, v, tf.tensor(logGammas.map(Math.exp), [1, heads, 1, 1]));
+    const norm = tf.tensor(logGammas.map((lg) => 1 / Math.sqrt(msrScale(lg, pos))), [1, heads, 1, 1]);
+    return { y: gatedOutput(tf.mul(r.o, norm), g, wOut, eps), state: { S: r.S } };
+  };
+  const initial = (b: number): LayerState => ({ S: emptyState(b, heads, kd, hd) });
+
+  const forms: RetentionMixer['forms'] = {
+    parallel: (x) => {
+      const { qr, kr, v, g } = project(x, 0);
+      return gatedOutput(msrParallel(qr, kr, v, logGammas), g, wOut, eps);
+    },
+    chunkwise: (x, c = chunk) => {
+      const { qr, kr, v, g } = project(x, 0);
+      return gatedOutput(msrChunkwise(qr, kr, v, logGammas, c), g, wOut, eps);
+    },
+    recurrent: (x) => scan(x, initial(x.shape[0]), 0, step).y,
+  };
+
+  return {
+    forms,
+    forward: (x) => forms[form](x),
+    prefill(x) {
+      // The prompt's state in closed form: U = sum_m γ^(T-1-m) kr_m^T v_m.
+      const t = x.shape[1];
+      const { kr, v } = project(x, 0);
+      const w = tf.tensor(logGammas.flatMap((lg) => Array.from({ length: t }, (_, m) => Math.exp(lg * (t - 1 - m)))), [1, heads, t, 1]);
+      return { y: forms[form](x), state: { S: decayedState(kr, v, w) } };
+    },
+    step,
+    // q k^T and A v per token (parallel), or the state update and read-out (recurrent), per chunk for chunkwise
+    mixFlopsPerToken: (seq) => {
+      const recurrent = (4 * d * dv) / heads;
+      if (form === 'recurrent') return recurrent;
+      return form === 'chunkwise' ? 2 * Math.min(chunk, seq) * (d + dv) + recurrent : 2 * seq * (d + dv);
+    },
+  };
+}) satisfies MixerFactory;
+
+export const retnet: ArchitectureSpec = {
+  name: 'retnet',
+  description: 'RetNet: multi-scale retention (parallel / chunkwise / recurrent), O(1) decoding state',
+  paper: 'Retentive Network: A Successor to Transformer for Large Language Models (Sun et al., 2023)',
+  configure: (size, overrides = {}): ModelConfig => ({
+    arch: 'retnet', ...size, ffn: 2 * size.d,
+    mixer: { valueDim: 2 * size.d, form: 'parallel', chunk: 64, ...overrides },
+  }),
+  build: (cfg, params) => Object.assign(new StackedLM(cfg, params, multiScaleRetention, { chunkwise: true }), {
+    // one state S [B, H, Dk, Dv] per layer, whatever the context
+    analyticStateBytes: (_context: number, batch: number) => {
+      const dv = numOption(cfg.mixer, 'valueDim', 2 * cfg.d);
+      return {
+        bytes: cfg.layers * cfg.heads * (cfg.d / cfg.heads) * (dv / cfg.heads) * 4 * batch,
+        formula: `layers ${cfg.layers} x H ${cfg.heads} x Dk ${cfg.d / cfg.heads} x Dv ${dv / cfg.heads} x 4 B x batch ${batch} (any context)`,
+      };
+    },
+  }),
+};
+
+registerArchitecture(retnet);

@@ -1,0 +1,362 @@
+// Data-parallel training over worker_threads: every participant (this thread, rank 0, and n-1 workers,
+// each with its own tfjs backend and model replica) computes the gradient of its rows of the batch,
+// scaled by the whole batch's mask sum, so the participants' gradients add up to the one-thread gradient.
+// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous:
+//   start   rank 0 has written the batch, the learning rate and the loss denominator;
+//   A       each participant has written its gradient to its slot and its part of the loss;
+//   B       each has summed the slots over its own slice of the parameters (always in rank order, so the
+//           sum does not depend on timing) and written that slice's sum of squares;
+//   C       each has clipped by the global norm and applied AdamW to its slice, writing the new weights;
+// then every participant loads all the new weights into its variables. Results differ from the one-thread
+// run only by float summation order. Workers are started once per process and reused for every run.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { fastPathEnabled, setFastPath } from '../architectures/fastpath.ts';
+import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
+import { Params } from '../architectures/layers.ts';
+import { getArchitecture } from '../architectures/registry.ts';
+import type { Batch } from './data/streams.ts';
+import type { TrainConfig } from './presets.ts';
+import { log } from './progress.ts';
+import { FlatAdamW, FlatLayout, type TrainHooks, type TrainResult, clipScale, learningRate, maskSum, shardGradients, sumSquares } from './train.ts';
+
+// Control words (Int32Array over a SharedArrayBuffer).
+const COUNT = 0, GEN = 1, CMD = 2, ERR = 3;
+const CMD_STEP = 1, CMD_STOP = 2;
+const ERR_BYTES = 2048;
+
+/** Everything a worker needs for one training run (posted to it; the buffers are shared). */
+interface Job {
+  rank: number;
+  n: number;
+  arch: string;
+  config: ModelConfig;
+  seed: number;
+  train: TrainConfig;
+  backend: string;
+  fast: boolean;
+  signature: string;
+  batch: number;
+  seq: number;
+  ctrl: SharedArrayBuffer;
+  nums: SharedArrayBuffer;
+  tokens: SharedArrayBuffer;
+  mask: SharedArrayBuffer;
+  grads: SharedArrayBuffer;
+  weights: SharedArrayBuffer;
+  error: SharedArrayBuffer;
+}
+
+class Aborted extends Error {}
+
+/** Shared views of a job's buffers. */
+class Shared {
+  readonly ctrl: Int32Array;
+  /** [0, n): loss parts; [n, 2n): sums of squares; 2n: learning rate; 2n+1: loss denominator. */
+  readonly nums: Float64Array;
+  readonly tokens: Int32Array;
+  readonly mask: Float32Array;
+  readonly grads: Float32Array;
+  readonly weights: Float32Array;
+  readonly error: Uint8Array;
+  constructor(readonly job: Job, readonly stallMs = STALL_MS) {
+    this.ctrl = new Int32Array(job.ctrl);
+    this.nums = new Float64Array(job.nums);
+    this.tokens = new Int32Array(job.tokens);
+    this.mask = new Float32Array(job.mask);
+    this.grads = new Float32Array(job.grads);
+    this.weights = new Float32Array(job.weights);
+    this.error = new Uint8Array(job.error);
+  }
+
+  /** Wait until all n participants arrive. Throws Aborted when a participant has failed. */
+  barrier(): void {
+    const { ctrl } = this;
+    const gen = Atomics.load(ctrl, GEN);
+    if (Atomics.add(ctrl, COUNT, 1) === this.job.n - 1) {
+      Atomics.store(ctrl, COUNT, 0);
+      Atomics.add(ctrl, GEN, 1);
+      Atomics.notify(ctrl, GEN);
+      return;
+    }
+    const t0 = Date.now();
+    while (Atomics.load(ctrl, GEN) === gen) {
+      if (Atomics.load(ctrl, ERR) !== 0) throw new Aborted(this.errorMessage());
+      Atomics.wait(ctrl, GEN, gen, 100);
+      if (Date.now() - t0 > this.stallMs) {
+        this.fail(`rank ${this.job.rank}: no progress for ${this.stallMs / 1000} s`);
+        throw new Aborted(this.errorMessage());
+      }
+    }
+  }
+
+  /** Record a failure (the first one wins) and wake everyone. */
+  fail(message: string): void {
+    if (Atomics.compareExchange(this.ctrl, ERR, 0, this.job.rank + 1) === 0) {
+      const bytes = new TextEncoder().encode(message).subarray(0, ERR_BYTES);
+      this.error.set(bytes);
+    }
+    Atomics.add(this.ctrl, GEN, 0);
+    Atomics.notify(this.ctrl, GEN);
+  }
+
+  errorMessage(): string {
+    const end = this.error.indexOf(0);
+    return new TextDecoder().decode(this.error.slice(0, end < 0 ? undefined : end)) || 'a data-parallel worker failed';
+  }
+
+  /** Rows [lo, hi) of the batch that `rank` computes. */
+  rows(rank: number): [number, number] {
+    const { batch, n } = this.job;
+    return [Math.floor((rank * batch) / n), Math.floor(((rank + 1) * batch) / n)];
+  }
+
+  /** Elements [lo, hi) of the flat parameter vector that `rank` reduces and updates. */
+  slice(rank: number): [number, number] {
+    const total = this.weights.length, n = this.job.n;
+    return [Math.floor((rank * total) / n), Math.floor(((rank + 1) * total) / n)];
+  }
+
+  /** This participant's rows of the shared batch. */
+  shard(): Batch | null {
+    const [lo, hi] = this.rows(this.job.rank);
+    if (hi <= lo) return null;
+    const { seq } = this.job;
+    return {
+      batch: hi - lo, seq,
+      tokens: this.tokens.slice(lo * (seq + 1), hi * (seq + 1)),
+      mask: this.mask.slice(lo * seq, hi * seq),
+    };
+  }
+
+  /**
+   * One step for this participant, after the start barrier: gradients of its shard, the barriers A-C and
+   * the slice update, then the new weights into `model`. Returns the whole batch's loss.
+   */
+  step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW): number {
+    const { rank, n } = this.job;
+    const P = layout.total;
+    const denom = this.nums[2 * n + 1]!, lr = this.nums[2 * n]!;
+    const shard = this.shard();
+    const mine = this.grads.subarray(rank * P, (rank + 1) * P);
+    if (shard) {
+      const { loss, grads } = shardGradients(model, shard, denom);
+      layout.write(grads, mine);
+      tf.dispose(grads);
+      this.nums[rank] = loss;
+    } else {
+      mine.fill(0);
+      this.nums[rank] = 0;
+    }
+    this.barrier(); // A
+    let loss = 0;
+    for (let r = 0; r < n; r++) loss += this.nums[r]!;
+    if (!Number.isFinite(loss)) return loss; // every participant sees the same sum and skips the update
+    const [lo, hi] = this.slice(rank);
+    const g = new Float32Array(hi - lo);
+    for (let r = 0; r < n; r++) {
+      const src = this.grads.subarray(r * P + lo, r * P + hi);
+      for (let i = 0; i < g.length; i++) g[i]! += src[i]!;
+    }
+    this.nums[n + rank] = sumSquares(g);
+    this.barrier(); // B
+    let ss = 0;
+    for (let r = 0; r < n; r++) ss += this.nums[n + r]!;
+    opt.apply(g, this.weights, lr, clipScale(Math.sqrt(ss), this.job.train.clip));
+    this.barrier(); // C
+    layout.assign(model.params.vars, this.weights);
+    return loss;
+  }
+}
+
+/** A participant gives up after this long without reaching a barrier (a crashed peer, say). */
+const STALL_MS = 15 * 60 * 1000;
+
+// ---------------------------------------------------------------------------------------------------
+// Rank 0: the pool and the training loop
+
+interface PoolWorker {
+  worker: Worker;
+  ready: Int32Array;
+}
+
+let pool: { backend: string; workers: PoolWorker[] } | null = null;
+
+/** Start (or reuse) `count` workers on `backend`; waits until each has its backend up. Null if they fail to start. */
+function workersFor(backend: string, count: number): PoolWorker[] | null {
+  if (pool && pool.backend !== backend) {
+    for (const w of pool.workers) void w.worker.terminate();
+    pool = null;
+  }
+  pool ??= { backend, workers: [] };
+  while (pool.workers.length < count) {
+    const ready = new Int32Array(new SharedArrayBuffer(4 + ERR_BYTES));
+    const worker = new Worker(new URL('./parallel-worker.mjs', import.meta.url), {
+      workerData: { backend, ready: ready.buffer },
+      stdout: false, stderr: false,
+    });
+    worker.unref();
+    pool.workers.push({ worker, ready });
+  }
+  const t0 = Date.now();
+  for (const w of pool.workers.slice(0, count)) {
+    while (Atomics.load(w.ready, 0) === 0) {
+      Atomics.wait(w.ready, 0, 0, 100);
+      if (Date.now() - t0 > 120_000) {
+        log('data-parallel workers did not start within 120 s; training on one thread');
+        return null;
+      }
+    }
+    if (Atomics.load(w.ready, 0) < 0) {
+      const msg = new TextDecoder().decode(new Uint8Array(w.ready.buffer, 4).filter((b) => b !== 0));
+      log(`a data-parallel worker failed to start (${msg}); training on one thread`);
+      pool.workers = pool.workers.filter((x) => x !== w);
+      return null;
+    }
+  }
+  return pool.workers.slice(0, count);
+}
+
+/** Stop the pool's workers (tests; the workers are unref'd, so a process exits without this). */
+export async function stopWorkers(): Promise<void> {
+  const p = pool;
+  pool = null;
+  if (p) await Promise.all(p.workers.map((w) => w.worker.terminate()));
+}
+
+/** Why the model cannot be replicated in a worker, or null when it can. */
+function replicationProblem(model: LanguageModel, layout: FlatLayout): string | null {
+  const spec = getArchitecture(model.config.arch);
+  if (!spec) return `architecture '${model.config.arch}' is not registered`;
+  const dry = new Params(0, true);
+  spec.build(model.config, dry);
+  const sig = [...dry.shapes].map(([n, s]) => `${n}:${s.join('x')}`).join(',');
+  dry.dispose();
+  return sig === layout.signature() ? null : 'a fresh build has different parameters';
+}
+
+/**
+ * Train with `n` participants (this thread and n-1 workers). Returns null, having done nothing, when the
+ * workers cannot be used (unregistered architecture, workers failing to start); the caller then trains on
+ * one thread.
+ */
+export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks, n: number): TrainResult | null {
+  n = Math.min(n, cfg.batch, Math.max(2, availableParallelism() * 4));
+  if (n < 2) return null;
+  const layout = new FlatLayout(model.params.vars);
+  const problem = replicationProblem(model, layout);
+  if (problem) {
+    log(`data-parallel training not possible (${problem}); training on one thread`);
+    return null;
+  }
+  const backend = tf.getBackend();
+  const workers = workersFor(backend, n - 1);
+  if (!workers) return null;
+
+  const seq = model.config.seq, batch = cfg.batch, P = layout.total;
+  const buf = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
+  const base: Omit<Job, 'rank'> = {
+    n, arch: model.config.arch, config: model.config, seed: 0, train: cfg, backend, fast: fastPathEnabled(),
+    signature: layout.signature(), batch, seq,
+    ctrl: buf(64), nums: buf(8 * (2 * n + 2)), tokens: buf(4 * batch * (seq + 1)), mask: buf(4 * batch * seq),
+    grads: buf(4 * n * P), weights: buf(4 * P), error: buf(ERR_BYTES),
+  };
+  const shared = new Shared({ ...base, rank: 0 });
+  layout.read(model.params.vars, shared.weights);
+  workers.forEach((w, i) => w.worker.postMessage({ ...base, rank: i + 1 } satisfies Job));
+
+  const [lo, hi] = shared.slice(0);
+  const opt = new FlatAdamW(cfg, layout, lo, hi);
+  const losses: number[] = [];
+  let tokens = 0, divergedAt: number | undefined;
+  const t0 = performance.now();
+  try {
+    shared.barrier(); // every replica is built and loaded
+    for (let step = 0; step < cfg.steps; step++) {
+      const b = data.next().value as Batch;
+      if (b.batch !== batch || b.seq !== seq) throw new Error(`batch shape changed to ${b.batch}x${b.seq} (expected ${batch}x${seq})`);
+      shared.tokens.set(b.tokens);
+      shared.mask.set(b.mask);
+      shared.nums[2 * n] = learningRate(cfg, step);
+      shared.nums[2 * n + 1] = Math.max(1, maskSum(b));
+      Atomics.store(shared.ctrl, CMD, CMD_STEP);
+      shared.barrier(); // start
+      hooks.meter?.sample();
+      const loss = shared.step(model, layout, opt);
+      hooks.meter?.sample();
+      if (!Number.isFinite(loss)) {
+        divergedAt = step;
+        break;
+      }
+      losses.push(loss);
+      tokens += b.batch * b.seq;
+      hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
+    }
+    Atomics.store(shared.ctrl, CMD, CMD_STOP);
+    shared.barrier();
+  } catch (e) {
+    if (!(e instanceof Aborted)) shared.fail(`rank 0: ${e instanceof Error ? e.message : String(e)}`);
+    throw e instanceof Aborted ? new Error(`data-parallel training failed: ${e.message}`) : e;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: n };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Ranks 1..n-1: the worker side (started by parallel-worker.mjs)
+
+/** Runs in a worker thread: bring up the backend, then serve jobs posted by rank 0. */
+export async function workerMain(): Promise<void> {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const { backend, ready: readyBuf } = workerData as { backend: string; ready: SharedArrayBuffer };
+  const ready = new Int32Array(readyBuf);
+  try {
+    const { selectBackend } = await import('./backend.ts');
+    await import('../architectures/index.ts');
+    await selectBackend(backend);
+  } catch (e) {
+    new Uint8Array(readyBuf, 4).set(new TextEncoder().encode(e instanceof Error ? e.message : String(e)).subarray(0, ERR_BYTES - 1));
+    Atomics.store(ready, 0, -1);
+    Atomics.notify(ready, 0);
+    return;
+  }
+  let current: Shared | null = null;
+  process.on('exit', () => current?.fail(`rank ${current.job.rank}: worker thread exited`));
+  parentPort!.on('message', (job: Job) => {
+    current = new Shared(job);
+    try {
+      runJob(current);
+    } catch (e) {
+      if (!(e instanceof Aborted)) current.fail(`rank ${job.rank}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    } finally {
+      current = null;
+    }
+  });
+  Atomics.store(ready, 0, 1);
+  Atomics.notify(ready, 0);
+}
+
+function runJob(shared: Shared): void {
+  const { job } = shared;
+  const prevFast = setFastPath(job.fast);
+  const spec = getArchitecture(job.arch);
+  if (!spec) throw new Error(`architecture '${job.arch}' is not registered in the worker`);
+  const model = spec.build(job.config, new Params(job.seed));
+  try {
+    const layout = new FlatLayout(model.params.vars);
+    if (layout.signature() !== job.signature) throw new Error('the replica has different parameters');
+    layout.assign(model.params.vars, shared.weights);
+    const [lo, hi] = shared.slice(job.rank);
+    const opt = new FlatAdamW(job.train, layout, lo, hi);
+    shared.barrier(); // replicas ready
+    for (;;) {
+      shared.barrier(); // start
+      if (Atomics.load(shared.ctrl, CMD) === CMD_STOP) break;
+      shared.step(model, layout, opt);
+    }
+  } finally {
+    model.params.dispose();
+    setFastPath(prevFast);
+  }
+}

@@ -1,0 +1,132 @@
+// HTML building blocks: escaping (every string from configs and records goes through esc), a
+// self-contained page (inline CSS and script, a Content-Security-Policy that forbids any request but
+// data: images), and sortable tables.
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
+
+/** Escape text for HTML element content and quoted attribute values. */
+export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
+
+/** An id / anchor from any string: only [a-z0-9-]. */
+export const anchor = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+
+export const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+
+export const CSS = `
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d8dde6; --bg: #fff; --accent: #2c5fa8; --good: #1f7a3a; --bad: #a23030; --tie: #6b6b6b; }
+* { box-sizing: border-box; }
+body { font-family: 'DejaVu Sans', Verdana, system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 0; padding: 0 24px 48px; font-size: 14px; line-height: 1.45; }
+header { border-bottom: 2px solid var(--accent); margin-bottom: 12px; padding: 16px 0 8px; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; } h3 { font-size: 15px; margin: 18px 0 6px; }
+nav a { margin-right: 12px; color: var(--accent); text-decoration: none; }
+.muted, .note { color: var(--muted); } .note { font-size: 12.5px; }
+table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
+td.num { text-align: right; white-space: nowrap; }
+table.sortable th { cursor: pointer; user-select: none; background: #f3f5f9; white-space: nowrap; }
+table.sortable th::after { content: ' \\2195'; color: #9aa3b2; font-size: 11px; }
+table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; color: var(--accent); }
+table.sortable th[aria-sort=descending]::after { content: ' \\25BC'; color: var(--accent); }
+.ci { color: var(--muted); font-size: 12px; }
+.badge { display: inline-block; font-size: 11px; padding: 0 5px; border-radius: 8px; margin-left: 4px; border: 1px solid currentColor; }
+.leader, .holds, .better { color: var(--good); } .worse, .fails { color: var(--bad); } .tied, .inconclusive { color: var(--tie); } .notyet, .flag { color: #8a5a00; }
+dl.manifest { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }
+dl.manifest dt { font-weight: bold; color: var(--muted); } dl.manifest dd { margin: 0; }
+pre { background: #f6f7f9; padding: 8px; overflow: auto; max-height: 360px; font-size: 12px; }
+.figures { display: flex; flex-wrap: wrap; gap: 18px; margin: 10px 0; }
+figure { margin: 0; border: 1px solid var(--line); padding: 8px; background: #fff; }
+figure img { display: block; max-width: 100%; height: auto; }
+figcaption { font-size: 12px; color: var(--muted); max-width: 520px; margin-top: 4px; }
+.errors { color: var(--bad); }
+`;
+
+/** Sorting: click (or Enter / Space on) a header; numbers by data-sort, text otherwise; blanks last. */
+export const SORT_SCRIPT = `
+(function () {
+  'use strict';
+  function key(row, i) {
+    var c = row.cells[i];
+    if (!c) return { blank: true };
+    var raw = c.hasAttribute('data-sort') ? c.getAttribute('data-sort') : c.textContent.trim();
+    if (raw === '' || raw === '\\u2014') return { blank: true };
+    var n = Number(raw);
+    return isFinite(n) ? { n: n } : { s: raw };
+  }
+  function sortBy(table, i, th) {
+    var dir = th.getAttribute('aria-sort') === 'ascending' ? 'descending' : 'ascending';
+    var heads = table.tHead.rows[0].cells;
+    for (var h = 0; h < heads.length; h++) heads[h].removeAttribute('aria-sort');
+    th.setAttribute('aria-sort', dir);
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows).map(function (r, idx) { return { r: r, k: key(r, i), idx: idx }; });
+    var sign = dir === 'ascending' ? 1 : -1;
+    rows.sort(function (a, b) {
+      if (a.k.blank || b.k.blank) return a.k.blank && b.k.blank ? a.idx - b.idx : a.k.blank ? 1 : -1;
+      var d;
+      if (a.k.n !== undefined && b.k.n !== undefined) d = a.k.n - b.k.n;
+      else if (a.k.n !== undefined) d = -1;
+      else if (b.k.n !== undefined) d = 1;
+      else d = a.k.s.localeCompare(b.k.s, undefined, { numeric: true });
+      return d ? d * sign : a.idx - b.idx;
+    });
+    rows.forEach(function (x) { body.appendChild(x.r); });
+  }
+  var tables = document.querySelectorAll('table.sortable');
+  for (var t = 0; t < tables.length; t++) {
+    (function (table) {
+      if (!table.tHead) return;
+      var heads = table.tHead.rows[0].cells;
+      for (var i = 0; i < heads.length; i++) {
+        (function (th, i) {
+          th.tabIndex = 0;
+          th.addEventListener('click', function () { sortBy(table, i, th); });
+          th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(table, i, th); } });
+        })(heads[i], i);
+      }
+    })(tables[t]);
+  }
+  document.documentElement.setAttribute('data-sort-ready', '1');
+})();
+`;
+
+export interface Col {
+  head: string;
+  title?: string;
+}
+
+export interface Td {
+  /** Already-escaped HTML content. */
+  html: string;
+  sort?: number | string | null;
+  num?: boolean;
+}
+
+export function sortableTable(id: string, cols: Col[], rows: Td[][], caption?: string): string {
+  const head = cols.map((c) => `<th scope="col"${c.title ? ` title="${esc(c.title)}"` : ''}>${esc(c.head)}</th>`).join('');
+  const body = rows.map((r) => `<tr>${r.map((c) => {
+    const sort = c.sort === undefined ? '' : ` data-sort="${esc(c.sort === null || (typeof c.sort === 'number' && !Number.isFinite(c.sort)) ? '' : c.sort)}"`;
+    return `<td${c.num ? ' class="num"' : ''}${sort}>${c.html}</td>`;
+  }).join('')}</tr>`).join('\n');
+  return `<table class="sortable" id="${esc(id)}">${caption ? `<caption class="note">${esc(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+export function page(title: string, body: string, opts: { script?: boolean } = {}): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body}
+${opts.script === false ? '' : `<script>${SORT_SCRIPT}</script>`}
+</body>
+</html>
+`;
+}
+
+export const dataUri = (mime: string, content: string | Buffer): string => `data:${mime};base64,${Buffer.from(content).toString('base64')}`;

@@ -1,0 +1,296 @@
+// Measurement helpers of the efficiency suite: the bytes a decoding state really holds, disposal of a
+// replaced state, timing with tinybench, memory estimates and budgets, and crossovers against the reference.
+// Nothing here names an architecture.
+import { constrainedMemory, memoryUsage } from 'node:process';
+import { freemem } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { Bench } from 'tinybench';
+import type { DecodeState } from '../architectures/interface.ts';
+import { powerLawFit } from '../harness/stats.ts';
+
+const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
+
+/** Bytes of one buffer as the engine counts them (float32/int32 4 per element, bool 1). */
+export function bufferBytes(t: tf.Tensor): number {
+  return t.size * (BYTES_PER_ELEMENT[t.dtype] ?? 4);
+}
+
+/**
+ * The distinct buffers a decoding state holds. A buffer referenced from several layers (one shared KV
+ * cache, a reshape of another tensor) shares its dataId and is counted once: these are the bytes the
+ * cache really occupies.
+ */
+export function stateBuffers(state: DecodeState): tf.Tensor[] {
+  const seen = new Set<unknown>();
+  const out: tf.Tensor[] = [];
+  for (const layer of state.layers) {
+    for (const v of Object.values(layer)) {
+      if (typeof v === 'number' || v === null || v === undefined) continue;
+      if (seen.has(v.dataId)) continue;
+      seen.add(v.dataId);
+      out.push(v);
+    }
+  }
+  return out;
+}
+
+export function stateBytes(state: DecodeState): number {
+  return stateBuffers(state).reduce((s, t) => s + bufferBytes(t), 0);
+}
+
+/** Every tensor object a state references (disposal works per tensor object, not per buffer). */
+function stateTensors(state: DecodeState): tf.Tensor[] {
+  const out: tf.Tensor[] = [];
+  for (const layer of state.layers) for (const v of Object.values(layer)) if (typeof v !== 'number' && v) out.push(v);
+  return out;
+}
+
+/** Dispose the tensors of `old` that `next` does not hold (compared by tensor id). */
+export function disposeReplaced(old: DecodeState, next: DecodeState): void {
+  const keep = new Set(stateTensors(next).map((t) => t.id));
+  const done = new Set<number>();
+  for (const t of stateTensors(old)) {
+    if (keep.has(t.id) || done.has(t.id)) continue;
+    done.add(t.id);
+    if (!t.isDisposed) t.dispose();
+  }
+}
+
+export function disposeState(state: DecodeState): void {
+  const done = new Set<number>();
+  for (const t of stateTensors(state)) {
+    if (done.has(t.id)) continue;
+    done.add(t.id);
+    if (!t.isDisposed) t.dispose();
+  }
+}
+
+export interface Timing {
+  /** Seconds. */
+  median: number;
+  p75: number;
+  p99: number;
+  mean: number;
+  /** Relative margin of error of the mean (95%), as a fraction. */
+  rme: number;
+  samples: number;
+  warmup: number;
+  /** Distribution-free interval of the median (order statistics) and its actual coverage. */
+  ci95: [number, number];
+  coverage: number;
+}
+
+/** log of n choose k. */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+/**
+ * Interval of the median from order statistics: [x_(j), x_(n-j+1)] with the largest j whose
+ * coverage 1 - 2 P(Bin(n, 1/2) < j) is still >= 95%; with too few samples (n < 6) the full range and
+ * its coverage 1 - 2^(1-n).
+ */
+export function medianInterval(sorted: number[]): { ci95: [number, number]; coverage: number } {
+  const n = sorted.length;
+  if (n === 0) return { ci95: [NaN, NaN], coverage: 0 };
+  const pmf = (k: number) => Math.exp(logChoose(n, k) - n * Math.LN2);
+  let j = 1, below = pmf(0); // below = P(Bin(n, 1/2) < j)
+  while (j + 1 <= (n + 1) / 2) {
+    const next = below + pmf(j);
+    if (1 - 2 * next < 0.95) break;
+    below = next;
+    j++;
+  }
+  const lo = sorted[j - 1]!, hi = sorted[n - j]!;
+  return { ci95: [lo, hi], coverage: 1 - 2 * below };
+}
+
+/**
+ * Time `fn` with tinybench: `warmup` untimed calls, then exactly `samples` timed calls. `fn` must force
+ * completion itself (await data()) so asynchronous backends are timed honestly. `after` runs after every
+ * call outside the timed region (e.g. to sample memory).
+ */
+export async function timeIt(fn: () => Promise<void>, opts: { warmup: number; samples: number; after?: () => void }): Promise<Timing> {
+  const bench = new Bench({
+    time: 0, iterations: opts.samples, warmup: opts.warmup > 0, warmupIterations: opts.warmup, warmupTime: 0,
+    retainSamples: true, throws: true,
+  });
+  bench.add('point', fn, { afterEach: opts.after ? () => opts.after!() : undefined });
+  await bench.run();
+  const r = bench.tasks[0]!.result;
+  if (r.state !== 'completed') throw new Error(`timing did not complete (${r.state})`);
+  const lat = r.latency;
+  const sorted = [...(lat.samples ?? [])].map((ms) => ms / 1000).sort((a, b) => a - b);
+  const { ci95, coverage } = medianInterval(sorted);
+  return {
+    median: lat.p50 / 1000, p75: lat.p75 / 1000, p99: lat.p99 / 1000, mean: lat.mean / 1000,
+    rme: lat.rme / 100, samples: lat.samplesCount, warmup: opts.warmup, ci95, coverage,
+  };
+}
+
+/** How many timed samples fit in `targetS` at `perRunS` each, within [min, max]. */
+export function sampleCount(perRunS: number, s: { minSamples: number; maxSamples: number; targetS: number }): number {
+  const n = perRunS > 0 ? Math.floor(s.targetS / perRunS) : s.maxSamples;
+  return Math.max(s.minSamples, Math.min(s.maxSamples, n));
+}
+
+/**
+ * Extrapolates a cost (peak bytes, seconds) measured at smaller lengths to a larger one. Memory: the
+ * larger of a quadratic through the last three points and a line through the last two (allocation sizes
+ * are polynomials of degree <= 2 in the length for every mixer here; past points make it exact). Time:
+ * a power law through the last two points, exponent clamped to [0, 2.5]. One point: quadratic scaling.
+ */
+export class Extrapolator {
+  private readonly pts = new Map<number, number>();
+  constructor(readonly kind: 'memory' | 'time') {}
+
+  add(x: number, y: number): void {
+    this.pts.set(x, Math.max(this.pts.get(x) ?? 0, y));
+  }
+
+  get size(): number {
+    return this.pts.size;
+  }
+
+  /** Predicted cost at x, or null with no data. */
+  predict(x: number): number | null {
+    if (this.pts.has(x)) return this.pts.get(x)!;
+    const all = [...this.pts].sort((a, b) => a[0] - b[0]);
+    if (all.length === 0) return null;
+    const below = all.filter((p) => p[0] < x);
+    const use = (below.length ? below : all).slice(-3);
+    const [x0, y0] = use.at(-1)!;
+    if (use.length === 1) return x > x0 ? y0 * (x / x0) ** 2 : y0;
+    const [x1, y1] = use.at(-2)!;
+    if (this.kind === 'time') {
+      const k = Math.min(2.5, Math.max(0, Math.log(Math.max(y0, 1e-12) / Math.max(y1, 1e-12)) / Math.log(x0 / x1)));
+      return y0 * (x / x0) ** k;
+    }
+    const linear = y0 + ((y0 - y1) / (x0 - x1)) * (x - x0);
+    let quad = linear;
+    if (use.length === 3) {
+      const [a, b, c] = use as [number, number][];
+      const [xa, ya] = a!, [xb, yb] = b!, [xc, yc] = c!;
+      quad = ya * ((x - xb) * (x - xc)) / ((xa - xb) * (xa - xc))
+        + yb * ((x - xa) * (x - xc)) / ((xb - xa) * (xb - xc))
+        + yc * ((x - xa) * (x - xb)) / ((xc - xa) * (xc - xb));
+    }
+    return Math.max(0, linear, quad, y0);
+  }
+}
+
+/** WebAssembly memory is 32-bit: the wasm backend's heap (every tensor lives in it) cannot pass 4 GiB. */
+export const WASM_HEAP_LIMIT = 4 * 1024 ** 3;
+
+export interface MemoryBudget {
+  bytes: number;
+  why: string;
+}
+
+/**
+ * Bytes a new allocation may take now: the smaller of what the backend's heap has left (wasm: 4 GiB minus
+ * the live tensors) and what the machine (or the process's cgroup) has available, times `safety`.
+ * `overrideBytes` replaces the computation (tests; a user's own limit).
+ */
+export function memoryBudget(backend: string, safety: number, overrideBytes?: number): MemoryBudget {
+  if (overrideBytes !== undefined) return { bytes: overrideBytes, why: `configured budget ${mib(overrideBytes)}` };
+  const parts: { bytes: number; why: string }[] = [];
+  const live = tf.memory().numBytes;
+  if (backend === 'wasm') parts.push({ bytes: WASM_HEAP_LIMIT - live, why: `wasm heap limit 4 GiB minus ${mib(live)} of live tensors` });
+  const avail = freemem();
+  parts.push({ bytes: avail, why: `available system memory ${mib(avail)}` });
+  const limit = constrainedMemory?.() ?? 0;
+  if (limit > 0 && limit < Number.MAX_SAFE_INTEGER) {
+    const rss = memoryUsage.rss();
+    parts.push({ bytes: limit - rss, why: `process memory limit ${mib(limit)} minus RSS ${mib(rss)}` });
+  }
+  const tight = parts.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  return { bytes: Math.max(0, tight.bytes * safety), why: `${tight.why}, x ${safety} safety` };
+}
+
+export const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(1)} MiB`;
+
+/** Linear least squares y = a + b x (for state bytes: a constant plus bytes per token). */
+export function linearFit(x: number[], y: number[]): { intercept: number; slope: number } {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n, my = y.reduce((s, v) => s + v, 0) / n;
+  let sxx = 0, sxy = 0;
+  for (let i = 0; i < n; i++) {
+    sxx += (x[i]! - mx) ** 2;
+    sxy += (x[i]! - mx) * (y[i]! - my);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  return { intercept: my - slope * mx, slope };
+}
+
+export interface Crossover {
+  /** Length (tokens) from which the architecture stays cheaper than the reference; NaN when not reached. */
+  length: number;
+  /**
+   * 'interpolated': between two measured lengths (log-log); 'below-range': cheaper already at the
+   * shortest common length (the value is that length, an upper bound); 'extrapolated': beyond the
+   * measured range, from a power law of the ratio; 'not-reached': dearer at every measured length and
+   * the ratio does not fall with length.
+   */
+  kind: 'interpolated' | 'below-range' | 'extrapolated' | 'not-reached';
+  note: string;
+}
+
+/** A crossover is extrapolated only from a regular trend (R^2 of the ratio's power law) and not far past the data. */
+export const EXTRAPOLATE_MIN_R2 = 0.9;
+export const EXTRAPOLATE_MAX_FACTOR = 8;
+
+/**
+ * Where `arch` (lower is cheaper) becomes cheaper than `ref` for good, from values at common lengths.
+ * Returns null with fewer than one common length.
+ */
+export function crossover(arch: Map<number, number>, ref: Map<number, number>): Crossover | null {
+  const lengths = [...arch.keys()].filter((l) => ref.has(l) && arch.get(l)! > 0 && ref.get(l)! > 0).sort((a, b) => a - b);
+  if (lengths.length === 0) return null;
+  const ratio = lengths.map((l) => arch.get(l)! / ref.get(l)!);
+  const fmt = (i: number) => `${lengths[i]}: ${ratio[i]!.toFixed(3)}`;
+  const table = lengths.map((_, i) => fmt(i)).join(', ');
+  let last = -1; // last index where arch is not cheaper
+  ratio.forEach((r, i) => { if (r >= 1) last = i; });
+  if (last === -1) return { length: lengths[0]!, kind: 'below-range', note: `cheaper at every common length (ratio vs reference ${table})` };
+  if (last < lengths.length - 1) {
+    const l0 = Math.log(lengths[last]!), l1 = Math.log(lengths[last + 1]!);
+    const r0 = Math.log(ratio[last]!), r1 = Math.log(ratio[last + 1]!);
+    const at = r0 === r1 ? l1 : l0 + ((0 - r0) * (l1 - l0)) / (r1 - r0);
+    return { length: Math.round(Math.exp(at)), kind: 'interpolated', note: `log-log interpolation between ${lengths[last]} and ${lengths[last + 1]}; ratio vs reference ${table}` };
+  }
+  let why = 'the ratio does not fall with length';
+  if (lengths.length >= 2) {
+    const fit = powerLawFit(lengths, ratio);
+    const longest = lengths.at(-1)!;
+    const law = `ratio ~ ${fit.coefficient.toPrecision(3)} T^${fit.exponent.toFixed(3)} (R^2 ${fit.r2.toFixed(3)})`;
+    if (fit.exponent < -0.02) {
+      const at = Math.pow(1 / fit.coefficient, 1 / fit.exponent);
+      if (fit.r2 >= EXTRAPOLATE_MIN_R2 && at <= EXTRAPOLATE_MAX_FACTOR * longest) {
+        return { length: Math.round(at), kind: 'extrapolated', note: `${law} reaches 1 beyond the measured range; ratio ${table}` };
+      }
+      why = fit.r2 < EXTRAPOLATE_MIN_R2
+        ? `the ratio falls but too irregularly to extrapolate (${law}, R^2 below ${EXTRAPOLATE_MIN_R2})`
+        : `${law} would reach 1 only near ${at.toPrecision(3)}, beyond ${EXTRAPOLATE_MAX_FACTOR}x the longest common length: not reported`;
+    }
+  }
+  return { length: NaN, kind: 'not-reached', note: `dearer at every common length; ${why} (ratio ${table})` };
+}
+
+/** Smallest integer T in [1, maxT] where f(T) < g(T) holds from T on (monotone search on doubling then bisection). */
+export function analyticCrossover(f: (t: number) => number, g: (t: number) => number, maxT = 1 << 24): number | null {
+  const cheaper = (t: number) => f(t) < g(t);
+  if (cheaper(1)) return 1;
+  let hi = 2;
+  while (hi <= maxT && !cheaper(hi)) hi *= 2;
+  if (hi > maxT) return null;
+  let lo = hi / 2; // not cheaper at lo, cheaper at hi
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (cheaper(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}

@@ -1,0 +1,264 @@
+// In-context learning on task-trained models (./icl-episodes.ts): order robustness (Differential
+// Transformer), structured prompting against conventional ICL (Structured Prompting), and per-architecture
+// ICL accuracy for the momentum-attention comparison (Dai et al.), which the claims ledger reads from the
+// records beside the perplexity suite's bpb (the suite never names an architecture).
+//
+// The task model of each (architecture, preset, seed) trains on the ICL stream with the loss on the
+// answerable labels only, with the same budget, batch and optimizer for every architecture (settings
+// below; ./tasks/training.ts), from scratch or from the text checkpoint as the preset says.
+//
+// Records (dims name every axis; `n` is the number of scored queries):
+//   icl_accuracy          {experiment: 'order', demos, arrangement, set, permutation, n}     one cell
+//                         {experiment: 'scaling', mode, demos, groups, seen, set, permutation, n}
+//   icl_accuracy_pooled   {experiment: 'order', demos, arrangement, n} / {experiment: 'scaling', mode, demos, groups, n}
+//   order_mean / order_std / order_worst / order_best / order_gap   {demos, arrangement}: for each demonstration
+//                         set, statistics of accuracy across its permutations, averaged over the sets
+//   scaling_std           {mode, demos}: standard deviation of cell accuracy across sets x permutations
+//   chance_accuracy, shortcut_accuracy (the best of three shortcuts measured on the scored items; the note gives all)
+//   calibration_cell_accuracy   the middle setting (order, middle demos, random arrangement) against the rule
+//   structured_prompting  1 (capability present) or 0 with flag 'absent'
+//   text_bpb              the text checkpoint's test bpb, when the task model starts from it
+//   task_train_* (how the task model was trained), icl_eval_seconds
+// Accuracy flags (./tasks/score.ts): 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98),
+// 'shortcut' (the interval does not clear the shortcut score).
+import { evalWindows } from '../harness/data/streams.ts';
+import { disposeModel } from '../harness/models.ts';
+import { log } from '../harness/progress.ts';
+import { mean, std } from '../harness/stats.ts';
+import type { Dims } from '../harness/store.ts';
+import { evaluateBpb } from '../harness/train.ts';
+import type { LanguageModel } from '../architectures/interface.ts';
+import {
+  evalDemoSets, iclTask, permutation, summariseShortcuts, type Arrangement, type IclFormat, type IclTask, type Pair,
+} from './icl-episodes.ts';
+import { scoreConventional, scoreStructured, type ScoredItem } from './icl-score.ts';
+import type { Measurement, Suite, SuiteContext } from './interface.ts';
+import { registerSuite } from './registry.ts';
+import { calibrationVerdict } from './tasks/calibrate.ts';
+import { accuracyRecord } from './tasks/score.ts';
+import { taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
+
+export interface IclCalibration {
+  /** What was measured, on which architecture, seed and machine, and when. */
+  measured: string;
+  steps: number;
+  batch: number;
+  init: string;
+  /** The reference Transformer's accuracy at the middle setting, with its Wilson interval and n. */
+  accuracy: number | null;
+  ci95: [number, number] | null;
+  n: number | null;
+  shortcut: number;
+  chance: number;
+  /** Other points of the learning curve or alternatives tried (scratch against text), as measured. */
+  curve?: string;
+}
+
+export interface IclSettings {
+  format: IclFormat;
+  task: Omit<IclTask, 'format'>;
+  training: TaskTraining;
+  /** Demonstrations at the middle setting (the calibration cell: order experiment, random arrangement). */
+  middle: number;
+  order: { demos: number[]; sets: number; permutations: number; arrangements: Arrangement[] };
+  scaling: { demos: number[]; sets: number; permutations: number };
+  /** Queries decoded together. */
+  evalBatch: number;
+  calibration: IclCalibration[];
+}
+
+const adam = { lr: 1e-3, warmup: 20, minLrFrac: 0.1, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, clip: 1.0 };
+
+export const ICL_SETTINGS: Record<string, IclSettings> = {
+  tiny: {
+    format: 'compact',
+    task: { inputs: 4, labels: 2, inputPool: 8, labelPool: 8 },
+    training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 8 } },
+    middle: 4,
+    order: { demos: [2, 4, 8], sets: 2, permutations: 3, arrangements: ['random', 'clustered'] },
+    scaling: { demos: [4, 16, 64], sets: 2, permutations: 2 },
+    evalBatch: 16,
+    calibration: [],
+  },
+  small: {
+    format: 'compact',
+    task: { inputs: 8, labels: 4, inputPool: 16, labelPool: 16 },
+    training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 50, batch: 8, steps: 500 } },
+    middle: 16,
+    order: { demos: [4, 16, 48], sets: 8, permutations: 8, arrangements: ['random', 'clustered'] },
+    scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },
+    evalBatch: 64,
+    calibration: [],
+  },
+  paper: {
+    format: 'natural',
+    task: { inputs: 16, labels: 4 },
+    training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+    middle: 32,
+    order: { demos: [8, 32, 128], sets: 16, permutations: 10, arrangements: ['random', 'clustered'] },
+    scaling: { demos: [4, 16, 64, 256, 1000], sets: 16, permutations: 5 },
+    evalBatch: 16,
+    calibration: [],
+  },
+};
+
+interface Tally { k: number; n: number }
+const tally = (items: ScoredItem[]): Tally => ({ k: items.filter((i) => i.correct).length, n: items.length });
+
+function shortcutRecords(experiment: string, dims: Dims, items: ScoredItem[], labels: number): { records: Measurement[]; chance: number; shortcut: number } {
+  const s = summariseShortcuts(items.map((i) => ({ demos: i.seen, query: i.query })), labels);
+  const shortcut = Math.max(s.best, 1 / labels);
+  return {
+    chance: s.chance, shortcut,
+    records: [
+      { metric: 'chance_accuracy', value: s.chance, unit: 'fraction', dims: { experiment, ...dims } },
+      {
+        metric: 'shortcut_accuracy', value: shortcut, unit: 'fraction', dims: { experiment, ...dims, shortcut: s.bestName },
+        note: `on the scored items: most-frequent label ${s.mostFrequent.toFixed(3)}, copy last label ${s.copyLast.toFixed(3)}, ` +
+          `copy any label present ${s.copyAny.toFixed(3)} (expected); chance 1/${labels}`,
+      },
+    ],
+  };
+}
+
+/** Shortcut score of one cell's items (at least chance). */
+const cellShortcut = (items: ScoredItem[], labels: number): number =>
+  Math.max(1 / labels, summariseShortcuts(items.map((i) => ({ demos: i.seen, query: i.query })), labels).best);
+
+/** Order robustness: K sets x P permutations, per number of demonstrations and arrangement. */
+export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void): Measurement[] {
+  const out: Measurement[] = [];
+  const o = { format: s.format, context: model.config.seq, batch: s.evalBatch };
+  for (const n of s.order.demos) {
+    const sets = evalDemoSets(task, n, s.order.sets, seed, 'order');
+    for (const arrangement of s.order.arrangements) {
+      const perSet: number[][] = [];
+      const all: ScoredItem[] = [];
+      sets.forEach((set, si) => {
+        const accs: number[] = [];
+        for (let p = 0; p < s.order.permutations; p++) {
+          const items = scoreConventional(model, permutation(set, arrangement, seed, 'order', n, si, p), o);
+          onCell?.();
+          const t = tally(items);
+          all.push(...items);
+          accs.push(t.k / t.n);
+          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'order', demos: n, arrangement, set: si, permutation: p },
+            1 / task.labels, cellShortcut(items, task.labels)));
+        }
+        perSet.push(accs);
+      });
+      const dims = { demos: n, arrangement };
+      const sc = shortcutRecords('order', dims, all, task.labels);
+      out.push(...sc.records);
+      const t = tally(all);
+      out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'order', ...dims }, sc.chance, sc.shortcut));
+      const stat = (metric: string, f: (a: number[]) => number, note: string): Measurement =>
+        ({ metric, value: mean(perSet.map(f)), unit: 'fraction', dims: { ...dims, sets: sets.length, permutations: s.order.permutations }, note });
+      out.push(
+        stat('order_mean', mean, 'mean accuracy over permutations, averaged over demonstration sets'),
+        stat('order_std', std, 'sample standard deviation of accuracy across permutations of one set, averaged over sets'),
+        stat('order_worst', (a) => Math.min(...a), 'worst permutation of each set, averaged over sets'),
+        stat('order_best', (a) => Math.max(...a), 'best permutation of each set, averaged over sets'),
+        stat('order_gap', (a) => Math.max(...a) - Math.min(...a), 'best minus worst permutation of each set, averaged over sets'),
+      );
+      if (n === s.middle && arrangement === 'random') out.push(calibrationRecord(n, t, sc.shortcut, sc.chance));
+    }
+  }
+  return out;
+}
+
+function calibrationRecord(demos: number, t: Tally, shortcut: number, chance: number): Measurement {
+  const v = calibrationVerdict(t.k, t.n, shortcut);
+  return {
+    metric: 'calibration_cell_accuracy', value: v.accuracy, unit: 'fraction', ci95: v.ci95,
+    dims: { task: 'icl', experiment: 'order', demos, arrangement: 'random', n: t.n },
+    note: `middle setting: ${v.inBand ? 'inside' : 'outside'} the 20-90% band, ${v.aboveShortcut ? 'above' : 'not above'} the shortcut ` +
+      `${shortcut.toFixed(3)} (chance ${chance.toFixed(3)}); the rule binds the reference Transformer; other architectures fall where they fall`,
+  };
+}
+
+/** Structured prompting against conventional ICL truncated to the context, per number of demonstrations. */
+export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void): Measurement[] {
+  const out: Measurement[] = [];
+  const o = { format: s.format, context: model.config.seq, batch: s.evalBatch };
+  const modes = model.structured ? (['conventional', 'structured'] as const) : (['conventional'] as const);
+  out.push(model.structured
+    ? { metric: 'structured_prompting', value: 1, unit: 'boolean', dims: { capability: 'structuredPrompting' } }
+    : { metric: 'structured_prompting', value: 0, unit: 'boolean', dims: { capability: 'structuredPrompting' }, flag: 'absent',
+        note: 'capability absent: the architecture does not declare structuredPrompting; only conventional ICL is measured' });
+  for (const n of s.scaling.demos) {
+    const sets = evalDemoSets(task, n, s.scaling.sets, seed, 'scaling');
+    for (const mode of modes) {
+      const cells: number[] = [];
+      const all: ScoredItem[] = [];
+      let groups = 1, seen = 0;
+      sets.forEach((set, si) => {
+        for (let p = 0; p < s.scaling.permutations; p++) {
+          const demos: Pair[] = permutation(set, 'random', seed, 'scaling', n, si, p);
+          let items: ScoredItem[];
+          if (mode === 'structured') {
+            const r = scoreStructured(model, demos, o);
+            items = r.items;
+            groups = r.groups;
+            seen = n;
+          } else {
+            items = scoreConventional(model, demos, o);
+            seen = Math.max(...items.map((i) => i.seen.length));
+          }
+          onCell?.();
+          const t = tally(items);
+          all.push(...items);
+          cells.push(t.k / t.n);
+          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'scaling', mode, demos: n, groups, seen, set: si, permutation: p },
+            1 / task.labels, cellShortcut(items, task.labels)));
+        }
+      });
+      const dims = { mode, demos: n, groups, seen };
+      const sc = shortcutRecords('scaling', dims, all, task.labels);
+      out.push(...sc.records);
+      const t = tally(all);
+      out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'scaling', ...dims }, sc.chance, sc.shortcut));
+      out.push({ metric: 'scaling_std', value: std(cells), unit: 'fraction', dims: { ...dims, cells: cells.length },
+        note: 'sample standard deviation of accuracy across demonstration sets x permutations' });
+    }
+  }
+  return out;
+}
+
+export const icl: Suite = {
+  name: 'icl',
+  description: 'in-context learning on task-trained models: order robustness (random vs clustered), structured prompting vs conventional ICL up to ~1000 demonstrations, ICL accuracy per architecture',
+  settings: ICL_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  run(ctx: SuiteContext): Measurement[] {
+    const s = ICL_SETTINGS[ctx.preset.name];
+    if (!s) throw new Error(`icl: no settings for preset ${ctx.preset.name}`);
+    const task: IclTask = { format: s.format, ...s.task };
+    const episodes = iclTask(task);
+    const trained = taskModel(ctx, episodes, [{ demos: 0 }], s.training);
+    const out: Measurement[] = taskTrainingRecords('icl', s.training, trained.info);
+    try {
+      if (s.training.init === 'text') {
+        const text = ctx.textModel().model;
+        const windows = evalWindows(ctx.corpus.splits.test, text.config.seq, ctx.preset.evalTokens);
+        out.push({ metric: 'text_bpb', value: evaluateBpb(text, windows, ctx.preset.evalBatch), unit: 'bpb', dims: { split: 'test', checkpoint: 'text' },
+          note: 'the text checkpoint the ICL task model started from' });
+      }
+      const t0 = performance.now();
+      const cells = s.order.demos.length * s.order.arrangements.length * s.order.sets * s.order.permutations +
+        s.scaling.demos.length * s.scaling.sets * s.scaling.permutations * (trained.model.structured ? 2 : 1);
+      let done = 0;
+      const tick = () => {
+        ctx.meter.sample();
+        if (++done % 50 === 0) log(`icl ${ctx.spec.name}: ${done}/${cells} cells scored, ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+      };
+      out.push(...evalOrder(trained.model, s, task, ctx.seed, tick));
+      out.push(...evalScaling(trained.model, s, task, ctx.seed, tick));
+      out.push({ metric: 'icl_eval_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims: { cells } });
+    } finally {
+      disposeModel(trained.model);
+    }
+    return out;
+  },
+};
+
+registerSuite(icl);

@@ -1,0 +1,139 @@
+// Calibration of synthetic-task budgets. The rule (DESIGN.md): per preset, the task's step budget is
+// set so the reference Transformer lands between 20% and 90%, and clearly above the shortcut, at
+// length T on the suite's middle setting. The preset then records the figure that fixed it.
+//
+// learningCurve() trains one model on a task stream and scores a fixed held-out evaluation set every
+// few steps (greedy decoding, the real inference path); it is how budgets and the scratch-versus-text
+// question were measured. Run by hand, e.g.:
+//   node --import tsx suites/tasks/calibrate.ts mqar small scratch 300 25
+import type { ArchitectureSpec, LanguageModel } from '../../architectures/interface.ts';
+import { wilson } from '../../harness/stats.ts';
+import { Rng } from '../../harness/data/rng.ts';
+import { batches } from '../../harness/data/streams.ts';
+import type { TrainConfig } from '../../harness/presets.ts';
+import { train } from '../../harness/train.ts';
+import { evalSeed, taskStream, type Episode, type EpisodeTask } from './episodes.ts';
+import { decodeEpisodes, versusShortcut } from './score.ts';
+
+export const CALIBRATION_BAND: readonly [number, number] = [0.2, 0.9];
+
+export interface CalibrationVerdict {
+  accuracy: number;
+  ci95: [number, number];
+  shortcut: number;
+  inBand: boolean;
+  aboveShortcut: boolean;
+  ok: boolean;
+}
+
+/** Whether k/n correct at the middle setting satisfies the calibration rule. */
+export function calibrationVerdict(k: number, n: number, shortcut: number): CalibrationVerdict {
+  const accuracy = n ? k / n : 0;
+  const inBand = accuracy >= CALIBRATION_BAND[0] && accuracy <= CALIBRATION_BAND[1];
+  const aboveShortcut = versusShortcut(k, n, shortcut) === 'above';
+  return { accuracy, ci95: wilson(k, n), shortcut, inBand, aboveShortcut, ok: inBand && aboveShortcut };
+}
+
+/** A fixed evaluation set: `count` test-side episodes of one setting and length. */
+export function evalEpisodes<S>(task: EpisodeTask<S>, setting: S, length: number, count: number, seed: number, ...cell: (string | number)[]): Episode[] {
+  const out: Episode[] = [];
+  for (let t = 0; t < count; t++) {
+    const ep = task.episode(new Rng(evalSeed(seed, task.name, task.label(setting), length, ...cell, t)), length, setting, 'test');
+    if (!ep) throw new Error(`${task.name} ${task.label(setting)} does not fit ${length} tokens`);
+    out.push(ep);
+  }
+  return out;
+}
+
+/** Exact-match counts over episodes. */
+export function exactCounts(model: LanguageModel, episodes: Episode[], batch: number): { k: number; n: number } {
+  let k = 0, n = 0;
+  for (const d of decodeEpisodes(model, episodes, batch)) for (const c of d.correct) {
+    n++;
+    if (c) k++;
+  }
+  return { k, n };
+}
+
+export interface CurvePoint {
+  step: number;
+  tokens: number;
+  seconds: number;
+  loss: number;
+  k: number;
+  n: number;
+  accuracy: number;
+}
+
+/**
+ * Train `model` (already initialised: scratch or copied weights) on the task's training stream and
+ * score `probe` every `every` steps and at the end. Returns the curve (accuracy on the probe).
+ */
+export function learningCurve<S>(model: LanguageModel, task: EpisodeTask<S>, trainSettings: S[], cfg: TrainConfig,
+  probe: Episode[], opts: { seed: number; every: number; evalBatch: number; onPoint?: (p: CurvePoint) => void }): CurvePoint[] {
+  const points: CurvePoint[] = [];
+  const t0 = performance.now();
+  let tokens = 0;
+  const point = (step: number, loss: number) => {
+    const { k, n } = exactCounts(model, probe, opts.evalBatch);
+    const p = { step, tokens, seconds: (performance.now() - t0) / 1000, loss, k, n, accuracy: k / n };
+    points.push(p);
+    opts.onPoint?.(p);
+  };
+  point(0, NaN);
+  train(model, batches(taskStream(task, trainSettings), { batch: cfg.batch, seq: model.config.seq, seed: opts.seed }), cfg, {
+    onStep: (step, loss) => {
+      tokens += cfg.batch * model.config.seq;
+      if ((step + 1) % opts.every === 0 || step + 1 === cfg.steps) point(step + 1, loss);
+    },
+  });
+  return points;
+}
+
+// --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
+if (process.argv[1]?.endsWith('calibrate.ts')) {
+  const [taskName = 'mqar', presetName = 'small', init = 'scratch', stepsArg = '200', everyArg = '25', batchArg = '16', lrArg = '1e-3', ...rest] = process.argv.slice(2);
+  const extra = Object.fromEntries(rest.map((kv) => kv.split('=')).map(([k, v]) => [k!, Number.isNaN(Number(v)) ? v! : Number(v)]));
+  const [{ getArchitecture }, { selectBackend }, { loadCorpus }, models, { PRESETS }, retrieval, { ModelCache }] = await Promise.all([
+    import('../../architectures/index.ts'), import('../../harness/backend.ts'), import('../../harness/data/corpus.ts'),
+    import('../../harness/models.ts'), import('../../harness/presets.ts'), import('./retrieval.ts'), import('../../harness/cache.ts'),
+  ]);
+  await selectBackend(String(extra.backend ?? 'wasm'));
+  const preset = PRESETS[presetName]!;
+  const spec = getArchitecture(String(extra.arch ?? 'transformer')) as ArchitectureSpec;
+  const corpus = loadCorpus();
+  const { config } = models.matchedConfig(spec, preset, 'params');
+  const seq = config.seq;
+  const model = models.buildModel(spec, config, 0);
+  if (init === 'text') {
+    // textKey=NAME pins the text checkpoint under a fixed name in the cache (immune to code-version churn).
+    const cache = new ModelCache(String(extra.cache ?? '.cache/archbench'));
+    const pinned = extra.textKey ? String(extra.textKey) : undefined;
+    if (!pinned || cache.load(pinned, model.params).status !== 'hit') {
+      const text = models.trainedModel(cache, { spec, config, seed: 0, stream: models.corpusStream(corpus), train: preset.train, purpose: 'text' });
+      for (const [n, v] of model.params.vars) v.assign(text.model.params.get(n));
+      if (pinned) cache.save(pinned, model.params, text.info);
+      text.model.params.dispose();
+    }
+    if (extra.textOnly) process.exit(0);
+  }
+  const cfg: TrainConfig = { ...preset.train, batch: Number(batchArg), steps: Number(stepsArg), lr: Number(lrArg), warmup: Number(extra.warmup ?? 20) };
+  const probeCount = Number(extra.probe ?? 32);
+  let curve: CurvePoint[];
+  const log = (p: CurvePoint) => process.stdout.write(`${JSON.stringify({ ...p, seconds: +p.seconds.toFixed(1), loss: +p.loss.toFixed(4) })}\n`);
+  if (taskName === 'mqar') {
+    const task = retrieval.mqarTask(corpus, { keySymbols: Number(extra.keys ?? 64), valueSymbols: Number(extra.values ?? 64), filler: (extra.filler as 'pad' | 'text') ?? 'pad' });
+    const pairs = String(extra.train ?? '4,8,16,32').split(',').map(Number);
+    const middle = { pairs: Number(extra.middle ?? 8) };
+    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p })), cfg, evalEpisodes(task, middle, seq, probeCount, 1000, 'calibration'),
+      { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
+  } else {
+    const task = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
+    const ns = String(extra.train ?? '1,2,4,6,8').split(',').map(Number);
+    const [mn, mr] = String(extra.middle ?? '4/2').split('/').map(Number);
+    curve = learningCurve(model, task, ns.map((n) => ({ needles: n, queried: n })), cfg,
+      evalEpisodes(task, { needles: mn!, queried: mr! }, seq, probeCount, 1000, 'calibration'),
+      { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
+  }
+  void curve;
+}

@@ -1,0 +1,43 @@
+// Task models: trained on a task's own stream (loss on answer positions only), from scratch or from the
+// (architecture, preset, seed) text checkpoint, with one step budget, batch and optimizer for every
+// architecture. Cached like text models (purpose 'task:<name>').
+import type { TrainedModel } from '../../harness/models.ts';
+import { trainedModel } from '../../harness/models.ts';
+import type { TrainConfig } from '../../harness/presets.ts';
+import type { Measurement, SuiteContext } from '../interface.ts';
+import { taskStream, type EpisodeTask } from './episodes.ts';
+
+export type TaskInit = 'scratch' | 'text';
+
+/** How a preset trains one task's models (plain data: it goes into the suite's settings). */
+export interface TaskTraining {
+  init: TaskInit;
+  /** Optimizer and schedule; unspecified fields come from the preset's text training. */
+  train: Partial<TrainConfig> & { steps: number; batch: number };
+}
+
+export function taskTrainConfig(ctx: Pick<SuiteContext, 'preset'>, t: TaskTraining): TrainConfig {
+  return { ...ctx.preset.train, ...t.train };
+}
+
+/** Train (or load) the task model of this unit's architecture, preset and seed. The caller disposes it. */
+export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: S[], t: TaskTraining): TrainedModel {
+  const init = t.init === 'text' ? ctx.textModel().model : undefined;
+  // The text checkpoint's own training recipe is part of the key, so a changed text budget retrains.
+  const initFrom = init ? { initFrom: { purpose: 'text', train: ctx.preset.train } } : {};
+  return trainedModel(ctx.cache, {
+    spec: ctx.spec, config: ctx.matched.config, seed: ctx.seed, stream: taskStream(task, settings, initFrom),
+    train: taskTrainConfig(ctx, t), purpose: `task:${task.name}`, init, meter: ctx.meter,
+  });
+}
+
+/** Records describing how a task model was trained. */
+export function taskTrainingRecords(task: string, t: TaskTraining, info: TrainedModel['info']): Measurement[] {
+  const dims = { task };
+  const how = `init ${t.init}, ${info.steps} steps at batch ${t.train.batch}, lr ${t.train.lr ?? 'preset'}, cache ${info.cache}`;
+  return [
+    { metric: 'task_train_seconds', value: info.seconds, unit: 's', dims, note: how },
+    { metric: 'task_train_tokens', value: info.tokens, unit: 'tokens', dims, note: how },
+    { metric: 'task_final_answer_loss', value: info.finalLoss / Math.LN2, unit: 'bits', dims, note: `mean loss on the answer tokens of the last training batch; ${how}` },
+  ];
+}

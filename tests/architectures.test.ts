@@ -1,0 +1,329 @@
+// RetNet, Diff, YOCO, LeX and momentum attention as whole models on tiny configs: causality, the
+// inference path against the parallel forward, the forms of retention, gradients to every parameter,
+// decoding-state sizes, and the paper conventions each configure() applies.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DecodeState, LanguageModel, ModelConfig, SizeSpec } from '../architectures/interface.ts';
+import { getArchitecture } from '../architectures/index.ts';
+import { Params, tensorBytes } from '../architectures/layers.ts';
+import { lambdaInit } from '../architectures/diff.ts';
+import { blockStart } from '../architectures/lex.ts';
+import type { YocoLM } from '../architectures/yoco.ts';
+import { countParams, matchedConfig, MATCH_TOLERANCE } from '../harness/models.ts';
+import { PRESETS } from '../harness/presets.ts';
+import { useBackend } from './helpers.ts';
+
+beforeAll(async () => {
+  await useBackend();
+});
+
+const SIZE: SizeSpec = { vocab: 64, d: 32, layers: 2, heads: 2, seq: 16 };
+const ARCHS = ['retnet', 'diff', 'yoco', 'lex', 'momentum'] as const;
+
+/** Scale every mixer's input by 10 (the golden x10 case), so RetNet's group norm eps does not dominate. */
+function scaleMixerInputs(m: LanguageModel, by = 10): void {
+  for (const [n, v] of m.params.vars) if (n.endsWith('.norm1')) v.assign(tf.mul(v, by));
+}
+
+/**
+ * Variants beyond each default config that have their own code paths. RetNet's chunkwise prompt output
+ * and its recurrent decoding differ by a per-row factor that the group norm removes only when
+ * mean(o^2) >> eps (the reference behaves the same: golden retnet_msr.json), hence the scaled inputs there.
+ */
+const VARIANTS: { name: string; arch: string; size?: Partial<SizeSpec>; mixer?: ModelConfig['mixer']; prepare?: (m: LanguageModel) => void }[] = [
+  ...ARCHS.map((arch) => ({ name: arch, arch })),
+  { name: 'retnet chunkwise (chunk 4), inputs x10', arch: 'retnet', mixer: { form: 'chunkwise', chunk: 4 }, prepare: scaleMixerInputs },
+  { name: 'retnet recurrent', arch: 'retnet', mixer: { form: 'recurrent' } },
+  { name: 'diff with grouped KV (2 heads, 1 kv head)', arch: 'diff', size: { heads: 4 }, mixer: { kvHeads: 1 } },
+  { name: 'yoco chunkwise (chunk 4), 4 layers, 1 kv head', arch: 'yoco', size: { layers: 4 }, mixer: { form: 'chunkwise', chunk: 4, kvHeads: 1 } },
+  { name: 'yoco sliding-window self-decoder', arch: 'yoco', mixer: { self: 'swa', window: 4 } },
+];
+
+function build(arch: string, size: Partial<SizeSpec> = {}, mixer: ModelConfig['mixer'] = {}, seed = 1): LanguageModel {
+  const spec = getArchitecture(arch)!;
+  return spec.build(spec.configure({ ...SIZE, ...size }, mixer), new Params(seed));
+}
+
+/** Deterministic tokens [B, T]. */
+function tokens(b: number, t: number, salt = 0): tf.Tensor2D {
+  return tf.tensor2d(Array.from({ length: b * t }, (_, i) => (i * 37 + salt * 11 + 5) % SIZE.vocab), [b, t], 'int32');
+}
+
+/** tf.tidy for results tfjs's types do not see as tensor containers (states, {logits, state}); it still keeps their tensors. */
+const tidy = <T>(f: () => T): T => tf.tidy(f as unknown as () => tf.TensorContainer) as unknown as T;
+
+const maxAbsDiff = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+
+/** Bytes of every distinct buffer in a decoding state (what the harness counts: a shared buffer once). */
+function stateBytes(state: DecodeState): number {
+  const seen = new Set<unknown>();
+  let bytes = 0;
+  for (const layer of state.layers) for (const v of Object.values(layer)) {
+    if (v instanceof tf.Tensor && !seen.has(v.dataId)) {
+      seen.add(v.dataId);
+      bytes += tensorBytes(v);
+    }
+  }
+  return bytes;
+}
+
+/** Prefill the first n tokens, then step through the rest: logits [B, T, V] of every position. */
+function decodeAll(m: LanguageModel, toks: tf.Tensor2D, n: number): tf.Tensor3D {
+  return tf.tidy(() => {
+    const t = toks.shape[1];
+    const pre = m.prefill(toks.slice([0, 0], [-1, n]), { allLogits: true });
+    const out: tf.Tensor[] = [pre.logits];
+    let state = pre.state;
+    for (let i = n; i < t; i++) {
+      const r = m.step(state, toks.slice([0, i], [-1, 1]).reshape([-1]) as tf.Tensor1D);
+      expect(r.state.pos).toBe(i + 1);
+      out.push(r.logits.expandDims(1));
+      state = r.state;
+    }
+    return tf.concat(out, 1) as tf.Tensor3D;
+  });
+}
+
+describe.each(VARIANTS)('$name', ({ arch, size, mixer, prepare }) => {
+  it('is causal: changing token t+1 leaves logits at positions <= t unchanged', () => {
+    const m = build(arch, size, mixer);
+    const t = 6;
+    const a = tokens(2, 12);
+    const changed = tf.tidy(() => {
+      const buf = a.bufferSync();
+      buf.set((buf.get(0, t + 1) + 1) % SIZE.vocab, 0, t + 1);
+      buf.set((buf.get(1, t + 1) + 7) % SIZE.vocab, 1, t + 1);
+      return buf.toTensor() as tf.Tensor2D;
+    });
+    const la = m.forward(a), lb = m.forward(changed);
+    expect(maxAbsDiff(la.slice([0, 0, 0], [-1, t + 1, -1]), lb.slice([0, 0, 0], [-1, t + 1, -1]))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(la.slice([0, t + 1, 0], [-1, 1, -1]), lb.slice([0, t + 1, 0], [-1, 1, -1]))).toBeGreaterThan(1e-6);
+    m.params.dispose();
+  });
+
+  it('prefill + step gives the full forward logits (within 1e-4)', () => {
+    const m = build(arch, size, mixer);
+    prepare?.(m);
+    const toks = tokens(2, 12, 3);
+    const full = m.forward(toks);
+    for (const n of [1, 5]) expect(maxAbsDiff(decodeAll(m, toks, n), full)).toBeLessThan(1e-4);
+    // without all logits, prefill returns the last position's only
+    const last = m.prefill(toks).logits;
+    expect(last.shape).toEqual([2, 1, SIZE.vocab]);
+    expect(maxAbsDiff(last, full.slice([0, 11, 0], [-1, 1, -1]))).toBeLessThan(1e-4);
+    m.params.dispose();
+  });
+
+  it('gives every parameter a non-zero gradient', () => {
+    const m = build(arch, size, mixer);
+    const toks = tokens(2, 10, 1);
+    const targets = tokens(2, 10, 2);
+    const vars = [...m.params.vars.values()];
+    const { grads, value } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(tf.oneHot(targets, SIZE.vocab), m.forward(toks)) as tf.Scalar, vars);
+    expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
+    const zero = [...m.params.vars].filter(([, v]) => !grads[v.name] || tf.max(tf.abs(grads[v.name]!)).dataSync()[0]! === 0).map(([n]) => n);
+    expect(zero).toEqual([]);
+    expect(vars.length).toBe(m.params.shapes.size);
+    m.params.dispose();
+  });
+});
+
+describe.each(VARIANTS)('analytic state size: $name', ({ arch, size, mixer }) => {
+  it('analyticStateBytes equals the bytes the decoding state holds, after prefill and after a step', () => {
+    const m = build(arch, size, mixer);
+    expect(m.analyticStateBytes).toBeTypeOf('function');
+    for (const t of [5, 20]) { // 20 is past the training length (LeX keeps only its blocks)
+      const pre = tidy(() => m.prefill(tokens(2, t, 4)).state);
+      expect(stateBytes(pre)).toBe(m.analyticStateBytes!(t, 2).bytes);
+      const next = tidy(() => m.step(pre, tf.tensor1d([1, 2], 'int32')).state);
+      expect(stateBytes(next)).toBe(m.analyticStateBytes!(t + 1, 2).bytes);
+    }
+    m.params.dispose();
+  });
+});
+
+describe('RetNet forms', () => {
+  it('parallel = recurrent = chunkwise when inputs are scaled so the group norm eps does not dominate', () => {
+    const toks = tokens(2, 11, 4);
+    const logits = (['parallel', 'recurrent', 'chunkwise'] as const).map((form) => {
+      const m = build('retnet', {}, { form, chunk: 4 });
+      scaleMixerInputs(m); // mean(o^2) >> eps = 1e-6
+      const l = m.forward(toks);
+      m.params.dispose();
+      return l;
+    });
+    expect(maxAbsDiff(logits[0]!, logits[1]!)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(logits[0]!, logits[2]!)).toBeLessThan(1e-4);
+  });
+
+  it('the chunkwise form is the reference one: at reference scale it differs from parallel (the eps quirk)', () => {
+    // with tiny pre-norm activations (the golden retnet_msr case), chunkwise and parallel disagree by
+    // O(1e-3) in the reference itself; the same holds here, so the test above is not vacuous
+    const toks = tokens(2, 11, 4);
+    const [p, c] = (['parallel', 'chunkwise'] as const).map((form) => {
+      const m = build('retnet', {}, { form, chunk: 4 });
+      scaleMixerInputs(m, 0.1);
+      const out = m.forward(toks);
+      m.params.dispose();
+      return out;
+    });
+    expect(maxAbsDiff(p!, c!)).toBeGreaterThan(1e-6);
+  });
+
+  it('YOCO gated retention: parallel = chunkwise = recurrent', () => {
+    const toks = tokens(2, 11, 6);
+    const logits = (['parallel', 'recurrent', 'chunkwise'] as const).map((form) => {
+      const m = build('yoco', {}, { form, chunk: 4 });
+      const l = m.forward(toks);
+      m.params.dispose();
+      return l;
+    });
+    expect(maxAbsDiff(logits[0]!, logits[1]!)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(logits[0]!, logits[2]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('decoding state sizes', () => {
+  const prefillState = (m: LanguageModel, t: number) => tidy(() => m.prefill(tokens(1, t, 9)).state);
+
+  it('RetNet state bytes are the same at context 64 and 4096 (layers x H x Dk x Dv x 4 B)', () => {
+    const m = build('retnet', {}, { form: 'chunkwise', chunk: 64 });
+    const [s64, s4096] = [prefillState(m, 64), prefillState(m, 4096)];
+    const { layers, heads, d } = m.config;
+    expect(stateBytes(s64)).toBe(layers * heads * (d / heads) * ((2 * d) / heads) * 4);
+    expect(stateBytes(s4096)).toBe(stateBytes(s64));
+    m.params.dispose();
+  });
+
+  it('YOCO: self-decoder state bytes do not grow from 64 to 4096; the KV is one layer\'s, held once', () => {
+    const m = build('yoco', { layers: 4 }, { form: 'chunkwise', chunk: 64 }) as unknown as YocoLM;
+    const nSelf = m.self.length;
+    expect(nSelf).toBe(2);
+    expect(m.cross.length).toBe(2);
+    const ref = build('transformer', { layers: 4 });
+    for (const t of [64, 4096]) {
+      const s = prefillState(m, t);
+      expect(s.layers.length).toBe(nSelf + 1);
+      const selfBytes = stateBytes({ pos: t, layers: s.layers.slice(0, nSelf) });
+      expect(selfBytes).toBe(nSelf * 2 * 16 * 16 * 4); // layers x H x Dh x Dh x 4 B
+      const kvBytes = stateBytes({ pos: t, layers: [s.layers[nSelf]!] });
+      expect(kvBytes).toBe(2 * t * SIZE.d * 4); // one layer: K and V, T x d, float32
+      expect(stateBytes(s)).toBe(selfBytes + kvBytes);
+      if (t === 64) {
+        // the Transformer caches one such KV per layer: YOCO's whole KV equals one of its layers'
+        const sr = prefillState(ref, t);
+        expect(kvBytes).toBe(stateBytes({ pos: t, layers: [sr.layers[0]!] }));
+        expect(stateBytes(sr)).toBe(4 * kvBytes);
+      }
+    }
+    // one step later the KV has grown by one position and is still held once
+    const s = prefillState(m, 64);
+    const next = tidy(() => (m as unknown as LanguageModel).step(s, tf.tensor1d([3], 'int32')).state);
+    expect(stateBytes({ pos: 65, layers: [next.layers[nSelf]!] })).toBe(2 * 65 * SIZE.d * 4);
+    m.params.dispose();
+    ref.params.dispose();
+  });
+
+  it('YOCO prefill runs the cross-decoder only where logits are wanted (early exit)', () => {
+    const m = build('yoco') as unknown as YocoLM;
+    const rows: number[] = [];
+    const block = m.cross[0]!;
+    const forward = block.forward.bind(block);
+    block.forward = (x, long) => (rows.push(x.shape[1]), forward(x, long));
+    tidy(() => m.prefill(tokens(2, 12)));
+    tidy(() => m.prefill(tokens(2, 12), { allLogits: true }));
+    expect(rows).toEqual([1, 12]);
+    m.params.dispose();
+  });
+});
+
+describe('LeX past the training length', () => {
+  const size = { seq: 8 }; // training length w = 8: blocks of 4
+  it('forwardLong equals forward up to the training length and differs beyond it', () => {
+    const m = build('lex', size);
+    expect(m.longConvention).toMatch(/blockwise/);
+    const short = tokens(2, 8, 1), long = tokens(2, 20, 1);
+    expect(maxAbsDiff(m.forwardLong!(short), m.forward(short))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(m.forwardLong!(long), m.forward(long))).toBeGreaterThan(1e-5);
+    m.params.dispose();
+  });
+
+  it('follows the block rule: a query sees its own block and the previous one only', () => {
+    const m = build('lex', size);
+    const a = tokens(1, 20, 2);
+    const changed = tf.tidy(() => {
+      const buf = a.bufferSync();
+      buf.set((buf.get(0, 3) + 1) % SIZE.vocab, 0, 3); // token 3, in block 0
+      return buf.toTensor() as tf.Tensor2D;
+    });
+    const la = m.forwardLong!(a), lb = m.forwardLong!(changed);
+    // positions 8.. (blocks 2..) start at blockStart >= 4 in the first layer; with 2 layers the change can
+    // travel one block further: positions in block >= 3 (12..) are untouched
+    expect(blockStart(12, 4)).toBe(8);
+    expect(maxAbsDiff(la.slice([0, 12, 0], [-1, -1, -1]), lb.slice([0, 12, 0], [-1, -1, -1]))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(la.slice([0, 4, 0], [-1, 4, -1]), lb.slice([0, 4, 0], [-1, 4, -1]))).toBeGreaterThan(1e-6);
+    m.params.dispose();
+  });
+
+  it('exposes its attention logits (xPos) for attention resolution', () => {
+    const m = build('lex', size);
+    const sc = m.attentionScores!(tokens(1, 8, 3), 1);
+    expect(sc.shape).toEqual([1, SIZE.heads, 8, 8]);
+    m.params.dispose();
+  });
+
+  it('decodes with the block rule: prefill + step = forwardLong, state at most w keys', () => {
+    const m = build('lex', size);
+    const toks = tokens(2, 21, 5);
+    const ref = m.forwardLong!(toks);
+    for (const n of [3, 13]) expect(maxAbsDiff(decodeAll(m, toks, n), ref)).toBeLessThan(1e-4);
+    // causality of the long convention
+    const st = tidy(() => m.prefill(toks).state);
+    const keys = (st.layers[0]!.k as tf.Tensor).shape[2]!;
+    expect(keys).toBe(21 - blockStart(21, 4));
+    expect(keys).toBeLessThanOrEqual(8);
+    m.params.dispose();
+  });
+});
+
+describe('paper conventions', () => {
+  it('Diff: half the heads, lambda_init = 0.8 - 0.6 exp(-0.3 depth) with depth the 0-based layer', () => {
+    const cfg = getArchitecture('diff')!.configure({ ...SIZE, heads: 4 });
+    expect(cfg.heads).toBe(2);
+    expect(lambdaInit(0)).toBeCloseTo(0.2, 12);
+    expect(lambdaInit(1)).toBeCloseTo(0.8 - 0.6 * Math.exp(-0.3), 12);
+  });
+
+  it('RetNet: value dim 2d; YOCO: L/2 self-decoder and L/2 cross-decoder layers', () => {
+    const r = getArchitecture('retnet')!.configure(SIZE);
+    expect(r.mixer.valueDim).toBe(2 * SIZE.d);
+    const p = new Params(0, true);
+    getArchitecture('retnet')!.build(r, p);
+    expect(p.shapes.get('layers.0.mix.qkvg')).toEqual([SIZE.d, 2 * SIZE.d + 4 * SIZE.d]);
+    const y = build('yoco', { layers: 6 }) as unknown as YocoLM;
+    expect([y.self.length, y.cross.length]).toEqual([3, 3]);
+    y.params.dispose();
+  });
+
+  it('momentum with eta = 0 is the Transformer baseline; eta > 0 adds the EMA of values', () => {
+    const toks = tokens(2, 10, 8);
+    const base = build('transformer');
+    const m0 = build('momentum', {}, { eta: 0 });
+    const m9 = build('momentum', {}, { eta: 0.9 });
+    expect(maxAbsDiff(m0.forward(toks), base.forward(toks))).toBeLessThan(1e-6);
+    const d9 = maxAbsDiff(m9.forward(toks), base.forward(toks));
+    expect(d9).toBeGreaterThan(1e-5);
+    // position 0 has no earlier values: identical there
+    expect(maxAbsDiff(m9.forward(toks).slice([0, 0, 0], [-1, 1, -1]), base.forward(toks).slice([0, 0, 0], [-1, 1, -1]))).toBeLessThan(1e-6);
+    for (const m of [base, m0, m9]) m.params.dispose();
+  });
+
+  it.each(['tiny', 'small'])('matchedConfig puts every architecture within 3%% of the Transformer (%s)', (preset) => {
+    for (const arch of ARCHS) {
+      const spec = getArchitecture(arch)!;
+      const mc = matchedConfig(spec, PRESETS[preset]!, 'params');
+      expect(Math.abs(mc.nonEmbedding - mc.target) / mc.target).toBeLessThan(MATCH_TOLERANCE);
+      expect(countParams(spec, mc.config).nonEmbedding).toBe(mc.nonEmbedding);
+    }
+  });
+});

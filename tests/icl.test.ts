@@ -1,0 +1,251 @@
+// The icl suite: episodes (deterministic, balanced, disjoint from training), structured prompting's
+// rescaled attention (equal to ordinary attention where it must be), scoring and flags.
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { getArchitecture } from '../architectures/index.ts';
+import type { LanguageModel } from '../architectures/interface.ts';
+import { batches } from '../harness/data/streams.ts';
+import { Rng } from '../harness/data/rng.ts';
+import { buildModel, matchedConfig } from '../harness/models.ts';
+import { PRESETS } from '../harness/presets.ts';
+import { readRecords } from '../harness/store.ts';
+import {
+  COMPACT_INPUT_BASE, COMPACT_LABEL_BASE, EPISODE_START, arrange, drawDemos, drawMapping, evalDemoSets, groupDemos, iclTask,
+  mappingFingerprint, permutation, sideOf, summariseShortcuts, truncateToContext, type IclTask, type Mapping, type Pair,
+} from '../suites/icl-episodes.ts';
+import { scoreConventional, scoreStructured } from '../suites/icl-score.ts';
+import { ICL_SETTINGS, evalOrder } from '../suites/icl.ts';
+import { taskStream } from '../suites/tasks/episodes.ts';
+import { cli, tempDir, useBackend } from './helpers.ts';
+
+beforeAll(async () => {
+  await useBackend();
+});
+
+const small: IclTask = { format: 'compact', inputs: 8, labels: 4, inputPool: 16, labelPool: 16 };
+
+/** The mapping a compact training window shows: input byte -> label byte over all its demonstrations. */
+function windowMapping(tokens: Int32Array): Map<number, number> {
+  const m = new Map<number, number>();
+  for (let i = 1; i + 1 < tokens.length; i += 2) {
+    const x = tokens[i]!, y = tokens[i + 1]!;
+    if (x < COMPACT_INPUT_BASE || y < COMPACT_LABEL_BASE) continue;
+    const prev = m.get(x);
+    if (prev !== undefined && prev !== y) throw new Error('a window maps one input to two labels');
+    m.set(x, y);
+  }
+  return m;
+}
+
+const asMapping = (m: Map<number, number>): Mapping => ({
+  pairs: [...m].map(([x, y]) => ({ input: x - COMPACT_INPUT_BASE, label: y - COMPACT_LABEL_BASE })),
+  labels: [...new Set(m.values())].map((y) => y - COMPACT_LABEL_BASE),
+});
+
+describe('ICL episodes', () => {
+  it('are deterministic per seed and differ across seeds (training stream and evaluation sets)', () => {
+    const stream = taskStream(iclTask(small), [{ demos: 0 }]);
+    const first = (seed: number) => batches(stream, { batch: 4, seq: 128, seed }).next().value!;
+    expect(first(1).tokens).toEqual(first(1).tokens);
+    expect(first(1).mask).toEqual(first(1).mask);
+    expect(first(1).tokens).not.toEqual(first(2).tokens);
+    const a = evalDemoSets(small, 16, 4, 0, 'order'), b = evalDemoSets(small, 16, 4, 0, 'order'), c = evalDemoSets(small, 16, 4, 1, 'order');
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+    expect(permutation(a[0]!, 'random', 0, 'order', 16, 0, 3)).toEqual(permutation(b[0]!, 'random', 0, 'order', 16, 0, 3));
+  });
+
+  it('training windows: one mapping, loss exactly on labels of inputs seen before, balanced labels', () => {
+    const stream = taskStream(iclTask(small), [{ demos: 0 }]);
+    const b = batches(stream, { batch: 8, seq: 128, seed: 0 }).next().value!;
+    for (let r = 0; r < 8; r++) {
+      const tokens = b.tokens.subarray(r * 129, (r + 1) * 129);
+      const mask = b.mask.subarray(r * 128, (r + 1) * 128);
+      expect(tokens[0]).toBe(EPISODE_START);
+      const m = windowMapping(tokens);
+      expect(m.size).toBe(small.inputs);
+      const perLabel = new Map<number, number>();
+      for (const y of m.values()) perLabel.set(y, (perLabel.get(y) ?? 0) + 1);
+      expect([...perLabel.values()]).toEqual(new Array(small.labels).fill(small.inputs / small.labels));
+      const seen = new Set<number>();
+      for (let i = 1; i + 1 < tokens.length; i += 2) {
+        // mask[j] scores tokens[j + 1]: the label at i + 1 is scored iff its input appeared before
+        expect(mask[i]).toBe(seen.has(tokens[i]!) ? 1 : 0);
+        expect(mask[i - 1]).toBe(0);
+        seen.add(tokens[i]!);
+      }
+    }
+  });
+
+  it('evaluation mappings never occur in training: disjoint by construction (fingerprint parity) and in fact', () => {
+    const stream = taskStream(iclTask(small), [{ demos: 0 }]);
+    const gen = batches(stream, { batch: 50, seq: 128, seed: 0 });
+    const train = new Set<number>();
+    for (let i = 0; i < 40; i++) {
+      const b = gen.next().value!;
+      for (let r = 0; r < 50; r++) {
+        const m = asMapping(windowMapping(b.tokens.subarray(r * 129, (r + 1) * 129)));
+        expect(sideOf(m)).toBe('train');
+        train.add(mappingFingerprint(m));
+      }
+    }
+    const evalSets = [4, 16, 48, 1000].flatMap((n) => [...evalDemoSets(small, n, 50, 0, 'order'), ...evalDemoSets(small, n, 50, 3, 'scaling')]);
+    for (const s of evalSets) {
+      expect(sideOf(s.mapping)).toBe('test');
+      expect(train.has(mappingFingerprint(s.mapping))).toBe(false);
+      // every demonstration follows the set's mapping
+      const label = new Map(s.mapping.pairs.map((p) => [p.input, p.label]));
+      for (const d of s.demos) expect(label.get(d.input)).toBe(d.label);
+    }
+    // the fingerprint sees the whole mapping: changing one label flips it to another value
+    const m = drawMapping(new Rng(5), small, 'test');
+    const changed = { ...m, pairs: m.pairs.map((p, i) => (i === 0 ? { ...p, label: m.labels.find((l) => l !== p.label)! } : p)) };
+    expect(mappingFingerprint(changed)).not.toBe(mappingFingerprint(m));
+  });
+
+  it('demonstration sets are label-balanced; clustered arrangements are contiguous by label', () => {
+    const m = drawMapping(new Rng(1), small, 'test');
+    const demos = drawDemos(new Rng(2), m, 16);
+    const count = new Map<number, number>();
+    for (const d of demos) count.set(d.label, (count.get(d.label) ?? 0) + 1);
+    expect([...count.values()]).toEqual([4, 4, 4, 4]);
+    const c = arrange(new Rng(3), demos, 'clustered');
+    const runs = c.filter((d, i) => i === 0 || d.label !== c[i - 1]!.label).length;
+    expect(runs).toBe(4);
+    expect([...c].sort((a, b) => a.input - b.input)).toEqual([...demos].sort((a, b) => a.input - b.input));
+    // balanced: the most-frequent-label shortcut is at chance on average over queries
+    const s = summariseShortcuts(demos.map((q) => ({ demos, query: q })), 4);
+    expect(s.copyAny).toBeCloseTo(0.25, 6);
+    expect(s.mostFrequent).toBeCloseTo(0.25, 6);
+  });
+
+  it('truncation keeps the last demonstrations that fit; groups fit the context and keep the order', () => {
+    const m = drawMapping(new Rng(1), small, 'test');
+    const demos = drawDemos(new Rng(2), m, 1000);
+    const kept = truncateToContext('compact', demos, demos[0]!.input, 128);
+    expect(kept.length).toBe(63); // '\n' + 63 x 2 + query = 128 tokens
+    expect(kept).toEqual(demos.slice(-63));
+    const groups = groupDemos('compact', demos, 127);
+    expect(groups.length).toBe(16);
+    expect(groups.flat()).toEqual(demos);
+    for (const g of groups) expect(1 + 2 * g.length).toBeLessThanOrEqual(127);
+  });
+});
+
+describe('structured prompting', () => {
+  const spec = getArchitecture('transformer')!;
+  const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
+  const model = buildModel(spec, config, 3);
+  const group = [EPISODE_START, 130, 200, 131, 201, 132, 200, 133];
+  const test = [130, 201, 131];
+
+  /** Logits of the test tokens (prefill on the first two, then one step) after M groups. */
+  function structuredLogits(lm: LanguageModel, groups: number[][], end?: number): number[][] {
+    return tf.tidy(() => {
+      const ctx = lm.structured!.encodeGroups(groups.map((g) => tf.tensor2d(g, [1, g.length], 'int32')), end);
+      const p = lm.structured!.prefill(ctx, tf.tensor2d(test.slice(0, 2), [1, 2], 'int32'), { allLogits: true });
+      const s = lm.structured!.step(p.state, tf.tensor1d([test[2]!], 'int32'));
+      return [...(p.logits.arraySync()[0] as number[][]), s.logits.arraySync()[0] as number[]];
+    });
+  }
+  const plainLogits = (seq: number[]): number[][] =>
+    tf.tidy(() => (model.forward(tf.tensor2d(seq, [1, seq.length], 'int32')).arraySync()[0] as number[][]).slice(seq.length - test.length));
+  const maxDiff = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, i) => row.map((v, j) => Math.abs(v - b[i]![j]!))));
+
+  it('is declared exactly where implemented', () => {
+    expect(model.capabilities.structuredPrompting).toBe(true);
+    expect(model.structured).toBeDefined();
+    const windowed = buildModel(spec, { ...config, mixer: { ...config.mixer, window: 8 } }, 3);
+    expect(windowed.capabilities.structuredPrompting).toBeFalsy();
+    expect(windowed.structured).toBeUndefined();
+  });
+
+  it('with M = 1 equals ordinary attention on the concatenation (forward logits)', () => {
+    const ref = plainLogits([...group, ...test]);
+    expect(maxDiff(structuredLogits(model, [group]), ref)).toBeLessThan(1e-4);
+  });
+
+  it('with M identical groups the ln M rescaling gives ordinary attention again; without right alignment it does not', () => {
+    const ref = plainLogits([...group, ...test]);
+    expect(maxDiff(structuredLogits(model, [group, group, group]), ref)).toBeLessThan(1e-4);
+    // two different groups are not the concatenation of either
+    const other = [EPISODE_START, 140, 210, 141, 211, 142, 210, 143];
+    expect(maxDiff(structuredLogits(model, [group, other]), ref)).toBeGreaterThan(1e-3);
+  });
+
+  it('right-aligns groups of different lengths: each one ends where the test input starts', () => {
+    const short = group.slice(3);
+    const long = [...group, 134, 201, 135];
+    const keys = (groups: number[][], end?: number) => tf.tidy(() => {
+      const ctx = model.structured!.encodeGroups(groups.map((g) => tf.tensor2d(g, [1, g.length], 'int32')), end);
+      return (ctx.layers[0]!.ck as tf.Tensor).arraySync() as number[][][][];
+    });
+    const both = keys([short, long]);
+    // the short group's keys are those of the short group encoded alone to end at the long one's end ...
+    const alone = keys([short], long.length);
+    const part = both.map((b) => b.map((h) => h.slice(0, short.length)));
+    expect(maxDiff(part.flat(2), alone.flat(2))).toBeLessThan(1e-6);
+    // ... not at its own length (left-aligned positions would rotate them differently)
+    expect(maxDiff(part.flat(2), keys([short]).flat(2))).toBeGreaterThan(1e-3);
+    // only relative positions matter: moving the common end moves nothing
+    expect(maxDiff(structuredLogits(model, [short, long]), structuredLogits(model, [short, long], long.length + 7))).toBeLessThan(1e-4);
+  });
+
+  it('scores exactly like conventional ICL while the demonstrations fit in one group', () => {
+    const trainedLike = buildModel(spec, config, 4);
+    const m = drawMapping(new Rng(9), small, 'test');
+    const demos = drawDemos(new Rng(10), m, 12);
+    const o = { format: 'compact' as const, context: config.seq, batch: 16 };
+    const conv = scoreConventional(trainedLike, demos, o);
+    const st = scoreStructured(trainedLike, demos, o);
+    expect(st.groups).toBe(1);
+    expect(st.items.map((i) => i.correct)).toEqual(conv.map((i) => i.correct));
+    // and splits longer lists into right-aligned groups that fit the context
+    expect(scoreStructured(trainedLike, drawDemos(new Rng(11), m, 40), o).groups).toBe(3);
+    expect(tf.memory().numTensors).toBeLessThan(5000);
+  });
+});
+
+describe('scoring and flags', () => {
+  it('an untrained model is flagged at the floor; pooled, spread and calibration records are written', () => {
+    const spec = getArchitecture('transformer')!;
+    const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
+    const model = buildModel(spec, config, 0);
+    const s = ICL_SETTINGS.tiny!;
+    const recs = evalOrder(model, s, { format: s.format, ...s.task }, 0);
+    const pooled = recs.filter((r) => r.metric === 'icl_accuracy_pooled');
+    expect(pooled.length).toBe(s.order.demos.length * s.order.arrangements.length);
+    for (const r of pooled) {
+      expect(r.flag).toBe('floor');
+      expect(r.ci95![0]).toBeLessThanOrEqual(r.value + 1e-12);
+    }
+    for (const m of ['order_mean', 'order_std', 'order_worst', 'order_best', 'order_gap', 'shortcut_accuracy', 'chance_accuracy']) {
+      expect(recs.some((r) => r.metric === m)).toBe(true);
+    }
+    expect(recs.filter((r) => r.metric === 'calibration_cell_accuracy').length).toBe(1);
+    const cells = recs.filter((r) => r.metric === 'icl_accuracy');
+    expect(cells.length).toBe(s.order.demos.length * s.order.arrangements.length * s.order.sets * s.order.permutations);
+    expect(new Set(cells.map((r) => JSON.stringify(r.dims))).size).toBe(cells.length);
+  });
+
+  it('shortcuts: copy-last and most-frequent are read from the context the model saw', () => {
+    const d = (input: number, label: number): Pair => ({ input, label });
+    const demos = [d(0, 1), d(1, 2), d(2, 1), d(3, 3)];
+    expect(summariseShortcuts([{ demos, query: d(3, 3) }], 3)).toMatchObject({ copyLast: 1, mostFrequent: 0, copyAny: 1 / 3 });
+    expect(summariseShortcuts([{ demos, query: d(0, 1) }], 3)).toMatchObject({ copyLast: 0, mostFrequent: 1 });
+  });
+
+  it('archbench run icl --preset tiny writes the records, with the capability', async () => {
+    const out = tempDir();
+    const r = await cli(['run', 'icl', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', join(out, 'cache')]);
+    expect(r.code).toBe(0);
+    const recs = readRecords(out);
+    const metrics = new Set(recs.map((x) => x.metric));
+    for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'order_std', 'scaling_std', 'structured_prompting', 'task_train_seconds', 'wall_time']) {
+      expect(metrics.has(m)).toBe(true);
+    }
+    const modes = new Set(recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling').map((x) => x.dims.mode));
+    expect([...modes].sort()).toEqual(['conventional', 'structured']);
+  });
+});

@@ -1,0 +1,148 @@
+// The leaderboard in a real browser (Debian's chromium via playwright-core): no console error, no
+// network request of any kind, every chart renders (not blank), sorting sorts, and an architecture
+// named <img src=x onerror=alert(1)> stays text. Skips only when /usr/bin/chromium is absent.
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildReport } from '../reports/build.ts';
+import { XSS_ARCH, syntheticRecords, writeRun } from './report-fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM) console.warn(`leaderboard browser test SKIPPED: ${CHROMIUM} not found (apt-get install -y chromium)`);
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+type Ctx = Awaited<ReturnType<typeof import('playwright-core')['chromium']['launchPersistentContext']>>;
+
+interface Watch {
+  consoleErrors: string[];
+  requests: string[];
+  dialogs: string[];
+}
+
+/** Open a file in a fresh browser profile, recording console errors, requests (aborted) and dialogs. */
+async function open(ctx: Ctx, file: string, w: Watch) {
+  const url = pathToFileURL(file).href;
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') w.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => w.consoleErrors.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => {
+    w.dialogs.push(d.message());
+    void d.dismiss();
+  });
+  // Every request but the page itself is recorded and aborted: nothing leaves the machine.
+  await page.route('**/*', (route) => {
+    const u = route.request().url();
+    if (u === url) return route.continue();
+    w.requests.push(u);
+    return route.abort();
+  });
+  page.on('request', (r) => {
+    const u = r.url();
+    if (u !== url && !u.startsWith('data:') && !w.requests.includes(u)) w.requests.push(u);
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  return page;
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
+  let ctx: Ctx;
+  let index: string;
+  const screenshot = process.env.ARCHBENCH_SCREENSHOT ?? join(tmpdir(), 'archbench-leaderboard.png');
+
+  beforeAll(async () => {
+    const dir = writeRun(mkdtempSync(join(tmpdir(), 'archbench-lb-')), syntheticRecords());
+    index = (await buildReport(dir)).index;
+    const { chromium } = await import('playwright-core');
+    ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'archbench-chromium-')), {
+      executablePath: CHROMIUM, headless: true, args: FLAGS, bypassCSP: true, viewport: { width: 1280, height: 900 },
+    });
+  });
+
+  afterAll(async () => {
+    await ctx?.close();
+  });
+
+  it('loads with no console error, no request, no dialog; every chart renders; names stay text', async () => {
+    const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+    const page = await open(ctx, index, w);
+    await page.waitForFunction(() => document.documentElement.getAttribute('data-sort-ready') === '1');
+    // charts: every img decoded with a size, and its pixels are not blank
+    const charts = await page.$$('img.chart');
+    expect(charts.length).toBeGreaterThanOrEqual(5);
+    const { default: sharp } = await import('sharp');
+    for (const c of charts) {
+      const ok = await c.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 50 && img.naturalHeight > 50);
+      expect(ok, `chart ${await c.getAttribute('data-file')} did not decode`).toBe(true);
+      await c.scrollIntoViewIfNeeded();
+      const png = await c.screenshot();
+      const stats = await sharp(png).stats();
+      const spread = stats.channels.slice(0, 3).reduce((s, ch) => s + ch.stdev, 0);
+      expect(spread, `chart ${await c.getAttribute('data-file')} looks blank`).toBeGreaterThan(10);
+    }
+    // the hostile architecture name is text everywhere, never an element
+    const text = await page.evaluate(() => document.body.innerText);
+    expect(text).toContain(XSS_ARCH);
+    expect(text).toContain('abc1234<script>alert(2)</script>');
+    expect(await page.$$eval('img:not(.chart)', (els) => els.length)).toBe(0);
+    expect(await page.$$eval('script', (els) => els.length)).toBe(1);
+    // only data: and fragment URLs in the document
+    const urls = await page.$$eval('[src],[href]', (els) => els.map((e) => e.getAttribute('src') ?? e.getAttribute('href') ?? ''));
+    expect(urls.filter((u) => !u.startsWith('data:') && !u.startsWith('#'))).toEqual([]);
+    // the manifest is visible
+    for (const field of ['backend', 'hardware', 'commit', 'preset', 'seeds']) {
+      expect(await page.isVisible(`dd[data-field="${field}"]`), field).toBe(true);
+    }
+    await page.screenshot({ path: screenshot, fullPage: true });
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.requests).toEqual([]);
+    expect(w.dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it('sorts: a numeric column both ways, a text column, blanks last', async () => {
+    const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+    const page = await open(ctx, index, w);
+    const table = '#table-perplexity';
+    const col = async (i: number) => page.$$eval(`${table} tbody tr`, (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i]!.getAttribute('data-sort') ?? ''), i);
+    const heads = await page.$$eval(`${table} thead th`, (ths) => ths.map((t) => t.textContent ?? ''));
+    const tps = heads.findIndex((h) => h.startsWith('train_tokens_per_s'));
+    expect(tps).toBeGreaterThan(1);
+    const before = (await col(tps)).map(Number);
+    await page.click(`${table} thead th:nth-child(${tps + 1})`);
+    const asc = (await col(tps)).map(Number);
+    expect(asc).toEqual([...before].sort((a, b) => a - b));
+    expect(asc).not.toEqual(before); // the initial order (by rank) is not ascending throughput
+    await page.click(`${table} thead th:nth-child(${tps + 1})`);
+    expect((await col(tps)).map(Number)).toEqual([...before].sort((a, b) => b - a));
+    expect(await page.getAttribute(`${table} thead th:nth-child(${tps + 1})`, 'aria-sort')).toBe('descending');
+    // text column (architecture): localeCompare order
+    await page.click(`${table} thead th:nth-child(2)`);
+    const names = await col(1);
+    expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b, undefined, { numeric: true })));
+    // keyboard: Enter on a header sorts too
+    await page.focus(`${table} thead th:nth-child(1)`);
+    await page.keyboard.press('Enter');
+    expect(await page.getAttribute(`${table} thead th:nth-child(1)`, 'aria-sort')).toBe('ascending');
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.requests).toEqual([]);
+    await page.close();
+  });
+
+  it('the watchers catch what they are for (a page with an external image, a console error and an alert)', async () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'archbench-bad-')), 'bad.html');
+    writeFileSync(bad, '<!doctype html><img src="http://127.0.0.1:9/x.png"><script>console.error("boom"); alert(1)</script>');
+    const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+    const page = await open(ctx, bad, w);
+    await page.waitForTimeout(200);
+    expect(w.requests.some((u) => u.startsWith('http://127.0.0.1:9/'))).toBe(true);
+    expect(w.consoleErrors.some((e) => e.includes('boom'))).toBe(true);
+    expect(w.dialogs).toEqual(['1']);
+    await page.close();
+  });
+});

@@ -1,0 +1,247 @@
+// Retrieval tasks and scoring: episodes are deterministic per seed and disjoint from training, the
+// scorer is exact match on the real inference path, floor/ceiling/shortcut flags, the suite end to end.
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { DecodeState, LanguageModel } from '../architectures/interface.ts';
+import { Params } from '../architectures/layers.ts';
+import { loadCorpus } from '../harness/data/corpus.ts';
+import { Rng } from '../harness/data/rng.ts';
+import { batches } from '../harness/data/streams.ts';
+import { readRecords } from '../harness/store.ts';
+import { RETRIEVAL_SETTINGS, gridDepths, gridLengths } from '../suites/needle.ts';
+import { calibrationVerdict, evalEpisodes } from '../suites/tasks/calibrate.ts';
+import { Haystack, answerMask, heldOut, taskStream } from '../suites/tasks/episodes.ts';
+import { MARK, mqarTask, needleTask, needleValueOnSide } from '../suites/tasks/retrieval.ts';
+import { accuracyRecord, decodeEpisodes, effectiveLength } from '../suites/tasks/score.ts';
+import { cli, tempDir, useBackend } from './helpers.ts';
+
+beforeAll(async () => {
+  await useBackend();
+});
+
+const corpus = loadCorpus('default');
+const needles = needleTask(corpus);
+const mqar = mqarTask(corpus, { keySymbols: 64, valueSymbols: 64 });
+const DIGIT0 = 48;
+
+/** Needle values (as numbers) of an episode's needles: MARK key '=' d d d. */
+function needleValues(tokens: Int32Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 5 < tokens.length; i++) {
+    if (tokens[i] === MARK && tokens[i + 2] === 61 && tokens[i + 6] === 59) out.push(Number(String.fromCharCode(...tokens.subarray(i + 3, i + 6))));
+  }
+  return out;
+}
+
+/** Bindings (key, value) of an MQAR episode: the first 2k non-pad tokens. */
+function bindings(tokens: Int32Array, k: number): [number, number][] {
+  const body = Array.from(tokens).filter((t) => t !== 0).slice(0, 2 * k);
+  return Array.from({ length: k }, (_, i) => [body[2 * i]!, body[2 * i + 1]!]);
+}
+
+describe('episodes', () => {
+  it('are deterministic per seed and differ between seeds', () => {
+    const a = needles.episode(new Rng(7), 256, { needles: 4, queried: 2, depth: 0.5 }, 'test')!;
+    const b = needles.episode(new Rng(7), 256, { needles: 4, queried: 2, depth: 0.5 }, 'test')!;
+    const c = needles.episode(new Rng(8), 256, { needles: 4, queried: 2, depth: 0.5 }, 'test')!;
+    expect(Array.from(a.tokens)).toEqual(Array.from(b.tokens));
+    expect(a.queries).toEqual(b.queries);
+    expect(Array.from(a.tokens)).not.toEqual(Array.from(c.tokens));
+    const m1 = mqar.episode(new Rng(3), 128, { pairs: 8 }, 'train')!;
+    const m2 = mqar.episode(new Rng(3), 128, { pairs: 8 }, 'train')!;
+    expect(Array.from(m1.tokens)).toEqual(Array.from(m2.tokens));
+    const s = taskStream(needles, [{ needles: 2, queried: 2 }]);
+    const first = (seed: number) => batches(s, { batch: 3, seq: 64, seed }).next().value!.tokens;
+    expect(first(1)).toEqual(first(1));
+    expect(first(1)).not.toEqual(first(2));
+  });
+
+  it('have exactly the requested length, answers at their spans, and the loss mask on the answers only', () => {
+    for (const [n, r] of [[1, 1], [2, 2], [4, 2], [8, 1]] as const) {
+      const ep = needles.episode(new Rng(n * 10 + r), 200, { needles: n, queried: r, depth: 0.25 }, 'test')!;
+      expect(ep.tokens.length).toBe(200);
+      expect(ep.queries.length).toBe(r);
+      expect(needleValues(ep.tokens.subarray(0, ep.queries[0]!.start - 3)).length).toBe(n);
+      for (const q of ep.queries) {
+        expect(Array.from(ep.tokens.subarray(q.start, q.start + 3))).toEqual(q.answer);
+        expect(ep.tokens[q.start - 3]).toBe(MARK);
+        // the queried key's needle holds the same digits earlier in the episode
+        const key = ep.tokens[q.start - 2]!;
+        const at = ep.tokens.findIndex((t, i) => t === MARK && ep.tokens[i + 1] === key);
+        expect(at).toBeLessThan(q.start - 3);
+        expect(Array.from(ep.tokens.subarray(at + 3, at + 6))).toEqual(q.answer);
+      }
+      const mask = answerMask(ep);
+      expect(mask.reduce((a, b) => a + b, 0)).toBe(3 * r);
+      for (const q of ep.queries) for (let j = 0; j < 3; j++) expect(mask[q.start + j - 1]).toBe(1);
+    }
+    // the first needle sits at the requested depth of the haystack
+    const ep = needles.episode(new Rng(1), 1000, { needles: 1, queried: 1, depth: 0.5 }, 'test')!;
+    const hay = 1000 - 7 - 6;
+    expect(ep.tokens.indexOf(MARK)).toBe(Math.floor(hay * 0.5));
+    expect(needles.episode(new Rng(1), 20, { needles: 4, queried: 2 }, 'test')).toBeNull();
+  });
+
+  it('keep evaluation values, bindings and haystacks out of training', () => {
+    // training windows never hold a held-out value; evaluation episodes hold only held-out values
+    const train = batches(taskStream(needles, [1, 2, 4, 6, 8].map((n) => ({ needles: n, queried: n }))), { batch: 64, seq: 128, seed: 0 });
+    let seen = 0;
+    for (let i = 0; i < 5; i++) {
+      const b = train.next().value!;
+      for (const v of needleValues(Int32Array.from(b.tokens))) {
+        expect(needleValueOnSide(v, 3, 'train')).toBe(true);
+        seen++;
+      }
+    }
+    expect(seen).toBeGreaterThan(500);
+    for (const ep of evalEpisodes(needles, { needles: 8, queried: 1, depth: 0.3 }, 256, 20, 0, 'test')) {
+      for (const v of needleValues(ep.tokens)) expect(needleValueOnSide(v, 3, 'test')).toBe(true);
+    }
+    // evaluation haystack text comes from the test split (a 64-byte run of it is found there, not in train)
+    const ep = evalEpisodes(needles, { needles: 1, queried: 1, depth: 0.9 }, 512, 1, 0, 'hay')[0]!;
+    const run = Buffer.from(Uint8Array.from(ep.tokens.subarray(100, 164)));
+    expect(Buffer.from(Haystack.of(corpus, 'test').bytes).indexOf(run)).toBeGreaterThanOrEqual(0);
+    expect(Buffer.from(Haystack.of(corpus, 'train').bytes).indexOf(run)).toBe(-1);
+    // MQAR: every evaluation binding is held out, no training binding is
+    const mtrain = batches(taskStream(mqar, [{ pairs: 8 }, { pairs: 16 }]), { batch: 32, seq: 128, seed: 0 }).next().value!;
+    for (let b = 0; b < 32; b++) {
+      const w = Int32Array.from(mtrain.tokens.subarray(b * 129, b * 129 + 129));
+      const k = w.filter((t) => t >= 128).length / 4; // k pairs + k queries, two bytes each
+      for (const [key, v] of bindings(w, k)) expect(heldOut(`kv:${key}:${v}`, 2)).toBe(false);
+    }
+    for (const e of evalEpisodes(mqar, { pairs: 16 }, 256, 10, 0, 'test')) {
+      for (const [key, v] of bindings(e.tokens, 16)) expect(heldOut(`kv:${key}:${v}`, 2)).toBe(true);
+    }
+  });
+
+  it('lay out the grid: d/11 depths and lengths from multiples of T', () => {
+    expect(gridDepths(10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => +(d / 11).toFixed(4)));
+    expect(gridLengths([0.5, 1, 8, 1], 128)).toEqual([64, 128, 1024]);
+    expect(RETRIEVAL_SETTINGS.small!.format).toBe('compact');
+    expect(RETRIEVAL_SETTINGS.paper!.format).toBe('natural');
+  });
+});
+
+/**
+ * A stub model on the real decoding interface: it predicts by induction (the token that followed the
+ * latest earlier occurrence of the longest matching suffix, up to 3 tokens), so it answers every
+ * retrieval query exactly. `corrupt` alters chosen predictions.
+ */
+function inductionModel(corrupt: (history: number[], pred: number) => number = (_, p) => p): LanguageModel {
+  const predict = (h: number[]): number => {
+    for (let m = Math.min(3, h.length - 1); m >= 1; m--) {
+      for (let j = h.length - m - 1; j >= 0; j--) {
+        let ok = true;
+        for (let t = 0; t < m && ok; t++) ok = h[j + t] === h[h.length - m + t];
+        if (ok) return corrupt(h, h[j + m]!);
+      }
+    }
+    return corrupt(h, 32);
+  };
+  const logitsFor = (hs: number[][]) => tf.oneHot(tf.tensor1d(hs.map(predict), 'int32'), 256).mul(10) as tf.Tensor2D;
+  const history = (s: DecodeState) => s.layers[0]!.h as tf.Tensor2D;
+  return {
+    config: { arch: 'stub', vocab: 256, d: 1, layers: 1, heads: 1, ffn: 1, seq: 128, mixer: {} },
+    params: new Params(0, true),
+    capabilities: {},
+    forward: () => { throw new Error('not used'); },
+    prefill(tokens) {
+      const hs = tokens.arraySync();
+      return { logits: logitsFor(hs).expandDims(1) as tf.Tensor3D, state: { pos: tokens.shape[1], layers: [{ h: tokens.clone() }] } };
+    },
+    step(state, token) {
+      const h = tf.concat([history(state), token.reshape([-1, 1])], 1) as tf.Tensor2D;
+      return { logits: logitsFor(h.arraySync()), state: { pos: state.pos + 1, layers: [{ h }] } };
+    },
+    flopsPerToken: () => 0,
+  };
+}
+
+describe('the scorer', () => {
+  it('scores an exact retriever 100% through prefill + step, on needles and MQAR', () => {
+    const eps = [
+      ...evalEpisodes(needles, { needles: 4, queried: 2, depth: 0.2 }, 160, 3, 0, 'exact'),
+      ...evalEpisodes(needles, { needles: 6, queried: 2, depth: 0.7 }, 160, 3, 0, 'exact'),
+    ];
+    const out = decodeEpisodes(inductionModel(), eps, 2);
+    expect(out.flatMap((d) => d.correct)).toEqual(new Array(12).fill(true));
+    out.forEach((d, i) => expect(d.predicted).toEqual(eps[i]!.queries.map((q) => q.answer)));
+    const m = decodeEpisodes(inductionModel(), evalEpisodes(mqar, { pairs: 8 }, 96, 4, 0, 'exact'), 4);
+    expect(m.flatMap((d) => d.correct).every(Boolean)).toBe(true);
+    expect(m.flatMap((d) => d.correct).length).toBe(32);
+  });
+
+  it('is exact match: one wrong digit of three makes the answer wrong', () => {
+    const isDigit = (t: number) => t >= DIGIT0 && t < DIGIT0 + 10;
+    // wrong only on the third digit (two digits already decoded before it)
+    const third = inductionModel((h, p) => (isDigit(h.at(-1)!) && isDigit(h.at(-2)!) && h.at(-3) === 61 ? DIGIT0 + ((p - DIGIT0 + 1) % 10) : p));
+    const eps = evalEpisodes(needles, { needles: 2, queried: 2, depth: 0.4 }, 128, 4, 0, 'third');
+    const out = decodeEpisodes(third, eps, 4);
+    expect(out.flatMap((d) => d.correct).some(Boolean)).toBe(false);
+    out.forEach((d, i) => d.predicted.forEach((p, qi) => {
+      expect(p.slice(0, 2)).toEqual(eps[i]!.queries[qi]!.answer.slice(0, 2));
+      expect(p[2]).not.toBe(eps[i]!.queries[qi]!.answer[2]);
+    }));
+  });
+
+  it('feeds the model its own answers: an early wrong answer token is what the model sees next', () => {
+    let sawOwn = 0;
+    const wrongFirst = inductionModel((h, p) => {
+      if (h.at(-1) === 61 && h.at(-3) === MARK) return DIGIT0 + ((p - DIGIT0 + 5) % 10); // first digit shifted by 5
+      return p;
+    });
+    const spy: LanguageModel = {
+      ...wrongFirst,
+      step(state, token) {
+        const t = token.arraySync();
+        const h = (state.layers[0]!.h as tf.Tensor2D).arraySync();
+        h.forEach((row, i) => { if (row.at(-1) === 61 && row.at(-3) === MARK && t[i]! >= DIGIT0) sawOwn++; });
+        return wrongFirst.step(state, token);
+      },
+    };
+    const eps = evalEpisodes(needles, { needles: 2, queried: 1, depth: 0.5 }, 96, 3, 0, 'own');
+    const out = decodeEpisodes(spy, eps, 3);
+    out.forEach((d, i) => expect(d.predicted[0]![0]).toBe(DIGIT0 + ((eps[i]!.queries[0]!.answer[0]! - DIGIT0 + 5) % 10)));
+    expect(out.every((d) => !d.correct[0])).toBe(true);
+    expect(sawOwn).toBe(3);
+  });
+});
+
+describe('records', () => {
+  it('flag floor, ceiling and the shortcut', () => {
+    expect(accuracyRecord('a', 0, 40, {}, 0.001, 0.25).flag).toBe('floor');
+    expect(accuracyRecord('a', 1, 40, {}, 1 / 64, 0.125).flag).toBe('floor');
+    expect(accuracyRecord('a', 40, 40, {}, 0.001, 0.25).flag).toBe('ceiling');
+    expect(accuracyRecord('a', 12, 40, {}, 1 / 64, 0.25).flag).toBe('shortcut');
+    const ok = accuracyRecord('a', 24, 40, {}, 1 / 64, 0.25);
+    expect(ok.flag).toBeUndefined();
+    expect(ok.ci95![0]).toBeGreaterThan(0.25);
+    expect(ok.dims).toEqual({});
+    expect(ok.note).toMatch(/^24\/40 exact/);
+    // one needle: copying the only value is the task, not a shortcut
+    expect(accuracyRecord('a', 20, 40, {}, 0.001, 1).flag).toBeUndefined();
+  });
+
+  it('calibration verdicts and effective length', () => {
+    expect(calibrationVerdict(100, 256, 0.125).ok).toBe(true);
+    expect(calibrationVerdict(40, 256, 0.125).ok).toBe(false); // 16%: inside the shortcut's reach and below 20%
+    expect(calibrationVerdict(250, 256, 0.125).inBand).toBe(false);
+    expect(effectiveLength(new Map([[64, 0.9], [128, 0.5], [256, 0.45], [512, 0.2], [1024, 0.44]]), 128)).toBe(256);
+    expect(effectiveLength(new Map([[128, 0]]), 128)).toBeUndefined();
+  });
+
+  it('the suite runs end to end on tiny, and an untrained model is flagged floor', async () => {
+    const out = tempDir();
+    const r = await cli(['run', 'needle', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm']);
+    expect(r.code).toBe(0);
+    const recs = readRecords(out);
+    const heat = recs.filter((x) => x.metric === 'needle_accuracy');
+    expect(heat.length).toBeGreaterThan(0);
+    for (const h of heat) expect(Object.keys(h.dims)).toEqual(expect.arrayContaining(['needles', 'queried', 'length', 'depth']));
+    const m = recs.filter((x) => x.metric === 'mqar_accuracy' && x.value === 0);
+    expect(m.length).toBeGreaterThan(0);
+    for (const x of m) expect(x.flag).toBe('floor');
+    expect(recs.filter((x) => x.metric === 'calibration_cell_accuracy').length).toBe(2);
+    expect(recs.filter((x) => x.metric === 'effective_length').length).toBe(RETRIEVAL_SETTINGS.tiny!.needle.settings.length + RETRIEVAL_SETTINGS.tiny!.mqar.pairs.length);
+  }, 120_000);
+});
