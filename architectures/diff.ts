@@ -9,12 +9,13 @@
 // (repeat_interleave of the 2*kvHeads key maps and kvHeads value heads); subln RMSNorm eps 1e-5 with a
 // weight; λ vectors ~ N(0, 0.1). Decoding keeps a KV cache (rotated keys [B,2KVH,S,d], values [B,KVH,S,2d]).
 import * as tf from '@tensorflow/tfjs';
-import { appendKV, causalAttend } from './attention.ts';
+import { appendKV, attend, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, addLinear, linear, mergeHeads, rmsNorm, splitHeads } from './layers.ts';
 import { linspaceAngles, numOption, repeatHeads } from './ops.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
+import { kvStructured, withStructuredPrompting } from './structured.ts';
 import { defaultFfn } from './transformer.ts';
 
 export const lambdaInit = (depth: number): number => 0.8 - 0.6 * Math.exp(-0.3 * depth);
@@ -42,10 +43,12 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
   // q [B,2H,T,d] over keys k [B,2KVH,S,d], v [B,KVH,S,2d] (query t sees keys <= t + S - T) -> [B,T,D].
   // (P1 - λ P2) V is computed as P1 V - λ P2 V: each map is ordinary softmax attention (the shared
   // attend, with its fast path), map j reading value head (j / 2) / rep.
-  const attendDiff = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor3D => {
+  // `mask` [T, S] replaces the causal mask (structured prompting, architectures/structured.ts)
+  const attendDiff = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor3D => {
     const [b, , t] = q.shape as number[];
     const lambda = tf.add(tf.sub(tf.exp(tf.sum(tf.mul(lq1!, lk1!))), tf.exp(tf.sum(tf.mul(lq2!, lk2!)))), init);
-    const perMap = causalAttend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5); // [B,2H,T,2d]
+    const perMap = mask ? attend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5, mask)
+      : causalAttend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5); // [B,2H,T,2d]
     const pairs = perMap.reshape([b! * heads, 2, t! * 2 * dh]); // maps 2h, 2h+1 of head h
     const map = (i: number) => pairs.slice([0, i, 0], [-1, 1, -1]).reshape([b!, heads, t!, 2 * dh]);
     const o = tf.sub(map(0), tf.mul(lambda, map(1))); // [B,H,T,2d]
@@ -68,6 +71,7 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
     },
     // two maps of q k^T over d = D/(2H) each (2 T D) and A V with value dim 2d per head (2 T D)
     mixFlopsPerToken: (seq) => 4 * seq * d,
+    structured: kvStructured(project, attendDiff),
   };
   return mixer;
 };
@@ -80,7 +84,7 @@ export const diff: ArchitectureSpec = {
     const heads = Math.max(1, Math.floor(size.heads / 2));
     return { arch: 'diff', ...size, heads, ffn: defaultFfn(size.d), mixer: { kvHeads: heads, ...overrides } };
   },
-  build: (cfg, params) => Object.assign(new StackedLM(cfg, params, differentialAttention, { attentionMaps: true }), {
+  build: (cfg, params) => Object.assign(withStructuredPrompting(new StackedLM(cfg, params, differentialAttention, { attentionMaps: true })), {
     // per layer: keys [B, 2 KVH, T, d] and values [B, KVH, T, 2d]
     analyticStateBytes: (context: number, batch: number) => {
       const kvHeads = numOption(cfg.mixer, 'kvHeads', cfg.heads), dh = cfg.d / cfg.heads / 2;

@@ -625,8 +625,47 @@ export function rotateFast(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Ten
 // Attention
 
 /**
+ * For each query row of an additive mask [T, S], one past the last key it can see: keys beyond it get
+ * exactly zero probability (their logits are <= -1e8, so exp underflows to 0 in float32), so they can be
+ * skipped. A row that sees no key keeps all of them (the plain softmax is then uniform). Cached per mask.
+ */
+const visibleEnds = new WeakMap<tf.Tensor, Int32Array>();
+function keyEnds(be: WasmBackend, mask: tf.Tensor | null, t: number, s: number): Int32Array {
+  if (!mask) return new Int32Array(t).fill(s);
+  let ends = visibleEnds.get(mask);
+  if (ends) return ends;
+  ends = new Int32Array(t);
+  const h = be.wasm.HEAPF32, mo = off(be, mask);
+  for (let i = 0; i < t; i++) {
+    let e = s;
+    while (e > 0 && h[mo + i * s + e - 1]! <= -1e8) e--;
+    ends[i] = e === 0 ? s : e;
+  }
+  visibleEnds.set(mask, ends);
+  return ends;
+}
+
+/** Query rows [r0, r1) and the keys [0, keys) they need; blocks of about a quarter of T (>= 32 rows). */
+interface Chunk { r0: number; r1: number; keys: number; p: number }
+function planChunks(ends: Int32Array, t: number): { chunks: Chunk[]; pSize: number } {
+  const rows = t <= 32 ? t : Math.max(32, Math.ceil(t / 4));
+  const chunks: Chunk[] = [];
+  let p = 0;
+  for (let r0 = 0; r0 < t; r0 += rows) {
+    const r1 = Math.min(t, r0 + rows);
+    let keys = 0;
+    for (let i = r0; i < r1; i++) keys = Math.max(keys, ends[i]!);
+    chunks.push({ r0, r1, keys, p });
+    p += (r1 - r0) * keys;
+  }
+  return { chunks, pSize: p };
+}
+
+/**
  * softmax(q k^T * scale + mask) v per (batch, head) on XNNPACK, as one op with one gradient op.
- * q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv], mask [T,S] (constant) or null.
+ * q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv], mask [T,S] (constant) or null. Query rows go in blocks, each
+ * against only the keys its rows can see (with a causal mask about 3/8 of the products are skipped); the
+ * probabilities are kept per block for the gradient.
  */
 export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D | null {
   const be = mask ? fastBackend(q, k, v, mask) : fastBackend(q, k, v);
@@ -634,25 +673,41 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
   const [b, hq, t, dh] = q.shape as [number, number, number, number];
   const [bk, hk, s, dk] = k.shape as [number, number, number, number];
   const [bv, hv, sv, dv] = v.shape as [number, number, number, number];
-  if (bk !== b || bv !== b || hk !== hq || hv !== hq || dk !== dh || sv !== s) return null;
+  if (bk !== b || bv !== b || hk !== hq || hv !== hq || dk !== dh || sv !== s || t === 0 || s === 0) return null;
   if (mask && (!isTable(mask, t, s) || mask.dtype !== 'float32')) return null;
   if (q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   const bh = b * hq;
+  const { chunks, pSize } = planChunks(keyEnds(be, mask, t, s), t);
+  const maxRows = chunks[0]!.r1 - chunks[0]!.r0;
 
   const forward = (qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor): { o: tf.Tensor; p: tf.Tensor } => {
     const out = alloc(be, [b, hq, t, dv]);
-    const p = alloc(be, [b, hq, t, s]);
-    const kt = scratch(be, dh * s), sc = scratch(be, t * s);
+    const p = alloc(be, [bh * pSize]);
+    const kt = scratch(be, dh * s), sc = scratch(be, maxRows * s);
     const qo = off(be, qs), ko = off(be, ks), vo = off(be, vs), mo = mask ? off(be, mask) : -1;
     for (let i = 0; i < bh; i++) {
-      const h = be.wasm.HEAPF32;
-      transposeInto(h, ko + i * s * dh, s, dh, kt);
-      gemm(be, qo + i * t * dh, t, dh, kt, s, sc);
-      const hh = be.wasm.HEAPF32;
-      if (mo >= 0) for (let j = 0; j < t * s; j++) hh[sc + j] = Math.fround(hh[sc + j]! * scale) + hh[mo + j]!;
-      else for (let j = 0; j < t * s; j++) hh[sc + j] = hh[sc + j]! * scale;
-      softmaxRows(be, sc, p.o + i * t * s, t, s);
-      gemm(be, p.o + i * t * s, t, s, vo + i * s * dv, dv, out.o + i * t * dv);
+      const qi = qo + i * t * dh, ki = ko + i * s * dh, vi = vo + i * s * dv, oi = out.o + i * t * dv, pi = p.o + i * pSize;
+      for (const c of chunks) {
+        const rows = c.r1 - c.r0, n = c.keys;
+        if (rows === 1) {
+          gemm(be, ki, n, dh, qi + c.r0 * dh, 1, sc); // scores as a column: K q^T
+        } else {
+          transposeInto(be.wasm.HEAPF32, ki, n, dh, kt);
+          gemm(be, qi + c.r0 * dh, rows, dh, kt, n, sc);
+        }
+        const h = be.wasm.HEAPF32;
+        for (let r = 0; r < rows; r++) {
+          const row = sc + r * n;
+          if (mo >= 0) {
+            const mrow = mo + (c.r0 + r) * s;
+            for (let j = 0; j < n; j++) h[row + j] = Math.fround(h[row + j]! * scale) + h[mrow + j]!;
+          } else {
+            for (let j = 0; j < n; j++) h[row + j] = h[row + j]! * scale;
+          }
+        }
+        softmaxRows(be, sc, pi + c.p, rows, n);
+        gemm(be, pi + c.p, rows, n, vi, dv, oi + c.r0 * dv);
+      }
     }
     be.wasm._free(kt << 2);
     be.wasm._free(sc << 2);
@@ -660,35 +715,42 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
   };
 
   const backward = (dO: tf.Tensor, qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor, ps: tf.Tensor): tf.Tensor[] => {
-    const bb = be;
-    const dq = alloc(bb, qs.shape), dkk = alloc(bb, ks.shape), dvv = alloc(bb, vs.shape);
-    const ts = Math.max(t * s, 1);
-    const vt = scratch(bb, dv * s), dp = scratch(bb, ts), tr = scratch(bb, ts);
-    const qo = off(bb, qs), ko = off(bb, ks), vo = off(bb, vs), po = off(bb, ps), go = off(bb, dO);
+    const dq = alloc(be, qs.shape), dkk = alloc(be, ks.shape), dvv = alloc(be, vs.shape);
+    const vt = scratch(be, dv * s), dp = scratch(be, maxRows * s), tr = scratch(be, maxRows * s);
+    const acc = scratch(be, s * Math.max(dh, dv));
+    const qo = off(be, qs), ko = off(be, ks), vo = off(be, vs), po = off(be, ps), go = off(be, dO);
+    be.wasm.HEAPF32.fill(0, dkk.o, dkk.o + bh * s * dh);
+    be.wasm.HEAPF32.fill(0, dvv.o, dvv.o + bh * s * dv);
     for (let i = 0; i < bh; i++) {
-      const pi = po + i * t * s, gi = go + i * t * dv;
-      transposeInto(bb.wasm.HEAPF32, vo + i * s * dv, s, dv, vt);
-      gemm(bb, gi, t, dv, vt, s, dp); // dP = dO V^T
-      const h = bb.wasm.HEAPF32;
-      for (let r = 0; r < t; r++) { // dS = (P*dP - rowsum(P*dP) * P) * scale
-        const pr = pi + r * s, dr = dp + r * s;
-        let sum = 0;
-        for (let c = 0; c < s; c++) sum += Math.fround(h[pr + c]! * h[dr + c]!);
-        const fs = Math.fround(sum);
-        for (let c = 0; c < s; c++) {
-          const pv = h[pr + c]!;
-          h[dr + c] = Math.fround(Math.fround(pv * h[dr + c]!) - Math.fround(fs * pv)) * scale;
+      const qi = qo + i * t * dh, ki = ko + i * s * dh, vi = vo + i * s * dv, gi = go + i * t * dv, pi = po + i * pSize;
+      const dqi = dq.o + i * t * dh, dki = dkk.o + i * s * dh, dvi = dvv.o + i * s * dv;
+      for (const c of chunks) {
+        const rows = c.r1 - c.r0, n = c.keys, pc = pi + c.p;
+        transposeInto(be.wasm.HEAPF32, vi, n, dv, vt);
+        gemm(be, gi + c.r0 * dv, rows, dv, vt, n, dp); // dP = dO V^T
+        let h = be.wasm.HEAPF32;
+        for (let r = 0; r < rows; r++) { // dS = (P*dP - rowsum(P*dP) * P) * scale (the softmax and scale gradients)
+          const pr = pc + r * n, dr = dp + r * n;
+          let sum = 0;
+          for (let j = 0; j < n; j++) sum += Math.fround(h[pr + j]! * h[dr + j]!);
+          const fs = Math.fround(sum);
+          for (let j = 0; j < n; j++) {
+            const pv = h[pr + j]!;
+            h[dr + j] = Math.fround(Math.fround(pv * h[dr + j]!) - Math.fround(fs * pv)) * scale;
+          }
         }
+        gemm(be, dp, rows, n, ki, dh, dqi + c.r0 * dh); // dQ = dS K
+        transposeInto(be.wasm.HEAPF32, dp, rows, n, tr);
+        gemm(be, tr, n, rows, qi + c.r0 * dh, dh, acc); // dK += dS^T Q
+        h = be.wasm.HEAPF32;
+        for (let j = 0; j < n * dh; j++) h[dki + j]! += h[acc + j]!;
+        transposeInto(h, pc, rows, n, tr);
+        gemm(be, tr, n, rows, gi + c.r0 * dv, dv, acc); // dV += P^T dO
+        h = be.wasm.HEAPF32;
+        for (let j = 0; j < n * dv; j++) h[dvi + j]! += h[acc + j]!;
       }
-      gemm(bb, dp, t, s, ko + i * s * dh, dh, dq.o + i * t * dh); // dQ = dS K
-      transposeInto(bb.wasm.HEAPF32, dp, t, s, tr);
-      gemm(bb, tr, s, t, qo + i * t * dh, dh, dkk.o + i * s * dh); // dK = dS^T Q
-      transposeInto(bb.wasm.HEAPF32, pi, t, s, tr);
-      gemm(bb, tr, s, t, gi, dv, dvv.o + i * s * dv); // dV = P^T dO
     }
-    bb.wasm._free(vt << 2);
-    bb.wasm._free(dp << 2);
-    bb.wasm._free(tr << 2);
+    for (const x of [vt, dp, tr, acc]) be.wasm._free(x << 2);
     return [dq.t, dkk.t, dvv.t];
   };
 

@@ -20,6 +20,7 @@ import { addLinear, linear, mergeHeads, splitHeads } from './layers.ts';
 import { cachedConst, numOption } from './ops.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
+import { kvStructured, withStructuredPrompting } from './structured.ts';
 import { defaultFfn, withAttentionScores } from './transformer.ts';
 import { Xpos } from './xpos.ts';
 
@@ -98,6 +99,12 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
       return { y: out(o), state: { k: kc, v: vc } };
     },
     mixFlopsPerToken: (seq) => attentionFlops(seq, d),
+    // structured prompting (architectures/structured.ts): groups and test input stay within the training
+    // window, where the block rule is plain causal attention; xPos at absolute positions (relative in q.k)
+    structured: kvStructured((x, start) => {
+      const [q, k, v] = project(x);
+      return { q: xpos.apply(q!, start, false), k: xpos.apply(k!, start, true), v: v! };
+    }, (q, k, v, mask) => out(attend(q, k, v, scale, mask))),
   };
   // pre-softmax logits [B,H,T,T] of the training-length forward (attention resolution)
   return Object.assign(mixer, {
@@ -124,8 +131,8 @@ export const lex: ArchitectureSpec = {
   configure: (size, overrides = {}): ModelConfig => ({
     arch: 'lex', ...size, ffn: defaultFfn(size.d), mixer: { scaleBase: 512, ...overrides },
   }),
-  build: (cfg, params) => Object.assign(withAttentionScores(new StackedLM(cfg, params, xposAttention, { blockwiseInference: true, attentionMaps: true },
-    `blockwise causal attention: blocks of floor(seq/2) tokens, each query sees its own block causally and the previous block (at most seq keys); xPos re-applied within the window`)), {
+  build: (cfg, params) => Object.assign(withAttentionScores(withStructuredPrompting(new StackedLM(cfg, params, xposAttention, { blockwiseInference: true, attentionMaps: true },
+    `blockwise causal attention: blocks of floor(seq/2) tokens, each query sees its own block causally and the previous block (at most seq keys); xPos re-applied within the window`))), {
     analyticStateBytes: (context: number, batch: number) => lexStateBytes(cfg, context, batch),
   }),
 };

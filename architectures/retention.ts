@@ -7,7 +7,7 @@
 //   recurrence:                S_n = decay_n S_{n-1} + k_n^T v_n,   o_n = q_n S_n      (S: [Dk, Dv])
 import * as tf from '@tensorflow/tfjs';
 import type { LayerState, ModelConfig } from './interface.ts';
-import { linear, matMul2d, mergeHeads, rmsNorm, silu } from './layers.ts';
+import { linear, mergeHeads, rmsNorm, silu } from './layers.ts';
 import { cachedConst, detach } from './ops.ts';
 import type { Mixer } from './stack.ts';
 
@@ -26,6 +26,54 @@ export function retentionForm(cfg: ModelConfig): RetentionForm {
   const form = String(cfg.mixer.form ?? 'parallel') as RetentionForm;
   if (!RETENTION_FORMS.includes(form)) throw new Error(`unknown retention form '${form}'; valid: ${RETENTION_FORMS.join(', ')}`);
   return form;
+}
+
+/** What a retention layer supplies; retentionMixer() assembles its forms, forward, prefill and step. */
+export interface RetentionParts<P extends { g: tf.Tensor }> {
+  form: RetentionForm;
+  chunk: number;
+  /** x [B,T,D] at absolute positions start.. -> the projected, position-encoded q, k, v, gate g, ... */
+  project(x: tf.Tensor3D, start: number): P;
+  /** Retention over a whole prompt, o [B,H,T,Dv]: the parallel form (c = null) or the chunkwise one. */
+  retain(pr: P, c: number | null): tf.Tensor;
+  /** The recurrent state after the prompt, in closed form (no loop over tokens). */
+  promptState(pr: P, t: number): LayerState;
+  /** One token at position pos: its retention output o [B,H,1,Dv] (before the output path) and the next state. */
+  recur(pr: P, state: LayerState, pos: number): { o: tf.Tensor; state: LayerState };
+  /** The state before the first token. */
+  initial(batch: number): LayerState;
+  /** The output path: o [B,H,T,Dv], gate g -> y [B,T,D]. */
+  output(o: tf.Tensor, g: tf.Tensor): tf.Tensor3D;
+  mixFlopsPerToken(seq: number): number;
+}
+
+export function retentionMixer<P extends { g: tf.Tensor }>(parts: RetentionParts<P>): RetentionMixer {
+  const { form, chunk, project, retain, output } = parts;
+  const step = (x: tf.Tensor3D, state: LayerState, pos: number) => {
+    const pr = project(x, pos);
+    const r = parts.recur(pr, state, pos);
+    return { y: output(r.o, pr.g), state: r.state };
+  };
+  const whole = (x: tf.Tensor3D, c: number | null) => {
+    const pr = project(x, 0);
+    return { y: output(retain(pr, c), pr.g), pr };
+  };
+  const forms: RetentionMixer['forms'] = {
+    parallel: (x) => whole(x, null).y,
+    chunkwise: (x, c = chunk) => whole(x, c).y,
+    recurrent: (x) => scan(x, parts.initial(x.shape[0]), 0, step).y,
+  };
+  return {
+    forms,
+    forward: (x) => forms[form](x),
+    prefill(x) {
+      if (form === 'recurrent') return scan(x, parts.initial(x.shape[0]), 0, step);
+      const { y, pr } = whole(x, form === 'chunkwise' ? chunk : null);
+      return { y, state: parts.promptState(pr, x.shape[1]) };
+    },
+    step,
+    mixFlopsPerToken: parts.mixFlopsPerToken,
+  };
 }
 
 /** One recurrent step: S' = decay * S + k^T v, o = q S'. q, k [B,H,1,Dk], v [B,H,1,Dv], decay broadcast to [B,H,1,1]. */
@@ -77,7 +125,7 @@ function unchunked(x: tf.Tensor, t: number): tf.Tensor4D {
   return x.reshape([b!, h!, n! * c!, d!]).slice([0, 0, 0, 0], [-1, -1, t, -1]) as tf.Tensor4D;
 }
 
-/** Run `f` on the states before each chunk: states[i] = S before chunk i; S_{i+1} = decay_i * S_i + add_i. */
+/** The state before each chunk, stacked [B,H,n,Dk,Dv]: S_0 = 0, S_{i+1} = decay_i * S_i + add_i (`after` sees each new S). */
 function chunkStates(add: tf.Tensor, decay: (i: number) => tf.Tensor | number, after?: (S: tf.Tensor) => void): tf.Tensor {
   const n = add.shape[2]!;
   const [b, h, , dk, dv] = add.shape as number[];
@@ -176,19 +224,8 @@ export function msrChunkwise(qr: tf.Tensor, kr: tf.Tensor, v: tf.Tensor, logGamm
 
 // ---------------------------------------------------------------- YOCO gated retention
 
-/**
- * Inclusive cumulative sum over the last axis as one 2-D matMul with an upper-triangular ones matrix
- * (the wasm backend's Cumsum kernel crashes on these shapes).
- */
-export function cumsumLast(a: tf.Tensor): tf.Tensor {
-  const t = a.shape[a.rank - 1]!;
-  const upper = cachedConst(`upper-ones:${t}`, () => {
-    const m = new Float32Array(t * t);
-    for (let i = 0; i < t; i++) for (let j = i; j < t; j++) m[i * t + j] = 1;
-    return tf.tensor2d(m, [t, t]);
-  });
-  return matMul2d(a.reshape([-1, t]) as tf.Tensor2D, upper as tf.Tensor2D).reshape(a.shape);
-}
+/** Inclusive cumulative sum over the last axis (named by its positive index: the wasm Cumsum kernel crashes on axis -1). */
+export const cumsumLast = (a: tf.Tensor): tf.Tensor => tf.cumsum(a, a.rank - 1);
 
 /** Decay matrix exp(G_n - G_m) for m <= n, else 0, from cumulative log-decays G [.., T]: [.., T, T]. */
 function gatedDecay(G: tf.Tensor): tf.Tensor {

@@ -8,13 +8,13 @@
 // torchscale's GLU with swish), per-head RMS group norm (eps 1e-6, no weight), xavier init gains 2^-2.5
 // (q, k, v, g) and 2^-1 (out).
 import * as tf from '@tensorflow/tfjs';
-import type { ArchitectureSpec, LayerState, ModelConfig } from './interface.ts';
+import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, linear, splitHeads } from './layers.ts';
 import { addXavier, linspaceAngles, numOption } from './ops.ts';
 import { registerArchitecture } from './registry.ts';
 import {
   type RetentionMixer, decayedState, emptyState, gatedOutput, msrChunkwise, msrLogDecays, msrParallel, msrScale, retentionForm,
-  retentionStep, scan,
+  retentionMixer, retentionStep,
 } from './retention.ts';
 import { StackedLM, type MixerFactory } from './stack.ts';
 
@@ -29,58 +29,41 @@ export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => 
   const wOut = addXavier(p, `${prefix}.out`, dv, [d], 2 ** -1);
   const logGammas = msrLogDecays(heads);
   const rot = new RotationCache(linspaceAngles(kd));
+  const perHead = (f: (logGamma: number) => number) => tf.tensor(logGammas.map(f), [1, heads, 1, 1]);
 
-  // x [B,T,D] at absolute position start -> qr, kr [B,H,T,kd] (k scaled by kd^-1/2), v [B,H,T,hd], g [B,T,dv]
-  const project = (x: tf.Tensor3D, start: number) => {
-    const [q, k, v, g] = tf.split(linear(x, wQkvg), [d, d, dv, dv], -1);
-    return {
-      qr: rot.rotate(splitHeads(q!, heads), start),
-      kr: rot.rotate(splitHeads(tf.mul(k!, kd ** -0.5), heads), start),
-      v: splitHeads(v!, heads),
-      g: g!,
-    };
-  };
-
-  // Recurrent step at position n: U_n = γ U_{n-1} + kr_n^T v_n; o_n = qr_n U_n / sqrt(s_n), s_n = sum_{m<=n} γ^(n-m).
-  // (torchscale stores S_n = U_n / sqrt(s_n); the same state, scaled.)
-  const step = (x: tf.Tensor3D, state: LayerState, pos: number) => {
-    const { qr, kr, v, g } = project(x, pos);
-    const r = retentionStep(state.S as tf.Tensor, qr, kr, v, tf.tensor(logGammas.map(Math.exp), [1, heads, 1, 1]));
-    const norm = tf.tensor(logGammas.map((lg) => 1 / Math.sqrt(msrScale(lg, pos))), [1, heads, 1, 1]);
-    return { y: gatedOutput(tf.mul(r.o, norm), g, wOut, eps), state: { S: r.S } };
-  };
-  const initial = (b: number): LayerState => ({ S: emptyState(b, heads, kd, hd) });
-
-  const forms: RetentionMixer['forms'] = {
-    parallel: (x) => {
-      const { qr, kr, v, g } = project(x, 0);
-      return gatedOutput(msrParallel(qr, kr, v, logGammas), g, wOut, eps);
+  return retentionMixer({
+    form, chunk,
+    // x [B,T,D] at absolute position start -> qr, kr [B,H,T,kd] (k scaled by kd^-1/2), v [B,H,T,hd], g [B,T,dv]
+    project(x, start) {
+      const [q, k, v, g] = tf.split(linear(x, wQkvg), [d, d, dv, dv], -1);
+      return {
+        qr: rot.rotate(splitHeads(q!, heads), start),
+        kr: rot.rotate(splitHeads(tf.mul(k!, kd ** -0.5), heads), start),
+        v: splitHeads(v!, heads),
+        g: g!,
+      };
     },
-    chunkwise: (x, c = chunk) => {
-      const { qr, kr, v, g } = project(x, 0);
-      return gatedOutput(msrChunkwise(qr, kr, v, logGammas, c), g, wOut, eps);
-    },
-    recurrent: (x) => scan(x, initial(x.shape[0]), 0, step).y,
-  };
-
-  return {
-    forms,
-    forward: (x) => forms[form](x),
-    prefill(x) {
-      // The prompt's state in closed form: U = sum_m γ^(T-1-m) kr_m^T v_m.
-      const t = x.shape[1];
-      const { kr, v } = project(x, 0);
+    retain: ({ qr, kr, v }, c) => (c === null ? msrParallel(qr, kr, v, logGammas) : msrChunkwise(qr, kr, v, logGammas, c)),
+    // U = sum_m γ^(T-1-m) kr_m^T v_m
+    promptState({ kr, v }, t) {
       const w = tf.tensor(logGammas.flatMap((lg) => Array.from({ length: t }, (_, m) => Math.exp(lg * (t - 1 - m)))), [1, heads, t, 1]);
-      return { y: forms[form](x), state: { S: decayedState(kr, v, w) } };
+      return { S: decayedState(kr, v, w) };
     },
-    step,
-    // q k^T and A v per token (parallel), or the state update and read-out (recurrent), per chunk for chunkwise
-    mixFlopsPerToken: (seq) => {
+    // position n: U_n = γ U_{n-1} + kr_n^T v_n; o_n = qr_n U_n / sqrt(s_n), s_n = sum_{m<=n} γ^(n-m)
+    // (torchscale stores S_n = U_n / sqrt(s_n): the same state, scaled)
+    recur({ qr, kr, v }, state, pos) {
+      const r = retentionStep(state.S as tf.Tensor, qr, kr, v, perHead(Math.exp));
+      return { o: tf.mul(r.o, perHead((lg) => 1 / Math.sqrt(msrScale(lg, pos)))), state: { S: r.S } };
+    },
+    initial: (b) => ({ S: emptyState(b, heads, kd, hd) }),
+    output: (o, g) => gatedOutput(o, g, wOut, eps),
+    // q k^T and A v per token (parallel), the state update and read-out (recurrent), both per chunk (chunkwise)
+    mixFlopsPerToken(seq) {
       const recurrent = (4 * d * dv) / heads;
       if (form === 'recurrent') return recurrent;
       return form === 'chunkwise' ? 2 * Math.min(chunk, seq) * (d + dv) + recurrent : 2 * seq * (d + dv);
     },
-  };
+  });
 }) satisfies MixerFactory;
 
 export const retnet: ArchitectureSpec = {

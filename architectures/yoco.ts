@@ -17,7 +17,8 @@ import { type Params, RotationCache, addLinear, linear, mergeHeads, rmsNorm, spl
 import { addXavier, linspaceAngles, numOption, repeatHeads } from './ops.ts';
 import { registerArchitecture } from './registry.ts';
 import {
-  type RetentionMixer, cumsumLast, decayedState, emptyState, gatedChunkwise, gatedOutput, gatedParallel, retentionForm, retentionStep, scan,
+  type RetentionMixer, cumsumLast, decayedState, emptyState, gatedChunkwise, gatedOutput, gatedParallel, retentionForm, retentionMixer,
+  retentionStep,
 } from './retention.ts';
 import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, trainingFlops } from './stack.ts';
 import { defaultFfn, ropeAttention } from './transformer.ts';
@@ -34,49 +35,33 @@ export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
   const wOut = addXavier(p, `${prefix}.out`, d, [d], 2 ** -2.5);
   const rope = new RotationCache(linspaceAngles(hd, numOption(cfg.mixer, 'ropeTheta', 10000)));
 
-  // x [B,T,D] at absolute start -> q, k [B,H,T,Dh] (rotated; k scaled by Dh^-1/2), v [B,H,T,Dh], g [B,T,D], log-decay a [B,H,T]
-  const project = (x: tf.Tensor3D, start: number) => {
-    const [q, k, v, g] = tf.split(linear(x, wQkvg), 4, -1);
-    return {
-      q: rope.rotate(splitHeads(q!, heads), start),
-      k: rope.rotate(splitHeads(tf.mul(k!, hd ** -0.5), heads), start),
-      v: splitHeads(v!, heads),
-      g: g!,
-      a: tf.div(tf.logSigmoid(linear(x, wGate)), normalizer).transpose([0, 2, 1]),
-    };
-  };
-
-  const step = (x: tf.Tensor3D, state: LayerState, pos: number) => {
-    const { q, k, v, g, a } = project(x, pos);
-    const r = retentionStep(state.S as tf.Tensor, q, k, v, tf.exp(a).expandDims(-1));
-    return { y: gatedOutput(r.o, g, wOut, eps), state: { S: r.S } };
-  };
-  const initial = (b: number): LayerState => ({ S: emptyState(b, heads, hd, hd) });
-  const parallelOrChunk = (x: tf.Tensor3D, c: number | null) => {
-    const pr = project(x, 0);
-    const o = c === null ? gatedParallel(pr.q, pr.k, pr.v, pr.a) : gatedChunkwise(pr.q, pr.k, pr.v, pr.a, c);
-    return { y: gatedOutput(o, pr.g, wOut, eps), pr };
-  };
-
-  const forms: RetentionMixer['forms'] = {
-    parallel: (x) => parallelOrChunk(x, null).y,
-    chunkwise: (x, c = chunk) => parallelOrChunk(x, c).y,
-    recurrent: (x) => scan(x, initial(x.shape[0]), 0, step).y,
-  };
-  return {
-    forms,
-    forward: (x) => forms[form](x),
-    prefill(x) {
-      if (form === 'recurrent') return scan(x, initial(x.shape[0]), 0, step);
-      const { y, pr } = parallelOrChunk(x, form === 'chunkwise' ? chunk : null);
-      // the prompt's state in closed form: S = sum_m exp(G_last - G_m) k_m^T v_m
-      const G = cumsumLast(pr.a);
-      const w = tf.exp(tf.sub(G.slice([0, 0, x.shape[1] - 1], [-1, -1, 1]), G)).expandDims(-1);
-      return { y, state: { S: decayedState(pr.k, pr.v, w) } };
+  return retentionMixer({
+    form, chunk,
+    // x [B,T,D] at absolute start -> q, k [B,H,T,Dh] (rotated; k scaled by Dh^-1/2), v [B,H,T,Dh], g [B,T,D], log-decay a [B,H,T]
+    project(x, start) {
+      const [q, k, v, g] = tf.split(linear(x, wQkvg), 4, -1);
+      return {
+        q: rope.rotate(splitHeads(q!, heads), start),
+        k: rope.rotate(splitHeads(tf.mul(k!, hd ** -0.5), heads), start),
+        v: splitHeads(v!, heads),
+        g: g!,
+        a: tf.div(tf.logSigmoid(linear(x, wGate)), normalizer).transpose([0, 2, 1]),
+      };
     },
-    step,
+    retain: ({ q, k, v, a }, c) => (c === null ? gatedParallel(q, k, v, a) : gatedChunkwise(q, k, v, a, c)),
+    // S = sum_m exp(G_last - G_m) k_m^T v_m
+    promptState({ k, v, a }, t) {
+      const G = cumsumLast(a);
+      return { S: decayedState(k, v, tf.exp(tf.sub(G.slice([0, 0, t - 1], [-1, -1, 1]), G)).expandDims(-1)) };
+    },
+    recur({ q, k, v, a }, state) {
+      const r = retentionStep(state.S as tf.Tensor, q, k, v, tf.exp(a).expandDims(-1));
+      return { o: r.o, state: { S: r.S } };
+    },
+    initial: (b) => ({ S: emptyState(b, heads, hd, hd) }),
+    output: (o, g) => gatedOutput(o, g, wOut, eps),
     mixFlopsPerToken: (seq) => (form === 'recurrent' ? 4 * d * hd : 4 * (form === 'chunkwise' ? Math.min(chunk, seq) : seq) * d),
-  };
+  });
 }) satisfies MixerFactory;
 
 interface GlobalKV {

@@ -370,7 +370,12 @@ export function runCase(c: GoldenCase, type: CaseType): GoldenCheck[] {
 }
 
 export function verifyGolden(dir: string): GoldenCheck[] {
-  return loadGoldenDir(dir).flatMap(({ c, type }) => {
+  return runCases(loadGoldenDir(dir));
+}
+
+/** Run loaded cases in order; a case its layer cannot run on is a GoldenFormatError. */
+export function runCases(cases: { c: GoldenCase; type: CaseType }[]): GoldenCheck[] {
+  return cases.flatMap(({ c, type }) => {
     try {
       return runCase(c, type);
     } catch (e) {

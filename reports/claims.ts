@@ -189,8 +189,8 @@ function bounded(value: number, ci: [number, number] | null, c: ClaimCheck): { v
   return { verdict: inside ? 'holds' : outside ? 'fails' : 'inconclusive', expected };
 }
 
-let exactCheck = false;
-const deterministic = (info: MetricInfo) => exactCheck || info.kind === 'memory' || info.kind === 'count';
+/** No sampling noise: counted bytes and counts, or a check that declares `exact`. */
+const deterministic = (info: MetricInfo, c: ClaimCheck) => Boolean(c.exact) || info.kind === 'memory' || info.kind === 'count';
 
 /** Evaluate one claim against the run's records. */
 export interface EvalContext {
@@ -206,7 +206,6 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     if (!ctx.layers) return { ...base, verdict: 'inconclusive', why: 'the bound depends on the number of layers, which this run\'s manifest does not give' };
     c = { ...c, max: c.max_per_layer / ctx.layers };
   }
-  exactCheck = Boolean(c.exact);
   const vs = c.vs ?? c.arch;
   const archs = c.kind === 'compare' || (c.kind === 'ratio' && (c.vs || c.vs_where)) ? [...new Set([c.arch, vs])] : [c.arch];
   const av = availability(records, c.suite, c.metric, archs);
@@ -242,7 +241,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
   if (c.kind === 'threshold') {
     const s = seriesOver(a, [...a.points.keys()]);
     const sum = summary(c.arch, c.where, s);
-    const ci = sum.ci95 ?? (deterministic(a.info) ? [sum.mean, sum.mean] as [number, number] : null);
+    const ci = sum.ci95 ?? (deterministic(a.info, c) ? [sum.mean, sum.mean] as [number, number] : null);
     const { verdict, expected } = bounded(sum.mean, ci, c);
     return { ...base, verdict, metric, unit, a: sum, expected: `value ${expected}`, statistic: { name: 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? 'interval over seeds / items' : 'deterministic') : 'one seed, no interval' },
       why: `${fmt(sum.mean)} ${fmtCi(ci)}${ci ? '' : ' (one seed, no interval)'}${notes}` };
@@ -254,7 +253,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
   if (!common.length) return { ...base, verdict: 'not yet measurable', why: `${c.arch} and ${vs} share no measured point of '${metric}'`, metric };
   const sa = seriesOver(a, common), sb = seriesOver(b, common);
   const A = summary(c.arch, c.where, sa), B = summary(vs, c.vs_where ?? c.where, sb);
-  const exact = deterministic(a.info) && !c.relative_to && !c.stat_over;
+  const exact = deterministic(a.info, c) && !c.relative_to && !c.stat_over;
 
   if (c.kind === 'ratio') {
     const seeds = [...sa.values.keys()].filter((s) => sb.values.has(s));
@@ -321,7 +320,7 @@ export interface PaperTableResult {
 
 /** A paper's table from the records: our rows (mean [95% interval]) beside the paper's verified rows. */
 export function buildTable(t: PaperTable, records: ResultRecord[]): PaperTableResult {
-  const base = { id: t.id, title: t.title, suite: t.suite, paper: t.paper, notes: [] as string[] };
+  const base = { id: t.id, title: t.title, suite: t.suite, paper: t.paper, notes: t.note ? [t.note] : [] as string[] };
   const paperCols = t.paper ? [...new Set(t.paper.rows.flatMap((r) => Object.keys(r.values)))] : [];
   const paperRows = (columns: string[]) => (t.paper?.rows ?? []).map((r) => ({ label: r.label, source: 'paper' as const, cells: columns.map((c) => r.values[c] ?? null) }));
   const registered = t.archs.filter((a) => architectureNames().includes(a));

@@ -22,10 +22,13 @@ export interface MergeResult {
 /** Fields that legitimately differ between two runs of the same unit. */
 export const TIMING_FIELDS = ['elapsed_s', 'time'] as const;
 
-/** Measurements whose values vary between two runs of the same unit: times, rates, process RSS. */
+/**
+ * Measurements whose values vary between two runs of the same unit: times, rates, process RSS, and the
+ * harness's process-wide peaks per unit (peak_tensor_bytes counts whatever else the process holds).
+ */
 export function isTimingMeasurement(r: Pick<ResultRecord, 'suite' | 'metric' | 'unit'>): boolean {
   const kind = metricInfo(r.suite, r.metric, r.unit).kind;
-  return kind === 'latency' || kind === 'throughput' || kind === 'bookkeeping' || /(^|_)rss(_|$)/.test(r.metric);
+  return kind === 'latency' || kind === 'throughput' || kind === 'bookkeeping' || /(^|_)rss(_|$)/.test(r.metric) || r.metric === 'peak_tensor_bytes';
 }
 
 const readManifest = (dir: string): Manifest | null => {

@@ -18,7 +18,7 @@ interface Rule {
 
 /** The table. Order matters: specific names first, then units, then generic names. */
 export const METRIC_RULES: Rule[] = [
-  { rule: 'harness wall time', name: /^(wall_time|elapsed_s)$/, info: { direction: 'lower', kind: 'bookkeeping' } },
+  { rule: "the harness's per-unit wall time and process-wide peaks", name: /^(wall_time|elapsed_s|peak_rss_bytes|peak_tensor_bytes)$/, info: { direction: 'lower', kind: 'bookkeeping' } },
   { rule: 'parameter / step counts', name: /(^|_)(params|parameters|steps?|samples|count)$/, info: { direction: 'none', kind: 'count' } },
   { rule: 'reference baselines (not a property of the architecture)', tokens: ['unigram', 'chance', 'shortcut', 'baseline', 'analytic', 'expected'], info: { direction: 'none', kind: 'info' } },
   { rule: 'spread / error / outliers: lower is better', tokens: ['std', 'spread', 'gap', 'range', 'error', 'outlier', 'outliers', 'maxdiff', 'max_abs', 'mad'], info: { direction: 'lower', kind: 'quality' } },

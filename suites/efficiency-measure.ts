@@ -6,6 +6,7 @@ import { freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
 import type { DecodeState } from '../architectures/interface.ts';
+import { nvidiaGpus } from '../harness/measure.ts';
 import { powerLawFit } from '../harness/stats.ts';
 
 const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
@@ -78,6 +79,11 @@ export interface Timing {
   /** Distribution-free interval of the median (order statistics) and its actual coverage. */
   ci95: [number, number];
   coverage: number;
+  /**
+   * Process CPU time over wall time across the timed calls. The wasm backend runs on one thread, so a
+   * share well below 1 means the process waited for a CPU (a loaded machine) and the latencies are inflated.
+   */
+  cpuShare: number;
 }
 
 /** log of n choose k. */
@@ -118,7 +124,10 @@ export async function timeIt(fn: () => Promise<void>, opts: { warmup: number; sa
     retainSamples: true, throws: true,
   });
   bench.add('point', fn, { afterEach: opts.after ? () => opts.after!() : undefined });
+  const cpu0 = process.cpuUsage(), wall0 = performance.now();
   await bench.run();
+  const cpu = process.cpuUsage(cpu0), wall = performance.now() - wall0;
+  const cpuShare = wall > 0 ? (cpu.user + cpu.system) / 1000 / wall : NaN;
   const r = bench.tasks[0]!.result;
   if (r.state !== 'completed') throw new Error(`timing did not complete (${r.state})`);
   const lat = r.latency;
@@ -126,7 +135,7 @@ export async function timeIt(fn: () => Promise<void>, opts: { warmup: number; sa
   const { ci95, coverage } = medianInterval(sorted);
   return {
     median: lat.p50 / 1000, p75: lat.p75 / 1000, p99: lat.p99 / 1000, mean: lat.mean / 1000,
-    rme: lat.rme / 100, samples: lat.samplesCount, warmup: opts.warmup, ci95, coverage,
+    rme: lat.rme / 100, samples: lat.samplesCount, warmup: opts.warmup, ci95, coverage, cpuShare,
   };
 }
 
@@ -199,6 +208,10 @@ export function memoryBudget(backend: string, safety: number, overrideBytes?: nu
   const parts: { bytes: number; why: string }[] = [];
   const live = tf.memory().numBytes;
   if (backend === 'wasm') parts.push({ bytes: WASM_HEAP_LIMIT - live, why: `wasm heap limit 4 GiB minus ${mib(live)} of live tensors` });
+  if (backend === 'tensorflow' || backend === 'webgpu' || backend === 'webgl') {
+    const gpu = gpuMemoryBytes();
+    if (gpu > 0) parts.push({ bytes: gpu - live, why: `GPU memory ${mib(gpu)} (nvidia-smi) minus ${mib(live)} of live tensors` });
+  }
   const avail = freemem();
   parts.push({ bytes: avail, why: `available system memory ${mib(avail)}` });
   const limit = constrainedMemory?.() ?? 0;
@@ -208,6 +221,16 @@ export function memoryBudget(backend: string, safety: number, overrideBytes?: nu
   }
   const tight = parts.reduce((a, b) => (b.bytes < a.bytes ? b : a));
   return { bytes: Math.max(0, tight.bytes * safety), why: `${tight.why}, x ${safety} safety` };
+}
+
+let gpuBytes: number | undefined;
+/** The smallest GPU's total memory from nvidia-smi (0 when there is none), asked once. */
+function gpuMemoryBytes(): number {
+  if (gpuBytes === undefined) {
+    const totals = nvidiaGpus().map((g) => parseFloat(g['memory.total'] ?? '') * 1024 ** 2).filter((b) => b > 0);
+    gpuBytes = totals.length ? Math.min(...totals) : 0;
+  }
+  return gpuBytes;
 }
 
 export const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(1)} MiB`;

@@ -13,6 +13,7 @@
 // lengths; the training sweep. Before each point the suite extrapolates its peak memory from the points
 // already measured (and small probes) and skips, with a record saying why, what would not fit the
 // backend's heap or the machine; it also skips what would overrun the phase's time budget.
+import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { DecodeState, LanguageModel } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
@@ -270,6 +271,9 @@ class Recorder {
     this.add(`${metric}_p99`, t.p99, 's', dims);
     this.add('timing_samples', t.samples, 'count', { of: metric, ...dims });
     this.add('timing_rel_margin', t.rme, 'ratio', { of: metric, ...dims }, { note: 'relative margin of error of the mean (95%), tinybench' });
+    this.add('timing_cpu_share', t.cpuShare, 'ratio', { of: metric, ...dims }, {
+      note: 'process CPU time / wall time over the timed calls (warm-up included); the wasm backend is single-threaded, so well below 1 means a loaded machine inflated these latencies',
+    });
   }
   skip(metrics: [string, string][], dims: Dims, why: string): void {
     for (const [m, unit] of metrics) this.add(m, NaN, unit, dims, { flag: 'skipped', note: why });
@@ -318,6 +322,9 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
   const peakNote = (before: number) => `minus the ${mib(baseBytes)} alive before this unit; includes the parameters (${mib(paramBytes)}), `
     + `the model's caches and ${mib(before - baseBytes)} of this unit's tensors alive when it started`;
   const clock = new Clock(now() + settings.budgetS.unit);
+
+  const load = () => loadavg()[0]!;
+  rec.add('machine_load_avg', load(), 'load', { when: 'start' }, { note: `1-minute load average of the machine (${availableParallelism()} CPUs) when the unit started` });
 
   const g = gate(model, settings.gate, ctx.seed);
   rec.add('correctness_gate', g.ok ? 1 : 0, 'bool', {}, { flag: g.ok ? undefined : 'failed', note: g.note });
@@ -552,6 +559,7 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
     analyticAgainstReference(rec, ctx, analytic, settings);
   }
 
+  rec.add('machine_load_avg', load(), 'load', { when: 'end' }, { note: `1-minute load average of the machine (${availableParallelism()} CPUs) when the unit ended` });
   rec.add('cached_tensor_bytes', tf.memory().numBytes - afterBuild, 'bytes', {}, {
     note: 'tensors still alive after the sweep beyond the parameters (the model\'s caches: masks, rotation tables; or a leak)',
   });
@@ -729,7 +737,7 @@ export const EFFICIENCY_METRICS: Record<string, Partial<MetricInfo>> = {
   prefill_latency: { direction: 'lower', kind: 'latency', headline: true },
   decode_latency_growth: { direction: 'lower', kind: 'latency', headline: false },
   correctness_gate: info, gate_relative_logit_diff: info, power_law_exponent: info, power_law_r2: info, crossover_length: info,
-  ratio_vs_reference: info, state_bytes_analytic: info, state_bytes_over_analytic: info, state_bytes_after_decode_analytic: info,
+  ratio_vs_reference: info, timing_cpu_share: info, machine_load_avg: info, state_bytes_analytic: info, state_bytes_over_analytic: info, state_bytes_after_decode_analytic: info,
   state_bytes_per_token_analytic: info, state_bytes_constant_analytic: info, state_bytes_per_token_ratio_vs_reference: info,
   state_bytes_per_token_ratio_vs_reference_analytic: info, state_bytes_max_over_min: info, timing_rel_margin: info,
   timing_samples: { direction: 'none', kind: 'count', headline: false }, param_bytes: info, cached_tensor_bytes: info, unit_leaked_tensor_bytes: info,

@@ -9,11 +9,16 @@
 //
 // Records (dims name every axis; `n` is the number of scored queries):
 //   icl_accuracy          {experiment: 'order', demos, arrangement, set, permutation, n}     one cell
-//                         {experiment: 'scaling', mode, demos, groups, seen, set, permutation, n}
-//   icl_accuracy_pooled   {experiment: 'order', demos, arrangement, n} / {experiment: 'scaling', mode, demos, groups, n}
-//   order_mean / order_std / order_worst / order_best / order_gap   {demos, arrangement}: for each demonstration
-//                         set, statistics of accuracy across its permutations, averaged over the sets
-//   scaling_std           {mode, demos}: standard deviation of cell accuracy across sets x permutations
+//                         {experiment: 'scaling', mode, demos, set, permutation, n}
+//                         (cells carry no derived axes, so structured and conventional cells pair by demos)
+//   icl_accuracy_pooled   {experiment: 'order', demos, arrangement, n} / {experiment: 'scaling', mode, demos, groups, seen, n}
+//                         pooled over sets x permutations (figures: accuracy against demonstrations)
+//   permutation_mean / permutation_std / permutation_worst / permutation_best / permutation_gap
+//                         {demos, arrangement}: for each demonstration set, accuracy across its permutations
+//                         (mean, sample std, min, max, max - min), averaged over the sets (order robustness)
+//   accuracy_std          {experiment: 'scaling', mode, demos}: sample std of cell accuracy across sets x permutations
+//   structured_groups     {demos}: M, the groups structured prompting used; conventional_seen {demos}: the
+//                         demonstrations left after truncation to the context (largest over queries)
 //   chance_accuracy, shortcut_accuracy (the best of three shortcuts measured on the scored items; the note gives all)
 //   calibration_cell_accuracy   the middle setting (order, middle demos, random arrangement) against the rule
 //   structured_prompting  1 (capability present) or 0 with flag 'absent'
@@ -152,14 +157,15 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
       out.push(...sc.records);
       const t = tally(all);
       out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'order', ...dims }, sc.chance, sc.shortcut));
-      const stat = (metric: string, f: (a: number[]) => number, note: string): Measurement =>
-        ({ metric, value: mean(perSet.map(f)), unit: 'fraction', dims: { ...dims, sets: sets.length, permutations: s.order.permutations }, note });
+      const stat = (metric: string, f: (a: number[]) => number, what: string): Measurement =>
+        ({ metric, value: mean(perSet.map(f)), unit: 'fraction', dims,
+           note: `${what} across the ${s.order.permutations} permutations of each of ${sets.length} demonstration sets, averaged over the sets` });
       out.push(
-        stat('order_mean', mean, 'mean accuracy over permutations, averaged over demonstration sets'),
-        stat('order_std', std, 'sample standard deviation of accuracy across permutations of one set, averaged over sets'),
-        stat('order_worst', (a) => Math.min(...a), 'worst permutation of each set, averaged over sets'),
-        stat('order_best', (a) => Math.max(...a), 'best permutation of each set, averaged over sets'),
-        stat('order_gap', (a) => Math.max(...a) - Math.min(...a), 'best minus worst permutation of each set, averaged over sets'),
+        stat('permutation_mean', mean, 'mean accuracy'),
+        stat('permutation_std', std, 'sample standard deviation of accuracy'),
+        stat('permutation_worst', (a) => Math.min(...a), 'worst accuracy'),
+        stat('permutation_best', (a) => Math.max(...a), 'best accuracy'),
+        stat('permutation_gap', (a) => Math.max(...a) - Math.min(...a), 'best minus worst accuracy'),
       );
       if (n === s.middle && arrangement === 'random') out.push(calibrationRecord(n, t, sc.shortcut, sc.chance));
     }
@@ -209,7 +215,7 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
           const t = tally(items);
           all.push(...items);
           cells.push(t.k / t.n);
-          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'scaling', mode, demos: n, groups, seen, set: si, permutation: p },
+          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'scaling', mode, demos: n, set: si, permutation: p },
             1 / task.labels, cellShortcut(items, task.labels)));
         }
       });
@@ -218,8 +224,11 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
       out.push(...sc.records);
       const t = tally(all);
       out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'scaling', ...dims }, sc.chance, sc.shortcut));
-      out.push({ metric: 'scaling_std', value: std(cells), unit: 'fraction', dims: { ...dims, cells: cells.length },
-        note: 'sample standard deviation of accuracy across demonstration sets x permutations' });
+      out.push({ metric: 'accuracy_std', value: std(cells), unit: 'fraction', dims: { experiment: 'scaling', mode, demos: n },
+        note: `sample standard deviation of accuracy across ${cells.length} cells (demonstration sets x permutations)` });
+      out.push(mode === 'structured'
+        ? { metric: 'structured_groups', value: groups, unit: 'count', dims: { demos: n }, note: 'groups M: each encoded independently, right-aligned' }
+        : { metric: 'conventional_seen', value: seen, unit: 'count', dims: { demos: n }, note: 'demonstrations left after truncation to the context' });
     }
   }
   return out;

@@ -152,6 +152,16 @@ describe('fast paths agree with the plain implementation (values and gradients, 
     expectAgree((a, b, c) => attend(a, b, c, scale, m), [q, k, v], (a, b, c) => attendPlain(a, b, c, scale, m));
   });
 
+  it('attention in query blocks that skip masked keys (T > 32): causal, windowed, offset, no mask', () => {
+    const q = rnd([1, 2, 70, 16], 40), k = rnd([1, 2, 70, 16], 41), v = rnd([1, 2, 70, 8], 42);
+    const scale = 0.25;
+    expectAgree((a, b, c) => causalAttend(a, b, c, scale), [q, k, v], (a, b, c) => attendPlain(a, b, c, scale, L.causalMask(70, 70)));
+    expectAgree((a, b, c) => causalAttend(a, b, c, scale, 20), [q, k, v], (a, b, c) => attendPlain(a, b, c, scale, L.causalMask(70, 70, 20)));
+    expectAgree((a, b, c) => attend(a, b, c, scale, null), [q, k, v], (a, b, c) => attendPlain(a, b, c, scale, null));
+    const q2 = rnd([1, 2, 40, 16], 43);
+    expectAgree((a, b, c) => causalAttend(a, b, c, scale), [q2, k, v], (a, b, c) => attendPlain(a, b, c, scale, L.causalMask(40, 70)));
+  });
+
   it('attention with a mask that carries a gradient takes the plain path', () => {
     const q = rnd([1, 2, 5, 4], 25), k = rnd([1, 2, 5, 4], 26), v = rnd([1, 2, 5, 4], 27), m = tf.variable(rnd([5, 5], 28));
     const g = tf.grads((a: tf.Tensor) => tf.sum(attend(q, k, v, 0.5, a)))([m]);

@@ -70,9 +70,9 @@ describe('the Transformer inference path', () => {
     changed[t + 1] = (changed[t + 1]! + 101) % 256;
     const a = tf.tidy(() => model.forward(tf.tensor2d(ids, [2, T], 'int32')).arraySync());
     const b = tf.tidy(() => model.forward(tf.tensor2d(changed, [2, T], 'int32')).arraySync());
-    for (let i = 0; i <= t; i++) expect(b[0]![i]).toEqual(a[0]![i]);
-    const diff = Math.max(...a[0]![t + 1]!.map((v, j) => Math.abs(v - b[0]![t + 1]![j]!)));
-    expect(diff).toBeGreaterThan(1e-6);
+    const maxDiff = (i: number) => Math.max(...a[0]![i]!.map((v, j) => Math.abs(v - b[0]![i]![j]!)));
+    for (let i = 0; i <= t; i++) expect(maxDiff(i)).toBeLessThan(1e-6);
+    expect(maxDiff(t + 1)).toBeGreaterThan(1e-4);
   });
 
   it('prefill + step gives the full forward logits within 1e-4', () => {

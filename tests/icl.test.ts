@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getArchitecture } from '../architectures/index.ts';
+import { architectureNames, getArchitecture } from '../architectures/index.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
 import { batches } from '../harness/data/streams.ts';
 import { Rng } from '../harness/data/rng.ts';
@@ -161,17 +161,42 @@ describe('structured prompting', () => {
     expect(windowed.structured).toBeUndefined();
   });
 
-  it('with M = 1 equals ordinary attention on the concatenation (forward logits)', () => {
-    const ref = plainLogits([...group, ...test]);
-    expect(maxDiff(structuredLogits(model, [group]), ref)).toBeLessThan(1e-4);
+  it('is declared exactly by the architectures that implement it (transformer, diff, lex)', () => {
+    const declared: string[] = [];
+    for (const n of architectureNames()) {
+      const a = getArchitecture(n)!;
+      const lm = buildModel(a, matchedConfig(a, PRESETS.tiny!, 'params').config, 0);
+      expect(Boolean(lm.capabilities.structuredPrompting)).toBe(lm.structured !== undefined);
+      if (lm.capabilities.structuredPrompting) declared.push(n);
+      lm.params.dispose();
+    }
+    expect(declared).toEqual(expect.arrayContaining(['transformer', 'diff', 'lex']));
   });
 
-  it('with M identical groups the ln M rescaling gives ordinary attention again; without right alignment it does not', () => {
-    const ref = plainLogits([...group, ...test]);
-    expect(maxDiff(structuredLogits(model, [group, group, group]), ref)).toBeLessThan(1e-4);
-    // two different groups are not the concatenation of either
-    const other = [EPISODE_START, 140, 210, 141, 211, 142, 210, 143];
-    expect(maxDiff(structuredLogits(model, [group, other]), ref)).toBeGreaterThan(1e-3);
+  for (const arch of ['transformer', 'diff', 'lex']) {
+    const a = getArchitecture(arch)!;
+    const lm = buildModel(a, matchedConfig(a, PRESETS.tiny!, 'params').config, 7);
+    const ref = () => tf.tidy(() => (lm.forward(tf.tensor2d([...group, ...test], [1, group.length + test.length], 'int32')).arraySync()[0] as number[][]).slice(group.length));
+
+    it(`${arch}: with M = 1 equals ordinary attention on the concatenation (forward logits)`, () => {
+      expect(maxDiff(structuredLogits(lm, [group]), ref())).toBeLessThan(1e-4);
+    });
+
+    it(`${arch}: with M identical groups the ln M rescaling gives ordinary attention again; different groups do not`, () => {
+      expect(maxDiff(structuredLogits(lm, [group, group, group]), ref())).toBeLessThan(1e-4);
+      const other = [EPISODE_START, 140, 210, 141, 211, 142, 210, 143];
+      expect(maxDiff(structuredLogits(lm, [group, other]), ref())).toBeGreaterThan(1e-3);
+    });
+  }
+
+  it('the rescaling matters: without ln M, M identical groups are not ordinary attention', () => {
+    // the same computation with the bias removed (M groups of which the test sees M copies at weight 1)
+    const noBias = tf.tidy(() => {
+      const ctx = model.structured!.encodeGroups([group, group, group].map((g) => tf.tensor2d(g, [1, g.length], 'int32')));
+      const p = model.structured!.prefill({ ...ctx, groups: 1 }, tf.tensor2d(test, [1, test.length], 'int32'), { allLogits: true });
+      return p.logits.arraySync()[0] as number[][];
+    });
+    expect(maxDiff(noBias, plainLogits([...group, ...test]))).toBeGreaterThan(1e-3);
   });
 
   it('right-aligns groups of different lengths: each one ends where the test input starts', () => {
@@ -207,6 +232,29 @@ describe('structured prompting', () => {
   });
 });
 
+describe('natural format (paper preset)', () => {
+  it('renders words, trains on the label words of repeated inputs, and decodes multi-token answers on both paths', () => {
+    const task: IclTask = { format: 'natural', inputs: 8, labels: 4 };
+    const w = iclTask(task).episode(new Rng(1), 257, { demos: 0 }, 'train')!;
+    const text = Buffer.from(Int32Array.from(w.tokens)).toString('latin1');
+    expect(text.startsWith('\n')).toBe(true);
+    expect(text).toMatch(/^\n([a-z]+: [a-z]+\n)+/);
+    for (const q of w.queries) expect(Buffer.from(q.answer).toString()).toMatch(/^ [a-z]+\n$/);
+    const spec = getArchitecture('transformer')!;
+    const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
+    const lm = buildModel(spec, { ...config, seq: 256 }, 2);
+    const m = drawMapping(new Rng(2), task, 'test');
+    const demos = drawDemos(new Rng(3), m, 8);
+    const o = { format: 'natural' as const, context: 256, batch: 8 };
+    const conv = scoreConventional(lm, demos, o);
+    const st = scoreStructured(lm, demos, o);
+    expect(conv.length).toBe(new Set(demos.map((d) => d.input)).size);
+    expect(st.groups).toBe(1);
+    expect(st.items.map((i) => i.correct)).toEqual(conv.map((i) => i.correct));
+    expect(scoreStructured(lm, drawDemos(new Rng(4), m, 40), o).groups).toBeGreaterThan(1);
+  });
+});
+
 describe('scoring and flags', () => {
   it('an untrained model is flagged at the floor; pooled, spread and calibration records are written', () => {
     const spec = getArchitecture('transformer')!;
@@ -220,7 +268,7 @@ describe('scoring and flags', () => {
       expect(r.flag).toBe('floor');
       expect(r.ci95![0]).toBeLessThanOrEqual(r.value + 1e-12);
     }
-    for (const m of ['order_mean', 'order_std', 'order_worst', 'order_best', 'order_gap', 'shortcut_accuracy', 'chance_accuracy']) {
+    for (const m of ['permutation_mean', 'permutation_std', 'permutation_worst', 'permutation_best', 'permutation_gap', 'shortcut_accuracy', 'chance_accuracy']) {
       expect(recs.some((r) => r.metric === m)).toBe(true);
     }
     expect(recs.filter((r) => r.metric === 'calibration_cell_accuracy').length).toBe(1);
@@ -242,7 +290,7 @@ describe('scoring and flags', () => {
     expect(r.code).toBe(0);
     const recs = readRecords(out);
     const metrics = new Set(recs.map((x) => x.metric));
-    for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'order_std', 'scaling_std', 'structured_prompting', 'task_train_seconds', 'wall_time']) {
+    for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'permutation_std', 'accuracy_std', 'structured_groups', 'structured_prompting', 'task_train_seconds', 'wall_time']) {
       expect(metrics.has(m)).toBe(true);
     }
     const modes = new Set(recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling').map((x) => x.dims.mode));

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { selectBackend } from '../backend.ts';
 import { UsageError } from '../errors.ts';
-import { formatCheck, verifyGolden } from '../golden.ts';
+import { formatCheck, loadGoldenDir, runCases } from '../golden.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {
@@ -15,9 +15,10 @@ export function register(program: Command, out: (s: string) => void): void {
     .option('--json', 'one JSON object per check')
     .action(async (opts: { golden?: string; backend: string; json?: boolean }) => {
       if (!opts.golden) throw new UsageError('verify needs --golden DIR (e.g. ../shared/golden)');
+      const cases = loadGoldenDir(opts.golden); // every file parsed and typed before anything runs
       const backend = await selectBackend(opts.backend);
       if (!opts.json) process.stderr.write(`backend ${backend.name} (${backend.provider})\n`);
-      const checks = verifyGolden(opts.golden);
+      const checks = runCases(cases);
       for (const k of checks) {
         out(opts.json
           ? `${JSON.stringify({ file: k.file, case: k.case, form: k.form, max_abs_err: k.maxAbsErr, tolerance: k.tolerance, pass: k.pass,

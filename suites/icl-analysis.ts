@@ -1,0 +1,124 @@
+// Tables from the icl suite's records (for notes and the report; the claims ledger may use them too):
+// the order-robustness table, the paired spread comparison of two architectures, and structured
+// against conventional ICL by number of demonstrations. Reads records only; names no architecture.
+//   node --import tsx suites/icl-analysis.ts RUN_DIR [archA archB]
+import { mean, pairedBootstrap, std } from '../harness/stats.ts';
+import { readRecords, type ResultRecord } from '../harness/store.ts';
+
+const icl = (rs: ResultRecord[], metric: string) => rs.filter((r) => r.suite === 'icl' && r.metric === metric);
+const num = (v: unknown) => Number(v);
+
+export interface OrderRow {
+  arch: string;
+  demos: number;
+  arrangement: string;
+  seeds: number;
+  mean: number;
+  std: number;
+  worst: number;
+  best: number;
+  gap: number;
+  pooled: number;
+  ci95: [number, number] | null;
+  flag: string;
+}
+
+/** Per architecture, demonstrations and arrangement: the permutation statistics, averaged over seeds. */
+export function orderTable(records: ResultRecord[]): OrderRow[] {
+  const rows = new Map<string, OrderRow & { n: number }>();
+  const get = (metric: string, r: ResultRecord) => icl(records, metric).filter((x) => x.arch === r.arch && x.dims.demos === r.dims.demos && x.dims.arrangement === r.dims.arrangement);
+  for (const r of icl(records, 'permutation_mean')) {
+    const key = `${r.arch}|${r.dims.demos}|${r.dims.arrangement}`;
+    if (rows.has(key)) continue;
+    const avg = (metric: string) => mean(get(metric, r).map((x) => x.value));
+    const pooled = get('icl_accuracy_pooled', r).filter((x) => x.dims.experiment === 'order');
+    rows.set(key, {
+      arch: r.arch, demos: num(r.dims.demos), arrangement: String(r.dims.arrangement), seeds: get('permutation_mean', r).length, n: 0,
+      mean: avg('permutation_mean'), std: avg('permutation_std'), worst: avg('permutation_worst'), best: avg('permutation_best'), gap: avg('permutation_gap'),
+      pooled: mean(pooled.map((x) => x.value)), ci95: pooled.length === 1 ? (pooled[0]!.ci95 ?? null) : null,
+      flag: [...new Set(pooled.map((x) => x.flag).filter(Boolean))].join(','),
+    });
+  }
+  return [...rows.values()].sort((a, b) => a.arch.localeCompare(b.arch) || a.demos - b.demos || a.arrangement.localeCompare(b.arrangement));
+}
+
+/** Within-set standard deviation across permutations, per (seed, demos, arrangement, set), from the cells. */
+export function setSpreads(records: ResultRecord[], arch: string): Map<string, number> {
+  const cells = new Map<string, number[]>();
+  for (const r of icl(records, 'icl_accuracy')) {
+    if (r.arch !== arch || r.dims.experiment !== 'order') continue;
+    const key = `${r.seed}|${r.dims.demos}|${r.dims.arrangement}|${r.dims.set}`;
+    cells.set(key, [...(cells.get(key) ?? []), r.value]);
+  }
+  return new Map([...cells].map(([k, v]) => [k, std(v)]));
+}
+
+/**
+ * Paired comparison of order spread: a's within-set std minus b's, paired over (seed, demos, arrangement,
+ * demonstration set) (the same sets and permutations for both). Verdict 'a'/'b' = that one's spread is
+ * higher; 'tied' when the bootstrap interval of the mean difference contains 0. Per arrangement too.
+ */
+export function spreadComparison(records: ResultRecord[], a: string, b: string): { scope: string; pairs: number; diff: number; ci95: [number, number]; verdict: string }[] {
+  const sa = setSpreads(records, a), sb = setSpreads(records, b);
+  const keys = [...sa.keys()].filter((k) => sb.has(k)).sort();
+  const scopes: [string, (k: string) => boolean][] = [['all', () => true], ['random', (k) => k.split('|')[2] === 'random'], ['clustered', (k) => k.split('|')[2] === 'clustered']];
+  return scopes.flatMap(([scope, keep]) => {
+    const ks = keys.filter(keep);
+    if (ks.length === 0) return [];
+    const r = pairedBootstrap(ks.map((k) => sa.get(k)!), ks.map((k) => sb.get(k)!));
+    const verdict = r.verdict === 'tied' ? 'tied' : r.verdict === 'a' ? `${a} spread higher` : `${a} spread lower`;
+    return [{ scope, pairs: ks.length, diff: r.diff, ci95: r.ci95, verdict }];
+  });
+}
+
+export interface ScalingRow {
+  arch: string;
+  demos: number;
+  mode: string;
+  groups: number | string;
+  seen: number | string;
+  accuracy: number;
+  ci95: [number, number] | null;
+  std: number;
+  flag: string;
+}
+
+/** Structured against conventional ICL per architecture and number of demonstrations. */
+export function scalingTable(records: ResultRecord[]): ScalingRow[] {
+  const out: ScalingRow[] = [];
+  for (const r of icl(records, 'icl_accuracy_pooled').filter((x) => x.dims.experiment === 'scaling')) {
+    const sd = icl(records, 'accuracy_std').find((x) => x.arch === r.arch && x.seed === r.seed && x.dims.mode === r.dims.mode && x.dims.demos === r.dims.demos);
+    out.push({
+      arch: r.arch, demos: num(r.dims.demos), mode: String(r.dims.mode), groups: String(r.dims.groups ?? ''), seen: String(r.dims.seen ?? ''),
+      accuracy: r.value, ci95: r.ci95 ?? null, std: sd?.value ?? NaN, flag: r.flag ?? '',
+    });
+  }
+  return out.sort((a, b) => a.arch.localeCompare(b.arch) || a.demos - b.demos || a.mode.localeCompare(b.mode));
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
+const ci = (c: [number, number] | null) => (c ? `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]` : '');
+
+/** Markdown tables for a run directory. */
+export function markdown(records: ResultRecord[], pair?: [string, string]): string {
+  const lines: string[] = [];
+  lines.push('| arch | demos | arrangement | mean | std | worst | best | gap | pooled [95% CI] | flag |', '|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of orderTable(records)) {
+    lines.push(`| ${r.arch} | ${r.demos} | ${r.arrangement} | ${f3(r.mean)} | ${f3(r.std)} | ${f3(r.worst)} | ${f3(r.best)} | ${f3(r.gap)} | ${f3(r.pooled)} ${ci(r.ci95)} | ${r.flag} |`);
+  }
+  if (pair) {
+    lines.push('', `Paired spread comparison ${pair[0]} - ${pair[1]} (within-set std across permutations):`, '', '| scope | pairs | mean difference | 95% CI | verdict |', '|---|---|---|---|---|');
+    for (const c of spreadComparison(records, pair[0], pair[1])) lines.push(`| ${c.scope} | ${c.pairs} | ${f3(c.diff)} | ${ci(c.ci95)} | ${c.verdict} |`);
+  }
+  lines.push('', '| arch | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|');
+  for (const r of scalingTable(records)) {
+    lines.push(`| ${r.arch} | ${r.demos} | ${r.mode} | ${r.groups} | ${r.seen} | ${f3(r.accuracy)} ${ci(r.ci95)} | ${f3(r.std)} | ${r.flag} |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1]?.endsWith('icl-analysis.ts')) {
+  const [dir, a, b] = process.argv.slice(2);
+  if (!dir) throw new Error('usage: node --import tsx suites/icl-analysis.ts RUN_DIR [archA archB]');
+  process.stdout.write(`${markdown(readRecords(dir), a && b ? [a, b] : undefined)}\n`);
+}
