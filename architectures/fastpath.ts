@@ -264,6 +264,15 @@ function patchKernels(): void {
     },
   });
   install({
+    kernelName: 'BatchMatMul', backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      const fast = batchMatMulInfo(args.backend as unknown as HeapBackend, a, b, transposeA, transposeB);
+      return fast ?? fallback('BatchMatMul', args);
+    },
+  });
+  install({
     kernelName: 'Transpose', backendName: 'wasm',
     kernelFunc: (args) => {
       const x = args.inputs.x as tf.TensorInfo;
@@ -272,6 +281,48 @@ function patchKernels(): void {
       return fast ?? fallback('Transpose', args);
     },
   });
+}
+
+/**
+ * Batched and transposed matMul on XNNPACK: per batch element, transposed operands are transposed by JS
+ * first, then one 2-D product. (The backend sends anything but a plain 2-D product to a naive loop at
+ * 1-2 GFLOP/s.) Plain 2-D products stay with the backend, which caches the packed right operand per
+ * tensor (the weights). Batch dims broadcast when one side has a single batch. Else null.
+ */
+function batchMatMulInfo(be: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const ra = a.shape.length, rb = b.shape.length;
+  if (ra < 2 || rb < 2) return null;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!, k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!, n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (k !== kb || m === 0 || n === 0 || k === 0) return null;
+  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1), batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  if (batchA === 1 && batchB === 1 && !transposeA && !transposeB) return null;
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+  if (batchA !== 1 && batchB !== 1 && outerA.join() !== outerB.join()) return null;
+  const batch = Math.max(batchA, batchB);
+  const out = be.makeOutput([...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n], 'float32');
+  const ta = transposeA ? scratch(be, m * k) : -1, tb = transposeB ? scratch(be, k * n) : -1;
+  const ao = be.dataIdMap.get(a.dataId)!.memoryOffset >>> 2, bo = be.dataIdMap.get(b.dataId)!.memoryOffset >>> 2;
+  const oo = be.dataIdMap.get(out.dataId)!.memoryOffset >>> 2;
+  let lastB = -1;
+  for (let i = 0; i < batch; i++) {
+    let ai = ao + (batchA === 1 ? 0 : i) * m * k, bi = bo + (batchB === 1 ? 0 : i) * k * n;
+    if (ta >= 0) {
+      transposeInto(be.wasm.HEAPF32, ai, k, m, ta);
+      ai = ta;
+    }
+    if (tb >= 0) {
+      if (bi !== lastB) transposeInto(be.wasm.HEAPF32, bi, n, k, tb);
+      lastB = bi;
+      bi = tb;
+    }
+    gemm(be, ai, m, k, bi, n, oo + i * m * n);
+  }
+  if (ta >= 0) be.wasm._free(ta << 2);
+  if (tb >= 0) be.wasm._free(tb << 2);
+  return out;
 }
 
 function restoreKernels(): void {

@@ -135,7 +135,7 @@ export function groupRecords(records: ResultRecord[], opts: { axes?: (suite: str
 export function commonPoints(group: MetricGroup, archs = group.archs): string[] {
   let common: string[] | null = null;
   for (const a of archs) {
-    const pts = new Set(group.cells.filter((c) => c.arch === a).map((c) => c.axesKey));
+    const pts = new Set(group.cells.filter((c) => c.arch === a && c.bySeed.size > 0).map((c) => c.axesKey));
     common = common ? common.filter((p) => pts.has(p)) : [...pts];
   }
   return (common ?? []).sort();

@@ -60,6 +60,8 @@ interface Point {
   axes: Record<string, AxisValue>;
   bySeed: Map<number, number>;
   ci: Map<number, [number, number]>;
+  /** floor / ceiling: the measurement cannot discriminate. */
+  flagged?: boolean;
 }
 
 interface Side {
@@ -117,7 +119,7 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
   if (!rs.length) return null;
   const g = groupRecords(rs)[0]!;
   const notes: string[] = [];
-  let points = new Map<string, Point>(g.cells.map((cell) => [cell.axesKey, { axes: cell.axes, bySeed: cell.bySeed, ci: cell.recordCi }]));
+  let points = new Map<string, Point>(g.cells.map((cell) => [cell.axesKey, { axes: cell.axes, bySeed: cell.bySeed, ci: cell.recordCi, flagged: cell.flags.some((f) => f === 'floor' || f === 'ceiling') }]));
   const rel = 'relative_to' in c ? c.relative_to : undefined;
   const relPoints = rel ? restrict(points, rel, []) : null;
   points = restrict(points, c.at, notes);
@@ -130,7 +132,7 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
       if (!base) continue;
       const bySeed = new Map<number, number>();
       for (const [s, v] of p.bySeed) if (base.bySeed.has(s)) bySeed.set(s, v / base.bySeed.get(s)!);
-      out.set(k, { axes: p.axes, bySeed, ci: new Map() });
+      out.set(k, { axes: p.axes, bySeed, ci: new Map(), flagged: p.flagged || base.flagged });
     }
     notes.push(`relative to ${Object.entries(rel).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     points = out;
@@ -145,7 +147,7 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
     const out = new Map<string, Point>();
     for (const [k, ps] of grouped) {
       const seeds = [...new Set(ps.flatMap((p) => [...p.bySeed.keys()]))].filter((s) => ps.every((p) => p.bySeed.has(s)));
-      out.set(k, { axes: withoutKeys(ps[0]!.axes, [so.dim]), bySeed: new Map(seeds.map((s) => [s, reduceStat(ps.map((p) => p.bySeed.get(s)!), so.stat)])), ci: new Map() });
+      out.set(k, { axes: withoutKeys(ps[0]!.axes, [so.dim]), bySeed: new Map(seeds.map((s) => [s, reduceStat(ps.map((p) => p.bySeed.get(s)!), so.stat)])), ci: new Map(), flagged: ps.some((p) => p.flagged) });
     }
     notes.push(`${so.stat} over ${so.dim}`);
     points = out;
@@ -215,7 +217,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
   if (!a) return { ...base, verdict: 'not yet measurable', why: `no '${metric}' records for ${c.arch}${c.where ? ` where ${JSON.stringify(c.where)}` : ''}`, metric };
   const direction: Direction = c.better ?? a.info.direction;
   const unit = c.relative_to ? 'ratio' : a.unit;
-  const notes = a.notes.length ? ` (${a.notes.join('; ')})` : '';
+  const noteText = () => (a.notes.length ? ` (${a.notes.join('; ')})` : '');
 
   if (c.kind === 'slope') {
     const xs: number[] = [], ys: number[] = [];
@@ -235,7 +237,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     const { verdict, expected } = bounded(f.exponent, ci, c);
     return { ...base, verdict, metric, unit, expected: `exponent ${expected}`,
       statistic: { name: `power-law exponent against ${c.dim}`, value: f.exponent, ci95: ci, method: allEqual ? 'identical at every length' : `least squares on log-log over ${f.n} points` },
-      why: `exponent ${fmt(f.exponent)} ${ci ? fmtCi(ci) : '(two points: no interval)'}${notes}` };
+      why: `exponent ${fmt(f.exponent)} ${ci ? fmtCi(ci) : '(two points: no interval)'}${noteText()}` };
   }
 
   if (c.kind === 'threshold') {
@@ -244,13 +246,17 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     const ci = sum.ci95 ?? (deterministic(a.info, c) ? [sum.mean, sum.mean] as [number, number] : null);
     const { verdict, expected } = bounded(sum.mean, ci, c);
     return { ...base, verdict, metric, unit, a: sum, expected: `value ${expected}`, statistic: { name: 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? 'interval over seeds / items' : 'deterministic') : 'one seed, no interval' },
-      why: `${fmt(sum.mean)} ${fmtCi(ci)}${ci ? '' : ' (one seed, no interval)'}${notes}` };
+      why: `${fmt(sum.mean)} ${fmtCi(ci)}${ci ? '' : ' (one seed, no interval)'}${noteText()}` };
   }
 
   const b = side(records, c.suite, metric, vs, c.vs_where ?? c.where, c);
   if (!b) return { ...base, verdict: 'not yet measurable', why: `no '${metric}' records for ${vs}${c.vs_where ? ` where ${JSON.stringify(c.vs_where)}` : ''}`, metric };
-  const common = [...a.points.keys()].filter((k) => b.points.has(k)).sort();
-  if (!common.length) return { ...base, verdict: 'not yet measurable', why: `${c.arch} and ${vs} share no measured point of '${metric}'`, metric };
+  const shared = [...a.points.keys()].filter((k) => b.points.has(k)).sort();
+  if (!shared.length) return { ...base, verdict: 'not yet measurable', why: `${c.arch} and ${vs} share no measured point of '${metric}'`, metric };
+  // Points at floor or ceiling on either side cannot discriminate: left out, and said so.
+  const common = shared.filter((k) => !a.points.get(k)!.flagged && !b.points.get(k)!.flagged);
+  if (!common.length) return { ...base, verdict: 'inconclusive', metric, why: `every shared point of '${metric}' is at floor or ceiling on one side or both: not discriminating${noteText()}` };
+  if (common.length < shared.length) a.notes.push(`${shared.length - common.length} of ${shared.length} points left out: floor/ceiling`);
   const sa = seriesOver(a, common), sb = seriesOver(b, common);
   const A = summary(c.arch, c.where, sa), B = summary(vs, c.vs_where ?? c.where, sb);
   const exact = deterministic(a.info, c) && !c.relative_to && !c.stat_over;
@@ -275,7 +281,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     }
     const { verdict, expected } = bounded(value, ci, c);
     return { ...base, verdict, metric, unit, a: A, b: B, expected: `${c.arch}/${vs} ${expected}`, statistic: { name: `ratio ${c.arch} / ${vs}`, value, ci95: ci, method },
-      why: `ratio ${fmt(value)} ${ci ? fmtCi(ci) : '(no interval: run more --seeds)'}${notes}` };
+      why: `ratio ${fmt(value)} ${ci ? fmtCi(ci) : '(no interval: run more --seeds)'}${noteText()}` };
   }
 
   // compare
@@ -295,7 +301,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     verdict = res.verdict === 'tied' ? 'inconclusive' : res.verdict === want ? 'holds' : 'fails';
   }
   const withCi = (m: number, ci: [number, number] | null) => (ci ? `${fmt(m)} ${fmtCi(ci)}` : fmt(m));
-  const why = `${c.arch} ${withCi(A.mean, A.ci95)} vs ${vs} ${withCi(B.mean, B.ci95)}; difference ${withCi(res.diff, res.ci95)} (${res.why})${notes}`;
+  const why = `${c.arch} ${withCi(A.mean, A.ci95)} vs ${vs} ${withCi(B.mean, B.ci95)}; difference ${withCi(res.diff, res.ci95)} (${res.why})${noteText()}`;
   return { ...base, verdict, metric, unit, a: A, b: B, expected, statistic: { name: `difference ${c.arch} - ${vs}`, value: res.diff, ci95: res.ci95, method: res.method }, why };
 }
 

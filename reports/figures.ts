@@ -198,19 +198,26 @@ export const kit: FigureKit = {
 
 const LENGTH_LIKE = /len|length|context|seq|^t$|tokens/i;
 
-/** For each axis not drawn, the value with the most records (the figure is drawn there, and says so). */
+/**
+ * For the axes not drawn, the combination of values with the most finite records (the figure is drawn
+ * there, and says so). Chosen jointly, so the combination exists.
+ */
 function pins(records: ResultRecord[], axes: string[]): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
-  for (const a of axes) {
-    const counts = new Map<string | number, number>();
-    for (const r of records) {
+  const counts = new Map<string, { combo: Record<string, string | number>; n: number }>();
+  for (const r of records) {
+    if (!Number.isFinite(r.value)) continue;
+    const combo: Record<string, string | number> = {};
+    for (const a of axes) {
       const v = r.dims?.[a];
-      if (typeof v === 'number' || typeof v === 'string') counts.set(v, (counts.get(v) ?? 0) + 1);
+      if (typeof v === 'number' || typeof v === 'string') combo[a] = v;
     }
-    const best = [...counts.entries()].sort((x, y) => y[1] - x[1] || (typeof x[0] === 'number' && typeof y[0] === 'number' ? x[0] - y[0] : String(x[0]).localeCompare(String(y[0]))))[0];
-    if (best) out[a] = best[0];
+    const k = canonical(combo);
+    const c = counts.get(k) ?? { combo, n: 0 };
+    c.n++;
+    counts.set(k, c);
   }
-  return out;
+  const key = (c: Record<string, string | number>) => Object.values(c).map((v) => (typeof v === 'number' ? v.toString().padStart(12, '0') : v)).join('|');
+  return [...counts.values()].sort((x, y) => y.n - x.n || key(x.combo).localeCompare(key(y.combo)))[0]?.combo ?? {};
 }
 
 /**

@@ -38,6 +38,7 @@ figure { margin: 0; border: 1px solid var(--line); padding: 8px; background: #ff
 figure img { display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 12px; color: var(--muted); max-width: 520px; margin-top: 4px; }
 .errors { color: var(--bad); }
+.scroll { overflow-x: auto; max-width: 100%; }
 `;
 
 /** Sorting: click (or Enter / Space on) a header; numbers by data-sort, text otherwise; blanks last. */
@@ -107,7 +108,7 @@ export function sortableTable(id: string, cols: Col[], rows: Td[][], caption?: s
     const sort = c.sort === undefined ? '' : ` data-sort="${esc(c.sort === null || (typeof c.sort === 'number' && !Number.isFinite(c.sort)) ? '' : c.sort)}"`;
     return `<td${c.num ? ' class="num"' : ''}${sort}>${c.html}</td>`;
   }).join('')}</tr>`).join('\n');
-  return `<table class="sortable" id="${esc(id)}">${caption ? `<caption class="note">${esc(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return `<div class="scroll"><table class="sortable" id="${esc(id)}">${caption ? `<caption class="note">${esc(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 export function page(title: string, body: string, opts: { script?: boolean } = {}): string {

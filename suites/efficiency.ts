@@ -53,8 +53,12 @@ export interface EfficiencySettings {
   /** Short prefill lengths measured (memory, time) before the sweep, to extrapolate from. */
   probeLengths: number[];
   prefill: TimingSettings;
-  /** globalWarmup: decode steps run once per batch size before the sweep (at the first probe length). */
-  decode: TimingSettings & { globalWarmup: number };
+  /**
+   * Decode steps run once per batch size before the sweep, at the first probe length: at least
+   * globalWarmup steps and for at least globalWarmupS seconds (V8 optimises the JS around the kernels
+   * only after many calls; without it the first points' step latencies are inflated several-fold).
+   */
+  decode: TimingSettings & { globalWarmup: number; globalWarmupS: number };
   train: TimingSettings & { lengths: number[]; batch: number; probeLengths: number[] };
   /** Seconds per phase (what a phase leaves unused carries to the next) and for the whole unit. */
   budgetS: { sweep: number; batch: number; train: number; unit: number };
@@ -70,21 +74,21 @@ const timing = (warmup: number, warmupMaxS: number, minSamples: number, maxSampl
 export const EFFICIENCY_SETTINGS: Record<string, EfficiencySettings> = {
   tiny: {
     lengths: [16, 32, 64], batches: [1, 2], batchLengths: [16, 32], probeLengths: [4, 8, 12],
-    prefill: timing(1, 1, 2, 3, 0.05), decode: { ...timing(1, 1, 3, 5, 0.05), globalWarmup: 5 },
+    prefill: timing(1, 1, 2, 3, 0.05), decode: { ...timing(1, 1, 3, 5, 0.05), globalWarmup: 5, globalWarmupS: 0 },
     train: { ...timing(1, 1, 2, 3, 0.05), lengths: [8, 16, 32], batch: 2, probeLengths: [4, 6] },
     budgetS: { sweep: 30, batch: 10, train: 15, unit: 60 }, memory: { safety: 0.75 },
     gate: { length: 12, steps: 4, batch: 2, tolerance: 1e-3 },
   },
   small: {
     lengths: [256, 512, 1024, 2048, 4096, 8192], batches: [1, 4], batchLengths: [256, 512], probeLengths: [32, 64, 128],
-    prefill: timing(1, 0.5, 2, 8, 3), decode: { ...timing(3, 1, 5, 24, 1), globalWarmup: 40 },
+    prefill: timing(1, 0.5, 2, 8, 3), decode: { ...timing(5, 1, 8, 40, 1), globalWarmup: 40, globalWarmupS: 2 },
     train: { ...timing(1, 0.5, 2, 6, 2), lengths: [64, 128, 256, 512], batch: 1, probeLengths: [16, 32] },
     budgetS: { sweep: 58, batch: 10, train: 12, unit: 84 }, memory: { safety: 0.75 },
     gate: { length: 16, steps: 4, batch: 2, tolerance: 1e-3 },
   },
   paper: {
     lengths: [1024, 2048, 4096, 8192, 16384, 32768], batches: [1, 8], batchLengths: [2048, 8192], probeLengths: [128, 256, 512],
-    prefill: timing(1, 1, 3, 10, 10), decode: { ...timing(3, 1, 10, 64, 3), globalWarmup: 40 },
+    prefill: timing(1, 1, 3, 10, 10), decode: { ...timing(5, 1, 10, 64, 3), globalWarmup: 40, globalWarmupS: 3 },
     train: { ...timing(1, 1, 3, 10, 10), lengths: [512, 1024, 2048, 4096], batch: 4, probeLengths: [64, 128] },
     budgetS: { sweep: 1200, batch: 300, train: 600, unit: 2400 }, memory: { safety: 0.75 },
     gate: { length: 32, steps: 4, batch: 2, tolerance: 1e-3 },
@@ -318,9 +322,13 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
     });
   }
   const label = `efficiency ${spec.name}`;
-  /** Peaks are recorded above what was alive before this unit built its model (other units' leftovers, shared caches). */
-  const peakNote = (before: number) => `minus the ${mib(baseBytes)} alive before this unit; includes the parameters (${mib(paramBytes)}), `
-    + `the model's caches and ${mib(before - baseBytes)} of this unit's tensors alive when it started`;
+  /**
+   * Peak memory is reported as what a process holding only this model (and, for decode, this cache) would
+   * need: the parameters plus the most the call had alive on top of what existed before it (tf.profile's
+   * peak over every kernel minus numBytes before the call). Other units' leftovers and earlier points'
+   * tensors are thereby excluded; caches the call creates (a causal mask at a new length) are included.
+   */
+  const PEAK_DEF = 'parameters + (peak tf.memory().numBytes over the call\'s kernels, tf.profile - numBytes just before the call)';
   const clock = new Clock(now() + settings.budgetS.unit);
 
   const load = () => loadavg()[0]!;
@@ -364,8 +372,9 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
       const tok = tf.tensor1d(Array.from({ length: batch }, () => 1), 'int32');
       // the first probe also warms the decode path up (JIT of the JS around the kernels, kernel caches)
       let state = p.result.state;
-      const steps = length === settings.probeLengths[0] ? settings.decode.globalWarmup : 0;
-      for (let i = 0; i < steps; i++) {
+      const warm = length === settings.probeLengths[0];
+      const until = now() + (warm ? settings.decode.globalWarmupS : 0);
+      for (let i = 0; warm && (i < settings.decode.globalWarmup || now() < until); i++) {
         const s = tidyStep(model, state, tok);
         await s.logits.data();
         disposeReplaced(state, s.state);
@@ -416,8 +425,8 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
       p.result.logits.dispose();
       est(memEst, batch, 'memory').add(length, p.peakBytes - p.before);
       est(timeEst, batch, 'time').add(length, p.seconds);
-      const prefillPeak = p.peakBytes - baseBytes;
-      rec.add('prefill_peak_tensor_bytes', prefillPeak, 'bytes', dims, { note: `peak tf.memory().numBytes over the prefill's kernels (tf.profile) ${peakNote(p.before)}` });
+      const prefillPeak = paramBytes + Math.max(0, p.peakBytes - p.before);
+      rec.add('prefill_peak_tensor_bytes', prefillPeak, 'bytes', dims, { note: `${PEAK_DEF}; parameters ${mib(paramBytes)}` });
       rec.add('prefill_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
 
       let state = p.result.state;
@@ -435,16 +444,14 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
       }
 
       // decode: one profiled step (memory, warm-up), then timed steps; each step disposes what it replaced
-      let tensorPeak = 0;
       const sampleMem = () => {
-        tensorPeak = Math.max(tensorPeak, tf.memory().numBytes);
         rssPeak = Math.max(rssPeak, rss());
       };
       rssPeak = rss();
       const ps = await profiled(() => tidyStep(model, state, tok));
       await ps.result.logits.data();
       sampleMem();
-      tensorPeak = Math.max(tensorPeak, ps.peakBytes);
+      const decodePeak = paramBytes + measured + Math.max(0, ps.peakBytes - ps.before);
       disposeReplaced(state, ps.result.state);
       ps.result.logits.dispose();
       state = ps.result.state;
@@ -461,10 +468,12 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
       const dt = await timeIt(stepFn, { warmup: dWarm, samples: sampleCount(ps.seconds, settings.decode), after: sampleMem });
       rec.timing('decode_latency', dt, dims, `1 profiled step and ${dWarm} warm-up steps, from context ${length} on (one token per sequence per step)`);
       rec.add('decode_tokens_per_s', batch / dt.median, 'tokens/s', dims, { ci95: [batch / dt.ci95[1], batch / dt.ci95[0]], note: 'batch / median per-step latency' });
-      rec.add('decode_peak_tensor_bytes', tensorPeak - baseBytes, 'bytes', dims, { note: `peak tf.memory().numBytes over the profiled step's kernels and after every timed step ${peakNote(ps.before)}` });
+      rec.add('decode_peak_tensor_bytes', decodePeak, 'bytes', dims, {
+        note: `parameters + the cache before the step (${measured} B) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it); parameters ${mib(paramBytes)}`,
+      });
       rec.add('decode_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
       addCurve(curves, 'decode_latency', batch, length, dt.median);
-      addCurve(curves, 'decode_peak_tensor_bytes', batch, length, tensorPeak - baseBytes);
+      addCurve(curves, 'decode_peak_tensor_bytes', batch, length, decodePeak);
       const after = stateBytes(state);
       rec.add('state_bytes_after_decode', after, 'bytes', { context: state.pos, batch }, { note: `after ${state.pos - length} decode steps from context ${length}` });
       if (analytic) {
@@ -517,7 +526,7 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
 
   // training step time and memory against sequence length
   clock.start(settings.budgetS.train);
-  await trainSweep(model, settings, ctx, rec, curves, clock, backend, label, baseBytes);
+  await trainSweep(model, settings, ctx, rec, curves, clock, backend, label, paramBytes);
   clock.finish();
 
   // fits
@@ -577,7 +586,7 @@ function rssNote(backend: string): string {
 }
 
 async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ctx: SuiteContext, rec: Recorder, curves: Curves,
-                          clock: Clock, backend: string, label: string, baseBytes: number): Promise<void> {
+                          clock: Clock, backend: string, label: string, paramBytes: number): Promise<void> {
   const s = settings.train;
   const batch = s.batch;
   const cfg = model.config;
@@ -608,13 +617,14 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
     const tt = await timeIt(() => step(b), { warmup: warm, samples: sampleCount(p.seconds, s), after: () => { rssPeak = Math.max(rssPeak, rss()); } });
     rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW`);
     rec.add('train_tokens_per_s', (batch * seq) / tt.median, 'tokens/s', dims, { ci95: [(batch * seq) / tt.ci95[1], (batch * seq) / tt.ci95[0]] });
-    rec.add('train_peak_tensor_bytes', p.peakBytes - baseBytes, 'bytes', dims, {
-      note: `peak tf.memory().numBytes over one step's kernels (tf.profile) minus the ${mib(baseBytes)} alive before this unit; includes parameters, AdamW moments (${mib(p.before - baseBytes)} alive when the step started)`,
+    const trainPeak = 3 * paramBytes + Math.max(0, p.peakBytes - p.before);
+    rec.add('train_peak_tensor_bytes', trainPeak, 'bytes', dims, {
+      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`,
     });
     rec.add('train_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
     addCurve(curves, 'train_step_latency', batch, seq, tt.median);
-    addCurve(curves, 'train_peak_tensor_bytes', batch, seq, p.peakBytes - baseBytes);
-    log(`${label} train seq=${seq} B=${batch}: step ${tt.median.toFixed(3)} s, peak ${mib(p.peakBytes - baseBytes)}`);
+    addCurve(curves, 'train_peak_tensor_bytes', batch, seq, trainPeak);
+    log(`${label} train seq=${seq} B=${batch}: step ${tt.median.toFixed(3)} s, peak ${mib(trainPeak)}`);
   };
 
   let failed: string | null = null;

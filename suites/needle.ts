@@ -38,6 +38,8 @@ export interface NeedleGrid {
   trials: number;
   /** Needle counts in training episodes (every needle queried). */
   trainNeedles: number[];
+  /** Training densification: up to this many repeated queries after the regular ones (0: none). */
+  trainExtra: number;
   training: TaskTraining;
 }
 
@@ -52,6 +54,8 @@ export interface MqarGrid {
   valueSymbols: number;
   filler: 'pad' | 'text';
   trainPairs: number[];
+  /** Training densification: up to this many repeated queries after the k regular ones (0: none). */
+  trainExtra: number;
   training: TaskTraining;
 }
 
@@ -87,11 +91,11 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'compact',
     needle: {
       settings: [[1, 1], [2, 2], [2, 1]], middle: [2, 1], lengths: [1, 2], middleLengths: [], depths: 2, trials: 1,
-      trainNeedles: [1, 2], training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
+      trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     mqar: {
       pairs: [2, 4], middle: 2, lengths: [1, 2], episodes: 2, keySymbols: 16, valueSymbols: 16, filler: 'pad',
-      trainPairs: [2, 4], training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
+      trainPairs: [2, 4], trainExtra: 8, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     evalBatch: 8,
     calibration: [],
@@ -100,11 +104,11 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'compact',
     needle: {
       settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [1, 8], middleLengths: [0.5, 2, 4],
-      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
+      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
     },
     mqar: {
       pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], episodes: 8, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
+      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
     },
     evalBatch: 8,
     calibration: [],
@@ -113,11 +117,11 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'natural',
     needle: {
       settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [0.5, 1, 2, 4, 8], middleLengths: [],
-      depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+      depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     mqar: {
       pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], episodes: 32, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     evalBatch: 4,
     calibration: [],
@@ -156,7 +160,7 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
 function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>): Measurement[] {
   const g = s.needle;
   const seq = ctx.matched.config.seq;
-  const trained = taskModel(ctx, task, g.trainNeedles.map((n) => ({ needles: n, queried: n })), g.training);
+  const trained = taskModel(ctx, task, g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) })), g.training);
   const out: Measurement[] = taskTrainingRecords('needle', g.training, trained.info);
   try {
     const depths = gridDepths(g.depths);
@@ -225,7 +229,7 @@ function calibrationRecord(task: string, setting: string, t: Tally, shortcut: nu
 function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>): Measurement[] {
   const g = s.mqar;
   const seq = ctx.matched.config.seq;
-  const trained = taskModel(ctx, task, g.trainPairs.map((pairs) => ({ pairs })), g.training);
+  const trained = taskModel(ctx, task, g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra } : {}) })), g.training);
   const out: Measurement[] = taskTrainingRecords('mqar', g.training, trained.info);
   try {
     const lengths = gridLengths(g.lengths, seq);

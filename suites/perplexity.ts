@@ -1,7 +1,9 @@
 // Language-modeling perplexity: test-split bits per byte at the training context, beside the corpus's
-// unigram baseline (what a model gets from letter frequencies alone).
+// unigram baseline (what a model gets from letter frequencies alone). The interval is a t interval over
+// equal-sized batches of evaluation windows.
 import { unigramBpb } from '../harness/data/corpus.ts';
 import { evalWindows } from '../harness/data/streams.ts';
+import { meanCi } from '../harness/stats.ts';
 import { evaluateBpb } from '../harness/train.ts';
 import type { Measurement, Suite } from './interface.ts';
 import { registerSuite } from './registry.ts';
@@ -9,15 +11,24 @@ import { registerSuite } from './registry.ts';
 export const perplexity: Suite = {
   name: 'perplexity',
   description: 'test-split bits per byte at the training context, with the unigram baseline',
+  metrics: {
+    test_bpb: { headline: true },
+    final_train_loss: { headline: false },
+    unigram_bpb: { headline: false },
+    train_seconds: { headline: false },
+  },
   run(ctx): Measurement[] {
     const { model, info } = ctx.textModel();
     const seq = model.config.seq;
+    const batch = ctx.preset.evalBatch;
     const windows = evalWindows(ctx.corpus.splits.test, seq, ctx.preset.evalTokens);
-    const bpb = evaluateBpb(model, windows, ctx.preset.evalBatch);
+    const groups: number[] = [];
+    for (let i = 0; i + batch <= windows.length; i += batch) groups.push(evaluateBpb(model, windows.slice(i, i + batch), batch));
     ctx.meter.sample();
-    const tokens = windows.length * seq;
+    const { mean, ci95 } = meanCi(groups);
+    const tokens = groups.length * batch * seq;
     return [
-      { metric: 'test_bpb', value: bpb, unit: 'bpb', dims: { seq, tokens, split: 'test' } },
+      { metric: 'test_bpb', value: mean, unit: 'bpb', ci95, dims: { seq, tokens, split: 'test' } },
       { metric: 'unigram_bpb', value: unigramBpb(ctx.corpus.splits.train, ctx.corpus.splits.test), unit: 'bpb', dims: { split: 'test' } },
       { metric: 'train_tokens_per_s', value: info.tokensPerS, unit: 'tokens/s', dims: { steps: info.steps, tokens: info.tokens, cache: info.cache } },
       { metric: 'train_seconds', value: info.seconds, unit: 's', dims: { cache: info.cache } },

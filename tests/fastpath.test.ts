@@ -96,6 +96,9 @@ describe('fast paths agree with the plain implementation (values and gradients, 
       return [Array.from(f(t).dataSync()), Array.from(g!.dataSync())];
     });
     const fast = run(false);
+    setFastPath(false);
+    const plainWasm = run(false); // the one-hot matMul gradient (the wasm OneHot ignores dtype float32: cast)
+    setFastPath(true);
     await tf.setBackend('cpu');
     let reference: number[][];
     try {
@@ -103,10 +106,12 @@ describe('fast paths agree with the plain implementation (values and gradients, 
     } finally {
       await tf.setBackend('wasm');
     }
-    for (let k = 0; k < 2; k++) {
-      const scale = Math.max(...reference[k]!.map(Math.abs));
-      const diff = Math.max(...fast[k]!.map((v, j) => Math.abs(v - reference[k]![j]!)));
-      expect(diff / scale).toBeLessThanOrEqual(TOL);
+    for (const candidate of [fast, plainWasm]) {
+      for (let k = 0; k < 2; k++) {
+        const scale = Math.max(...reference[k]!.map(Math.abs));
+        const diff = Math.max(...candidate[k]!.map((v, j) => Math.abs(v - reference[k]![j]!)));
+        expect(diff / scale).toBeLessThanOrEqual(TOL);
+      }
     }
   });
 
@@ -202,6 +207,33 @@ describe('fast paths agree with the plain implementation (values and gradients, 
     fast.forEach((t, i) => expect(relErr(t, plain[i]!), i === 0 ? 'logits' : names[i - 1]).toBeLessThanOrEqual(TOL));
     model.params.dispose();
   });
+});
+
+describe('batched and transposed matMul on XNNPACK agrees with the backend\'s own kernel (1e-5 relative)', () => {
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['2-D transposeA', [33, 20], [33, 17], true, false],
+    ['2-D transposeB', [20, 33], [17, 33], false, true],
+    ['2-D both', [33, 20], [17, 33], true, true],
+    ['batched', [2, 3, 20, 33], [2, 3, 33, 17], false, false],
+    ['batched transposeB (q k^T)', [2, 3, 20, 8], [2, 3, 25, 8], false, true],
+    ['batched transposeA (k^T v)', [2, 3, 25, 8], [2, 3, 25, 6], true, false],
+    ['broadcast a', [1, 20, 33], [4, 33, 17], false, false],
+    ['broadcast b, transposed', [4, 20, 33], [1, 17, 33], false, true],
+    ['rank 5', [2, 2, 2, 7, 5], [2, 2, 2, 5, 3], false, false],
+    ['one row', [6, 1, 16], [6, 16, 40], false, false],
+  ];
+  for (const [name, sa, sb, ta, tb] of cases) {
+    it(name, () => {
+      const a = rnd(sa, 50), b = rnd(sb, 51);
+      setFastPath(true);
+      tf.tidy(() => L.rmsNorm(tf.ones([1, 2]), null, 1e-6)); // installs the kernels
+      const fast = tf.matMul(a, b, ta, tb);
+      setFastPath(false);
+      const plain = tf.matMul(a, b, ta, tb);
+      setFastPath(true);
+      expect(relErr(fast, plain)).toBeLessThanOrEqual(TOL);
+    });
+  }
 });
 
 describe('replaced wasm kernels are bit-identical to the originals', () => {

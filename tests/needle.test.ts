@@ -114,6 +114,25 @@ describe('episodes', () => {
     }
   });
 
+  it('densify training with repeated queries only when asked, answers still exact', () => {
+    let repeats = 0;
+    for (let seed = 0; seed < 20; seed++) {
+      const ep = needles.episode(new Rng(seed), 129, { needles: 2, queried: 2, extra: 8 }, 'train')!;
+      expect(ep.tokens.length).toBe(129);
+      expect(ep.queries.length).toBeGreaterThanOrEqual(2);
+      repeats += ep.queries.length - 2;
+      for (const q of ep.queries) expect(Array.from(ep.tokens.subarray(q.start, q.start + 3))).toEqual(q.answer);
+      const m = mqar.episode(new Rng(seed), 129, { pairs: 4, extra: 64 }, 'train')!;
+      expect(m.queries.length).toBeGreaterThanOrEqual(4);
+      for (const q of m.queries) {
+        const key = m.tokens[q.start - 1]!;
+        expect(m.tokens[m.tokens.indexOf(key) + 1]).toBe(q.answer[0]);
+      }
+    }
+    expect(repeats).toBeGreaterThan(10);
+    expect(mqar.episode(new Rng(1), 256, { pairs: 8 }, 'test')!.queries.length).toBe(8);
+  });
+
   it('lay out the grid: d/11 depths and lengths from multiples of T', () => {
     expect(gridDepths(10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => +(d / 11).toFixed(4)));
     expect(gridLengths([0.5, 1, 8, 1], 128)).toEqual([64, 128, 1024]);

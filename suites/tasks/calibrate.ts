@@ -125,13 +125,15 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
     const task = retrieval.mqarTask(corpus, { keySymbols: Number(extra.keys ?? 64), valueSymbols: Number(extra.values ?? 64), filler: (extra.filler as 'pad' | 'text') ?? 'pad' });
     const pairs = String(extra.train ?? '4,8,16,32').split(',').map(Number);
     const middle = { pairs: Number(extra.middle ?? 8) };
-    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p })), cfg, evalEpisodes(task, middle, seq, probeCount, 1000, 'calibration'),
+    const extraQ = extra.extra ? Number(extra.extra) : undefined;
+    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p, extra: extraQ })), cfg, evalEpisodes(task, middle, seq, probeCount, 1000, 'calibration'),
       { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
   } else {
     const task = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
     const ns = String(extra.train ?? '1,2,4,6,8').split(',').map(Number);
     const [mn, mr] = String(extra.middle ?? '4/2').split('/').map(Number);
-    curve = learningCurve(model, task, ns.map((n) => ({ needles: n, queried: n })), cfg,
+    const extraQ = extra.extra ? Number(extra.extra) : undefined;
+    curve = learningCurve(model, task, ns.map((n) => ({ needles: n, queried: n, extra: extraQ })), cfg,
       evalEpisodes(task, { needles: mn!, queried: mr! }, seq, probeCount, 1000, 'calibration'),
       { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
   }

@@ -26,6 +26,11 @@ export interface NeedleSetting {
   queried: number;
   /** Depth of the first needle in [0, 1); random when absent (training). */
   depth?: number;
+  /**
+   * Training densification: up to this many further queries (needles drawn at random, repeats allowed)
+   * after the regular ones, the count uniform over what fits. Evaluation settings leave it out.
+   */
+  extra?: number;
 }
 
 export type NeedleFormat = 'compact' | 'natural';
@@ -94,10 +99,22 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
       const values = drawValues(rng, n, digits, side).map((v) => digitsOf(v, digits));
       const asked = sample(rng, Array.from({ length: n }, (_, i) => i), r);
       const needleParts = names.map((nm, i) => needleBytes(nm, values[i]!));
-      const used = needleParts.reduce((a, p) => a + p.length, 0) +
-        asked.reduce((a, i) => a + queryBytes(names[i]!).length + digits, 0) + (r - 1) * separator.length;
+      const queryCost = (i: number) => queryBytes(names[i]!).length + digits;
+      let used = needleParts.reduce((a, p) => a + p.length, 0) + asked.reduce((a, i) => a + queryCost(i), 0) + (r - 1) * separator.length;
+      if (length - used < 0) return null;
+      if (s.extra) {
+        const more: number[] = [];
+        for (let e = 0; e < s.extra; e++) {
+          const i = rng.int(n);
+          if (used + separator.length + queryCost(i) > length) break;
+          more.push(i);
+          used += separator.length + queryCost(i);
+        }
+        const keep = rng.int(more.length + 1);
+        for (const i of more.slice(keep)) used -= separator.length + queryCost(i);
+        asked.push(...more.slice(0, keep));
+      }
       const h = length - used;
-      if (h < 0) return null;
       const depth = s.depth ?? rng.next();
       const text = hay[side].take(rng, h);
       const depths = names.map((_, i) => depth + (i * (1 - depth)) / n);
@@ -136,6 +153,11 @@ export interface MqarSetting {
   pairs: number;
   /** Keys queried (default: all pairs). */
   queried?: number;
+  /**
+   * Training densification: up to this many further queries (keys drawn at random, repeats allowed)
+   * after the regular ones, the count uniform over what fits. Evaluation settings leave it out.
+   */
+  extra?: number;
 }
 
 export interface MqarOptions {
@@ -180,10 +202,14 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
     episode(rng, length, s, side): Episode | null {
       const k = s.pairs, q = s.queried ?? s.pairs;
       if (k > Math.min(nk, nv) || q > k) throw new Error(`MQAR setting k=${k}, queried=${q} does not fit ${nk} keys / ${nv} values`);
-      const gap = length - 2 * k - 2 * q;
-      if (gap < 0) return null;
+      if (length - 2 * k - 2 * q < 0) return null;
       const pairs = drawPairs(rng, k, side);
       const asked = sample(rng, pairs, q);
+      if (s.extra) {
+        const room = Math.min(s.extra, Math.floor((length - 2 * k - 2 * q) / 2));
+        for (let e = rng.int(room + 1); e > 0; e--) asked.push(pairs[rng.int(k)]!);
+      }
+      const gap = length - 2 * k - 2 * asked.length;
       const before = rng.int(gap + 1);
       const fill = filler === 'pad' ? new Uint8Array(gap).fill(PAD) : hay[side].take(rng, gap);
       const tokens = new Int32Array(length);
