@@ -27,9 +27,15 @@ export interface ScoreOptions {
 
 /** Conventional ICL: per query, the last demonstrations that fit the context, then the query. */
 export function scoreConventional(model: LanguageModel, demos: Pair[], o: ScoreOptions): ScoredItem[] {
-  const items = queriesOf(demos).map((q) => ({ query: q, seen: truncateToContext(o.format, demos, q.input, o.context) }));
-  const decoded = decodeEpisodes(model, items.map((it) => iclEpisode(o.format, it.seen, it.query)), o.batch);
-  return items.map((it, i) => ({ ...it, correct: decoded[i]!.correct[0]! }));
+  return scoreConventionalMany(model, [demos], o)[0]!;
+}
+
+/** scoreConventional over several demonstration lists, decoded together (equal-length prompts share batches). */
+export function scoreConventionalMany(model: LanguageModel, lists: Pair[][], o: ScoreOptions): ScoredItem[][] {
+  const items = lists.map((demos) => queriesOf(demos).map((q) => ({ query: q, seen: truncateToContext(o.format, demos, q.input, o.context) })));
+  const decoded = decodeEpisodes(model, items.flat().map((it) => iclEpisode(o.format, it.seen, it.query)), o.batch);
+  let at = 0;
+  return items.map((list) => list.map((it) => ({ ...it, correct: decoded[at++]!.correct[0]! })));
 }
 
 /** tf.tidy for results that are not tensor containers: only tensors passed to tf.keep survive. */

@@ -36,7 +36,7 @@ import type { LanguageModel } from '../architectures/interface.ts';
 import {
   evalDemoSets, iclTask, permutation, summariseShortcuts, type Arrangement, type IclFormat, type IclTask, type Pair,
 } from './icl-episodes.ts';
-import { scoreConventional, scoreStructured, type ScoredItem } from './icl-score.ts';
+import { scoreConventionalMany, scoreStructured, type ScoredItem } from './icl-score.ts';
 import type { Measurement, Suite, SuiteContext } from './interface.ts';
 import { registerSuite } from './registry.ts';
 import { calibrationVerdict } from './tasks/calibrate.ts';
@@ -139,10 +139,13 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
     for (const arrangement of s.order.arrangements) {
       const perSet: number[][] = [];
       const all: ScoredItem[] = [];
-      sets.forEach((set, si) => {
+      // every permutation of every set at once: equal-length prompts share decoding batches
+      const lists = sets.flatMap((set, si) => Array.from({ length: s.order.permutations }, (_, p) => permutation(set, arrangement, seed, 'order', n, si, p)));
+      const scored = scoreConventionalMany(model, lists, o);
+      sets.forEach((_set, si) => {
         const accs: number[] = [];
         for (let p = 0; p < s.order.permutations; p++) {
-          const items = scoreConventional(model, permutation(set, arrangement, seed, 'order', n, si, p), o);
+          const items = scored[si * s.order.permutations + p]!;
           onCell?.();
           const t = tally(items);
           all.push(...items);
@@ -198,9 +201,11 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
       const cells: number[] = [];
       const all: ScoredItem[] = [];
       let groups = 1, seen = 0;
-      sets.forEach((set, si) => {
+      const lists: Pair[][] = sets.flatMap((set, si) => Array.from({ length: s.scaling.permutations }, (_, p) => permutation(set, 'random', seed, 'scaling', n, si, p)));
+      const conventional = mode === 'conventional' ? scoreConventionalMany(model, lists, o) : [];
+      sets.forEach((_set, si) => {
         for (let p = 0; p < s.scaling.permutations; p++) {
-          const demos: Pair[] = permutation(set, 'random', seed, 'scaling', n, si, p);
+          const demos = lists[si * s.scaling.permutations + p]!;
           let items: ScoredItem[];
           if (mode === 'structured') {
             const r = scoreStructured(model, demos, o);
@@ -208,8 +213,8 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
             groups = r.groups;
             seen = n;
           } else {
-            items = scoreConventional(model, demos, o);
-            seen = Math.max(...items.map((i) => i.seen.length));
+            items = conventional[si * s.scaling.permutations + p]!;
+            seen = Math.max(seen, ...items.map((i) => i.seen.length));
           }
           onCell?.();
           const t = tally(items);

@@ -10,8 +10,8 @@ import { batches } from '../harness/data/streams.ts';
 import { readRecords } from '../harness/store.ts';
 import { RETRIEVAL_SETTINGS, gridDepths, gridLengths } from '../suites/needle.ts';
 import { calibrationVerdict, evalEpisodes } from '../suites/tasks/calibrate.ts';
-import { Haystack, answerMask, heldOut, taskStream } from '../suites/tasks/episodes.ts';
-import { MARK, mqarTask, needleTask, needleValueOnSide } from '../suites/tasks/retrieval.ts';
+import { Haystack, answerMask, taskStream } from '../suites/tasks/episodes.ts';
+import { MARK, mqarTask, needleTask } from '../suites/tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from '../suites/tasks/score.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
@@ -31,12 +31,6 @@ function needleValues(tokens: Int32Array): number[] {
     if (tokens[i] === MARK && tokens[i + 2] === 61 && tokens[i + 6] === 59) out.push(Number(String.fromCharCode(...tokens.subarray(i + 3, i + 6))));
   }
   return out;
-}
-
-/** Bindings (key, value) of an MQAR episode: the first 2k non-pad tokens. */
-function bindings(tokens: Int32Array, k: number): [number, number][] {
-  const body = Array.from(tokens).filter((t) => t !== 0).slice(0, 2 * k);
-  return Array.from({ length: k }, (_, i) => [body[2 * i]!, body[2 * i + 1]!]);
 }
 
 describe('episodes', () => {
@@ -82,36 +76,51 @@ describe('episodes', () => {
     expect(needles.episode(new Rng(1), 20, { needles: 4, queried: 2 }, 'test')).toBeNull();
   });
 
-  it('keep evaluation values, bindings and haystacks out of training', () => {
-    // training windows never hold a held-out value; evaluation episodes hold only held-out values
-    const train = batches(taskStream(needles, [1, 2, 4, 6, 8].map((n) => ({ needles: n, queried: n }))), { batch: 64, seq: 128, seed: 0 });
-    let seen = 0;
-    for (let i = 0; i < 5; i++) {
+  it('keep evaluation episodes and haystacks out of training', () => {
+    // no evaluation episode's needles (keys and values, in order) occur in any of 20k training windows
+    const sig = (tokens: ArrayLike<number>) => {
+      const out: number[] = [];
+      for (let i = 0; i + 6 < tokens.length; i++) if (tokens[i] === MARK && tokens[i + 2] === 61 && tokens[i + 6] === 59) out.push(...Array.from({ length: 4 }, (_, j) => tokens[i + 1 + (j ? j + 1 : 0)]!));
+      return out.join(',');
+    };
+    const stream = taskStream(needles, [{ needles: 4, queried: 4 }]);
+    const train = batches(stream, { batch: 1000, seq: 128, seed: 0 });
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
       const b = train.next().value!;
-      for (const v of needleValues(Int32Array.from(b.tokens))) {
-        expect(needleValueOnSide(v, 3, 'train')).toBe(true);
-        seen++;
-      }
+      for (let w = 0; w < 1000; w++) seen.add(sig(b.tokens.subarray(w * 129, w * 129 + 129)));
     }
-    expect(seen).toBeGreaterThan(500);
-    for (const ep of evalEpisodes(needles, { needles: 8, queried: 1, depth: 0.3 }, 256, 20, 0, 'test')) {
-      for (const v of needleValues(ep.tokens)) expect(needleValueOnSide(v, 3, 'test')).toBe(true);
-    }
-    // evaluation haystack text comes from the test split (a 64-byte run of it is found there, not in train)
+    expect(seen.size).toBeGreaterThan(19_000);
+    for (const ep of evalEpisodes(needles, { needles: 4, queried: 2, depth: 0.3 }, 128, 200, 0, 'grid')) expect(seen.has(sig(ep.tokens))).toBe(false);
+    // evaluation haystack text comes from the test split (a 64-byte run of it is found there, not in train) ...
     const ep = evalEpisodes(needles, { needles: 1, queried: 1, depth: 0.9 }, 512, 1, 0, 'hay')[0]!;
     const run = Buffer.from(Uint8Array.from(ep.tokens.subarray(100, 164)));
     expect(Buffer.from(Haystack.of(corpus, 'test').bytes).indexOf(run)).toBeGreaterThanOrEqual(0);
     expect(Buffer.from(Haystack.of(corpus, 'train').bytes).indexOf(run)).toBe(-1);
-    // MQAR: every evaluation binding is held out, no training binding is
-    const mtrain = batches(taskStream(mqar, [{ pairs: 8 }, { pairs: 16 }]), { batch: 32, seq: 128, seed: 0 }).next().value!;
-    for (let b = 0; b < 32; b++) {
-      const w = Int32Array.from(mtrain.tokens.subarray(b * 129, b * 129 + 129));
-      const k = w.filter((t) => t >= 128).length / 4; // k pairs + k queries, two bytes each
-      for (const [key, v] of bindings(w, k)) expect(heldOut(`kv:${key}:${v}`, 2)).toBe(false);
+    // ... and training haystacks from the train split
+    const w = batches(taskStream(needles, [{ needles: 1, queried: 1 }]), { batch: 1, seq: 511, seed: 3 }).next().value!;
+    const trun = Buffer.from(Uint8Array.from(w.tokens.subarray(300, 364)));
+    expect(trun.includes(MARK)).toBe(false);
+    expect(Buffer.from(Haystack.of(corpus, 'train').bytes).indexOf(trun)).toBeGreaterThanOrEqual(0);
+    // MQAR: no evaluation episode's bindings (in order) occur in training
+    const pairsSig = (t: ArrayLike<number>, k: number) => Array.from(t).filter((x) => x !== 0).slice(0, 2 * k).join(',');
+    const mseen = new Set<string>();
+    const mtrain = batches(taskStream(mqar, [{ pairs: 8 }]), { batch: 1000, seq: 128, seed: 0 });
+    for (let i = 0; i < 10; i++) {
+      const b = mtrain.next().value!;
+      for (let j = 0; j < 1000; j++) mseen.add(pairsSig(b.tokens.subarray(j * 129, j * 129 + 129), 8));
     }
-    for (const e of evalEpisodes(mqar, { pairs: 16 }, 256, 10, 0, 'test')) {
-      for (const [key, v] of bindings(e.tokens, 16)) expect(heldOut(`kv:${key}:${v}`, 2)).toBe(true);
+    for (const e of evalEpisodes(mqar, { pairs: 8 }, 256, 100, 0, 'grid')) expect(mseen.has(pairsSig(e.tokens, 8))).toBe(false);
+    // natural format: evaluation words are held out of training
+    const natural = needleTask(corpus, { format: 'natural' });
+    const words = (t: Int32Array) => [...String.fromCharCode(...t).matchAll(/special magic (\w+) number is: /g)].map((m) => m[1]!);
+    const trainWords = new Set<string>(), testWords = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      words(natural.episode(new Rng(i), 600, { needles: 4, queried: 2 }, 'train')!.tokens).forEach((x) => trainWords.add(x));
+      words(natural.episode(new Rng(i), 600, { needles: 4, queried: 2 }, 'test')!.tokens).forEach((x) => testWords.add(x));
     }
+    expect(testWords.size).toBeGreaterThan(5);
+    for (const x of testWords) expect(trainWords.has(x)).toBe(false);
   });
 
   it('densify training with repeated queries only when asked, answers still exact', () => {

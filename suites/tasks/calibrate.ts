@@ -12,7 +12,7 @@ import { Rng } from '../../harness/data/rng.ts';
 import { batches } from '../../harness/data/streams.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
 import { train } from '../../harness/train.ts';
-import { evalSeed, taskStream, type Episode, type EpisodeTask } from './episodes.ts';
+import { evalSeed, taskStream, type Episode, type EpisodeTask, type Side } from './episodes.ts';
 import { decodeEpisodes, versusShortcut } from './score.ts';
 
 export const CALIBRATION_BAND: readonly [number, number] = [0.2, 0.9];
@@ -36,9 +36,14 @@ export function calibrationVerdict(k: number, n: number, shortcut: number): Cali
 
 /** A fixed evaluation set: `count` test-side episodes of one setting and length. */
 export function evalEpisodes<S>(task: EpisodeTask<S>, setting: S, length: number, count: number, seed: number, ...cell: (string | number)[]): Episode[] {
+  return sideEpisodes(task, setting, length, count, seed, 'test', ...cell);
+}
+
+/** `count` episodes from one side (diagnostics compare 'train' with 'test'). */
+export function sideEpisodes<S>(task: EpisodeTask<S>, setting: S, length: number, count: number, seed: number, side: Side, ...cell: (string | number)[]): Episode[] {
   const out: Episode[] = [];
   for (let t = 0; t < count; t++) {
-    const ep = task.episode(new Rng(evalSeed(seed, task.name, task.label(setting), length, ...cell, t)), length, setting, 'test');
+    const ep = task.episode(new Rng(evalSeed(seed, task.name, task.label(setting), length, ...cell, t)), length, setting, side);
     if (!ep) throw new Error(`${task.name} ${task.label(setting)} does not fit ${length} tokens`);
     out.push(ep);
   }
@@ -126,7 +131,7 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
     const pairs = String(extra.train ?? '4,8,16,32').split(',').map(Number);
     const middle = { pairs: Number(extra.middle ?? 8) };
     const extraQ = extra.extra ? Number(extra.extra) : undefined;
-    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p, extra: extraQ })), cfg, evalEpisodes(task, middle, seq, probeCount, 1000, 'calibration'),
+    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p, extra: extraQ })), cfg, sideEpisodes(task, middle, seq, probeCount, 1000, (extra.side as Side) ?? 'test', 'calibration'),
       { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
   } else {
     const task = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
@@ -134,7 +139,7 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
     const [mn, mr] = String(extra.middle ?? '4/2').split('/').map(Number);
     const extraQ = extra.extra ? Number(extra.extra) : undefined;
     curve = learningCurve(model, task, ns.map((n) => ({ needles: n, queried: n, extra: extraQ })), cfg,
-      evalEpisodes(task, { needles: mn!, queried: mr! }, seq, probeCount, 1000, 'calibration'),
+      sideEpisodes(task, { needles: mn!, queried: mr! }, seq, probeCount, 1000, (extra.side as Side) ?? 'test', 'calibration'),
       { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
   }
   void curve;

@@ -10,9 +10,12 @@
 // MQAR: k key-value pairs (one byte each, distinct), then the k keys again in random order, each
 // answered by its value; filler (pad bytes, or text) fills the window before and between.
 //
-// Held out for evaluation (never in training): needle values (the digit strings) and words by hash;
-// MQAR key-value bindings by hash; haystacks come from the test split. Shortcut: copying any value
-// present in the context scores 1/N (needles) or 1/k (MQAR).
+// Evaluation never meets training: evaluation haystacks come from the test split (training: train
+// split), evaluation episodes from seeds disjoint from the training stream's, and natural-format words
+// are held out by hash. Keys, values and bindings are otherwise drawn uniformly afresh per episode, on
+// purpose: holding out single symbols or bindings teaches the model a prior against the evaluation
+// answers (measured on tiny MQAR: 52% on training-side bindings, 0% on held-out ones, same model).
+// Shortcut: copying any value present in the context scores 1/N (needles) or 1/k (MQAR).
 import type { Corpus } from '../../harness/data/corpus.ts';
 import type { Rng } from '../../harness/data/rng.ts';
 import { Haystack, ascii, heldOut, sample, type Episode, type EpisodeTask, type Query, type Side } from './episodes.ts';
@@ -48,17 +51,10 @@ function wordsOf(side: Side): string[] {
 
 const pow10 = (n: number) => 10 ** n;
 
-/** A value of `digits` digits on the given side (test values are the held-out fifth). */
-export function needleValueOnSide(value: number, digits: number, side: Side): boolean {
-  return heldOut(`value${digits}:${value}`, 5) === (side === 'test');
-}
-
-function drawValues(rng: Rng, n: number, digits: number, side: Side): number[] {
+/** n distinct values of `digits` digits, uniform. */
+function drawValues(rng: Rng, n: number, digits: number): number[] {
   const out = new Set<number>();
-  while (out.size < n) {
-    const v = rng.int(pow10(digits));
-    if (needleValueOnSide(v, digits, side)) out.add(v);
-  }
+  while (out.size < n) out.add(rng.int(pow10(digits)));
   return [...out];
 }
 
@@ -88,7 +84,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
 
   return {
     name: 'needle',
-    spec: { format, digits, keys: format === 'compact' ? '128-255' : 'words', mark: MARK, corpus: corpus.sha256, valueHoldout: '1/5 by hash', placement: 'd + i(1-d)/N' },
+    spec: { format, digits, keys: format === 'compact' ? '128-255' : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N' },
     label: (s) => `N${s.needles}/R${s.queried}`,
     chance: () => 1 / pow10(digits),
     shortcut: (s) => 1 / s.needles,
@@ -96,7 +92,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
       const { needles: n, queried: r } = s;
       if (r < 1 || r > n) throw new Error(`needle setting ${n}/${r}: queried must be in 1..needles`);
       const names: (number | string)[] = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
-      const values = drawValues(rng, n, digits, side).map((v) => digitsOf(v, digits));
+      const values = drawValues(rng, n, digits).map((v) => digitsOf(v, digits));
       const asked = sample(rng, Array.from({ length: n }, (_, i) => i), r);
       const needleParts = names.map((nm, i) => needleBytes(nm, values[i]!));
       const queryCost = (i: number) => queryBytes(names[i]!).length + digits;
@@ -174,28 +170,15 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
   const keys = Array.from({ length: nk }, (_, i) => 128 + i);
   const vals = Array.from({ length: nv }, (_, i) => 128 + nk + i);
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
-  const bindingOnSide = (k: number, v: number, side: Side) => heldOut(`kv:${k}:${v}`, 2) === (side === 'test');
-
-  const drawPairs = (rng: Rng, n: number, side: Side): [number, number][] => {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const ks = sample(rng, keys, n);
-      const used = new Set<number>();
-      const pairs: [number, number][] = [];
-      for (const k of ks) {
-        const options = vals.filter((v) => !used.has(v) && bindingOnSide(k, v, side));
-        if (options.length === 0) break;
-        const v = options[rng.int(options.length)]!;
-        used.add(v);
-        pairs.push([k, v]);
-      }
-      if (pairs.length === n) return pairs;
-    }
-    throw new Error(`MQAR: could not draw ${n} pairs on the ${side} side`);
+  // k distinct keys bound to k distinct values, uniformly
+  const drawPairs = (rng: Rng, n: number): [number, number][] => {
+    const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
+    return ks.map((k, i) => [k, vs[i]!]);
   };
 
   return {
     name: 'mqar',
-    spec: { keySymbols: nk, valueSymbols: nv, filler, bindingHoldout: '1/2 by hash', corpus: filler === 'text' ? corpus.sha256 : undefined },
+    spec: { keySymbols: nk, valueSymbols: nv, filler, corpus: filler === 'text' ? corpus.sha256 : undefined },
     label: (s) => `k${s.pairs}`,
     chance: () => 1 / nv,
     shortcut: (s) => 1 / s.pairs,
@@ -203,7 +186,7 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
       const k = s.pairs, q = s.queried ?? s.pairs;
       if (k > Math.min(nk, nv) || q > k) throw new Error(`MQAR setting k=${k}, queried=${q} does not fit ${nk} keys / ${nv} values`);
       if (length - 2 * k - 2 * q < 0) return null;
-      const pairs = drawPairs(rng, k, side);
+      const pairs = drawPairs(rng, k);
       const asked = sample(rng, pairs, q);
       if (s.extra) {
         const room = Math.min(s.extra, Math.floor((length - 2 * k - 2 * q) / 2));
