@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerState } from './interface.ts';
 import { attendFast, mayNeedGradient } from './fastpath.ts';
-import { cachedCausalMask } from './layers.ts';
+import { MASK_CACHE_LIMIT, cachedCausalMask } from './layers.ts';
 
 /**
  * softmax(q k^T * scale + mask) v.  q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv] -> [B,H,T,Dv].
@@ -24,10 +24,17 @@ export function attendPlain(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: num
   return tf.matMul(tf.softmax(s), v as tf.Tensor4D) as tf.Tensor4D;
 }
 
-/** Causal attention over a sequence (optionally with a sliding window of `window` keys). */
+/**
+ * Causal attention over a sequence (optionally with a sliding window of `window` keys). A single query
+ * attending to the whole cache (a decode step) sees every key: no mask.
+ */
 export function causalAttend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, window = 0): tf.Tensor4D {
   const t = q.shape[2]!, s = k.shape[2]!;
-  return attend(q, k, v, scale, cachedCausalMask(t, s, window));
+  if (t === 1 && (window <= 0 || s <= window)) return attend(q, k, v, scale, null);
+  const mask = cachedCausalMask(t, s, window);
+  const out = attend(q, k, v, scale, mask);
+  if (t * s > MASK_CACHE_LIMIT) mask.dispose(); // not cached: built for this call (a recorded op keeps its own clone)
+  return out;
 }
 
 /** Append the new step's keys/values [B,H,1,*] to a KV cache, keeping at most `window` entries (0: all). */

@@ -40,6 +40,19 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
     return { q: rope.rotate(splitHeads(q!, 2 * heads), start), k: rope.rotate(splitHeads(k!, 2 * kvHeads), start), v: splitHeads(v!, kvHeads) };
   };
 
+  // One query per map (a decode step: every key visible) without repeating the cache: maps i*rep..i*rep+rep-1
+  // read key map i and maps 2rep*g..2rep*g+2rep-1 value head g, so q [B,2H,1,d] -> [B,2KVH,rep,d] meets k
+  // [B,2KVH,S,d] and the probabilities [B,2KVH,rep,S] -> [B,KVH,2rep,S] meet v [B,KVH,S,2d] as they are.
+  // Scores as K q^T (no transposed operand; a 2-D product per head on wasm). -> [B,2H,1,2d]
+  const attendOneQuery = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor4D => {
+    const [b, , s] = k.shape as number[];
+    const qT = q.reshape([b!, 2 * kvHeads, rep, dh]);
+    const scores = tf.matMul(k as tf.Tensor4D, rep === 1 ? qT.reshape([b!, 2 * kvHeads, dh, 1]) : qT.transpose([0, 1, 3, 2]) as tf.Tensor4D); // [B,2KVH,S,rep]
+    const logits = rep === 1 ? scores.reshape([b!, 2 * kvHeads, 1, s!]) : scores.transpose([0, 1, 3, 2]);
+    const p = tf.softmax(tf.mul(logits, dh ** -0.5)).reshape([b!, kvHeads, 2 * rep, s!]);
+    return tf.matMul(p as tf.Tensor4D, v as tf.Tensor4D).reshape([b!, 2 * heads, 1, 2 * dh]) as tf.Tensor4D;
+  };
+
   // q [B,2H,T,d] over keys k [B,2KVH,S,d], v [B,KVH,S,2d] (query t sees keys <= t + S - T) -> [B,T,D].
   // (P1 - λ P2) V is computed as P1 V - λ P2 V: each map is ordinary softmax attention (the shared
   // attend, with its fast path), map j reading value head (j / 2) / rep.
@@ -48,7 +61,8 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
     const [b, , t] = q.shape as number[];
     const lambda = tf.add(tf.sub(tf.exp(tf.sum(tf.mul(lq1!, lk1!))), tf.exp(tf.sum(tf.mul(lq2!, lk2!)))), init);
     const perMap = mask ? attend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5, mask)
-      : causalAttend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5); // [B,2H,T,2d]
+      : t === 1 ? attendOneQuery(q, k, v) // a decode step
+        : causalAttend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5); // [B,2H,T,2d]
     const pairs = perMap.reshape([b! * heads, 2, t! * 2 * dh]); // maps 2h, 2h+1 of head h
     const map = (i: number) => pairs.slice([0, i, 0], [-1, 1, -1]).reshape([b!, heads, t!, 2 * dh]);
     const o = tf.sub(map(0), tf.mul(lambda, map(1))); // [B,H,T,2d]

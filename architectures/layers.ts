@@ -274,9 +274,17 @@ export class RotationCache {
   }
 }
 
-/** Causal masks, cached by shape and window (kept outside tidy scopes). */
+/** Masks of at most this many elements (4 MiB) are cached; larger ones are built per call. */
+export const MASK_CACHE_LIMIT = 1 << 20;
+
+/**
+ * Causal masks, cached by shape and window (kept outside tidy scopes) when t * s <= MASK_CACHE_LIMIT.
+ * A larger mask (T x T at 4k is 64 MiB) is built afresh and belongs to the caller (its tidy, or dispose
+ * it when t * s > MASK_CACHE_LIMIT).
+ */
 const maskCache = new Map<string, tf.Tensor2D>();
 export function cachedCausalMask(t: number, s: number, window = 0): tf.Tensor2D {
+  if (t * s > MASK_CACHE_LIMIT) return causalMask(t, s, window);
   const key = `${t}x${s}w${window}`;
   let m = maskCache.get(key);
   if (!m) {

@@ -66,10 +66,14 @@ export function retentionMixer<P extends { g: tf.Tensor }>(parts: RetentionParts
   return {
     forms,
     forward: (x) => forms[form](x),
+    // The inference path: a prompt longer than the chunk runs chunkwise whatever the forward form (O(T C)
+    // time and memory, not the parallel form's O(T^2)); the state is the recurrent one, in closed form.
+    // (RetNet's chunkwise output differs from the parallel one only by the group-norm eps quirk.)
     prefill(x) {
       if (form === 'recurrent') return scan(x, parts.initial(x.shape[0]), 0, step);
-      const { y, pr } = whole(x, form === 'chunkwise' ? chunk : null);
-      return { y, state: parts.promptState(pr, x.shape[1]) };
+      const t = x.shape[1];
+      const { y, pr } = whole(x, form === 'chunkwise' || t > chunk ? chunk : null);
+      return { y, state: parts.promptState(pr, t) };
     },
     step,
     mixFlopsPerToken: parts.mixFlopsPerToken,

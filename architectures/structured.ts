@@ -94,14 +94,25 @@ export function stackedStructured(lm: StackedLM): StructuredPrompting | undefine
       const lens = groups.map((g) => g.shape[1]);
       const at = end ?? Math.max(...lens);
       if (lens.some((n) => n > at)) throw new Error(`a group is longer (${Math.max(...lens)}) than the position it must end at (${at})`);
-      const perLayer: LayerState[][] = lm.blocks.map(() => []);
-      for (const g of groups) {
-        let x = lm.io.embed(g);
-        const start = at - g.shape[1];
+      // Groups of equal length are independent rows of one batch (same positions): encode them together,
+      // then split every state tensor back along the batch axis, group by group, in the given order.
+      const perLayer: LayerState[][] = lm.blocks.map(() => new Array<LayerState>(groups.length));
+      const byLen = new Map<number, number[]>();
+      groups.forEach((g, i) => byLen.set(g.shape[1], [...(byLen.get(g.shape[1]) ?? []), i]));
+      for (const [len, idx] of byLen) {
+        const rows = idx.map((i) => groups[i]!.shape[0]);
+        let x = lm.io.embed(idx.length === 1 ? groups[idx[0]!]! : tf.concat(idx.map((i) => groups[i]!), 0));
         lm.blocks.forEach((b, l) => {
-          const r = mixers[l]!.encodeAt(b.mixIn(x), start);
+          const r = mixers[l]!.encodeAt(b.mixIn(x), at - len);
           x = b.ffn(tf.add(x, r.y) as tf.Tensor3D);
-          perLayer[l]!.push(r.state);
+          if (idx.length === 1) {
+            perLayer[l]![idx[0]!] = r.state;
+            return;
+          }
+          const parts = Object.entries(r.state).map(([k, v]) => [k, v instanceof tf.Tensor ? tf.split(v, rows, 0) : null, v] as const);
+          idx.forEach((gi, j) => {
+            perLayer[l]![gi] = Object.fromEntries(parts.map(([k, split, v]) => [k, split ? split[j]! : v]));
+          });
         });
       }
       return { groups: groups.length, end: at, layers: perLayer.map((s, l) => mixers[l]!.merge(s)) };

@@ -266,13 +266,17 @@ const yocoGret: CaseType = {
     r.require(hd === undefined || hd === dim / h, `head_dim ${hd} is not dim/n_self_heads`);
     const x = r.x(dim);
     const chunk = r.int('chunk_size_module');
-    const p = new Params(0);
-    const m = gatedRetention(p, 'gret', 0, layerConfig('yoco', dim, h, x.shape[1], {
-      gateNormalizer: r.num('gate_logit_normalizer'), normEps: r.num('norm_eps'), ropeTheta: r.optionalNum('rope_theta') ?? 10000, chunk,
-    }));
-    load(r.c.file, p, 'gret.qkvg', r.linear('q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'g_proj.weight'));
-    load(r.c.file, p, 'gret.gt', r.linear('gt_proj.weight'));
-    load(r.c.file, p, 'gret.out', r.linear('out_proj.weight'));
+    const make = (c: number) => {
+      const p = new Params(0);
+      const g = gatedRetention(p, 'gret', 0, layerConfig('yoco', dim, h, x.shape[1], {
+        gateNormalizer: r.num('gate_logit_normalizer'), normEps: r.num('norm_eps'), ropeTheta: r.optionalNum('rope_theta') ?? 10000, chunk: c,
+      }));
+      load(r.c.file, p, 'gret.qkvg', r.linear('q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'g_proj.weight'));
+      load(r.c.file, p, 'gret.gt', r.linear('gt_proj.weight'));
+      load(r.c.file, p, 'gret.out', r.linear('out_proj.weight'));
+      return g;
+    };
+    const m = make(chunk);
     const computed: Computed = {
       output: () => m.forms.chunkwise(x, chunk),
       output_parallel: () => m.forms.parallel(x),
@@ -286,6 +290,11 @@ const yocoGret: CaseType = {
       const n = r.int('prefill_len');
       r.require(n <= x.shape[1], `prefill_len ${n} exceeds seq_len ${x.shape[1]}`);
       computed.output_prefill_then_recurrent = () => prefillThenStep(m, x, n);
+      if (r.c.outputs.output_chunk4) {
+        // our prefill of a prompt longer than the chunk runs chunkwise (last chunk partial, no padding mask)
+        const small = r.int('chunk_size_small_check');
+        if (n > small) computed[`output_prefill_then_recurrent[chunk ${small}]`] = () => prefillThenStep(make(small), x, n);
+      }
     }
     return computed;
   },

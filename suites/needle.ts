@@ -13,15 +13,17 @@
 //   task_train_* (how the task model was trained).
 // Accuracy flags: 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98), 'shortcut' (interval
 // does not clear the copy-any-value score).
-import { disposeModel } from '../harness/models.ts';
+import type { LanguageModel } from '../architectures/interface.ts';
+import { mixture } from '../harness/data/streams.ts';
+import { disposeModel, type TrainedModel } from '../harness/models.ts';
 import type { Dims } from '../harness/store.ts';
 import type { Measurement, Suite, SuiteContext } from './interface.ts';
 import { registerSuite } from './registry.ts';
 import { calibrationVerdict, evalEpisodes } from './tasks/calibrate.ts';
-import type { EpisodeTask } from './tasks/episodes.ts';
+import { taskStream, type EpisodeTask } from './tasks/episodes.ts';
 import { mqarTask, needleTask, type MqarSetting, type NeedleFormat, type NeedleSetting } from './tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from './tasks/score.ts';
-import { taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
+import { streamModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
 
 export interface NeedleGrid {
   /** [needles, queried] settings evaluated. */
@@ -81,6 +83,8 @@ export interface RetrievalSettings {
   mqar: MqarGrid;
   /** Episodes decoded together. */
   evalBatch: number;
+  /** When set, one model trains on both tasks' streams (1:1) with this recipe, instead of one model per task. */
+  shared?: TaskTraining;
   calibration: CalibrationFigure[];
 }
 
@@ -157,62 +161,60 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
   };
 }
 
-function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>): Measurement[] {
+const needleTrainSettings = (g: NeedleGrid): NeedleSetting[] => g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
+const mqarTrainSettings = (g: MqarGrid): MqarSetting[] => g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
+
+function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Measurement[] {
   const g = s.needle;
   const seq = ctx.matched.config.seq;
-  const trained = taskModel(ctx, task, g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) })), g.training);
-  const out: Measurement[] = taskTrainingRecords('needle', g.training, trained.info);
-  try {
-    const depths = gridDepths(g.depths);
-    for (const [needles, queried] of g.settings) {
-      const isMiddle = needles === g.middle[0] && queried === g.middle[1];
-      const lengths = gridLengths([...g.lengths, ...(isMiddle ? g.middleLengths : [])], seq);
-      const setting = { needles, queried };
-      const chance = task.chance(setting), shortcut = task.shortcut(setting);
-      const label = task.label(setting);
-      out.push({ metric: 'chance_accuracy', value: chance, unit: 'fraction', dims: { task: 'needle', needles, queried } });
-      out.push({ metric: 'shortcut_accuracy', value: shortcut, unit: 'fraction', dims: { task: 'needle', needles, queried }, note: 'copy the value of any needle in the context' });
-      const cells = new Map<string, Tally>();
-      const byLength = new Map<number, Tally>();
-      for (const length of lengths) {
-        const eps = [];
-        const meta: number[] = [];
-        for (const depth of depths) {
-          let made: ReturnType<typeof evalEpisodes<NeedleSetting>>;
-          try {
-            made = evalEpisodes(task, { ...setting, depth }, length, g.trials, ctx.seed, 'grid', depth);
-          } catch {
-            made = [];
-          }
-          for (const ep of made) {
-            eps.push(ep);
-            meta.push(depth);
-          }
+  const out: Measurement[] = [];
+  const depths = gridDepths(g.depths);
+  for (const [needles, queried] of g.settings) {
+    const isMiddle = needles === g.middle[0] && queried === g.middle[1];
+    const lengths = gridLengths([...g.lengths, ...(isMiddle ? g.middleLengths : [])], seq);
+    const setting = { needles, queried };
+    const chance = task.chance(setting), shortcut = task.shortcut(setting);
+    const label = task.label(setting);
+    out.push({ metric: 'chance_accuracy', value: chance, unit: 'fraction', dims: { task: 'needle', needles, queried } });
+    out.push({ metric: 'shortcut_accuracy', value: shortcut, unit: 'fraction', dims: { task: 'needle', needles, queried }, note: 'copy the value of any needle in the context' });
+    const cells = new Map<string, Tally>();
+    const byLength = new Map<number, Tally>();
+    for (const length of lengths) {
+      const eps = [];
+      const meta: number[] = [];
+      for (const depth of depths) {
+        let made: ReturnType<typeof evalEpisodes<NeedleSetting>>;
+        try {
+          made = evalEpisodes(task, { ...setting, depth }, length, g.trials, ctx.seed, 'grid', depth);
+        } catch {
+          made = [];
         }
-        if (eps.length === 0) {
-          out.push({ metric: 'needle_accuracy_by_length', value: NaN, unit: 'fraction', dims: { needles, queried, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
-          continue;
+        for (const ep of made) {
+          eps.push(ep);
+          meta.push(depth);
         }
-        const decoded = decodeEpisodes(trained.model, eps, s.evalBatch);
-        ctx.meter.sample();
-        const tally: Tally = { k: 0, n: 0 };
-        decoded.forEach((d, i) => d.correct.forEach((ok) => {
-          add(cells, `${length}|${meta[i]}`, ok);
-          tally.n++;
-          if (ok) tally.k++;
-        }));
-        byLength.set(length, tally);
-        for (const depth of depths) {
-          const c = cells.get(`${length}|${depth}`);
-          if (c) out.push(accuracyRecord('needle_accuracy', c.k, c.n, { needles, queried, length, depth }, chance, shortcut));
-        }
-        out.push(accuracyRecord('needle_accuracy_by_length', tally.k, tally.n, { needles, queried, length }, chance, shortcut));
-        if (isMiddle && length === seq) out.push(calibrationRecord('needle', label, tally, shortcut, chance));
       }
-      out.push(effectiveRecord('needle', label, {}, byLength, seq, chance, shortcut));
+      if (eps.length === 0) {
+        out.push({ metric: 'needle_accuracy_by_length', value: NaN, unit: 'fraction', dims: { needles, queried, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
+        continue;
+      }
+      const decoded = decodeEpisodes(model, eps, s.evalBatch);
+      ctx.meter.sample();
+      const tally: Tally = { k: 0, n: 0 };
+      decoded.forEach((d, i) => d.correct.forEach((ok) => {
+        add(cells, `${length}|${meta[i]}`, ok);
+        tally.n++;
+        if (ok) tally.k++;
+      }));
+      byLength.set(length, tally);
+      for (const depth of depths) {
+        const c = cells.get(`${length}|${depth}`);
+        if (c) out.push(accuracyRecord('needle_accuracy', c.k, c.n, { needles, queried, length, depth }, chance, shortcut));
+      }
+      out.push(accuracyRecord('needle_accuracy_by_length', tally.k, tally.n, { needles, queried, length }, chance, shortcut));
+      if (isMiddle && length === seq) out.push(calibrationRecord('needle', label, tally, shortcut, chance));
     }
-  } finally {
-    disposeModel(trained.model);
+    out.push(effectiveRecord('needle', label, {}, byLength, seq, chance, shortcut));
   }
   return out;
 }
@@ -226,44 +228,49 @@ function calibrationRecord(task: string, setting: string, t: Tally, shortcut: nu
   };
 }
 
-function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>): Measurement[] {
+function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>, model: LanguageModel): Measurement[] {
   const g = s.mqar;
   const seq = ctx.matched.config.seq;
-  const trained = taskModel(ctx, task, g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra } : {}) })), g.training);
-  const out: Measurement[] = taskTrainingRecords('mqar', g.training, trained.info);
-  try {
-    const lengths = gridLengths(g.lengths, seq);
-    for (const pairs of g.pairs) {
-      const setting = { pairs };
-      const chance = task.chance(setting), shortcut = task.shortcut(setting);
-      const label = task.label(setting);
-      out.push({ metric: 'chance_accuracy', value: chance, unit: 'fraction', dims: { task: 'mqar', pairs } });
-      out.push({ metric: 'shortcut_accuracy', value: shortcut, unit: 'fraction', dims: { task: 'mqar', pairs }, note: 'copy any value in the context' });
-      const byLength = new Map<number, Tally>();
-      for (const length of lengths) {
-        let eps;
-        try {
-          eps = evalEpisodes(task, setting, length, g.episodes, ctx.seed, 'grid');
-        } catch {
-          out.push({ metric: 'mqar_accuracy', value: NaN, unit: 'fraction', dims: { pairs, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
-          continue;
-        }
-        const tally: Tally = { k: 0, n: 0 };
-        for (const d of decodeEpisodes(trained.model, eps, s.evalBatch)) for (const ok of d.correct) {
-          tally.n++;
-          if (ok) tally.k++;
-        }
-        ctx.meter.sample();
-        byLength.set(length, tally);
-        out.push(accuracyRecord('mqar_accuracy', tally.k, tally.n, { pairs, length }, chance, shortcut));
-        if (pairs === g.middle && length === seq) out.push(calibrationRecord('mqar', label, tally, shortcut, chance));
+  const out: Measurement[] = [];
+  const lengths = gridLengths(g.lengths, seq);
+  for (const pairs of g.pairs) {
+    const setting = { pairs };
+    const chance = task.chance(setting), shortcut = task.shortcut(setting);
+    const label = task.label(setting);
+    out.push({ metric: 'chance_accuracy', value: chance, unit: 'fraction', dims: { task: 'mqar', pairs } });
+    out.push({ metric: 'shortcut_accuracy', value: shortcut, unit: 'fraction', dims: { task: 'mqar', pairs }, note: 'copy any value in the context' });
+    const byLength = new Map<number, Tally>();
+    for (const length of lengths) {
+      let eps;
+      try {
+        eps = evalEpisodes(task, setting, length, g.episodes, ctx.seed, 'grid');
+      } catch {
+        out.push({ metric: 'mqar_accuracy', value: NaN, unit: 'fraction', dims: { pairs, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
+        continue;
       }
-      out.push(effectiveRecord('mqar', label, {}, byLength, seq, chance, shortcut));
+      const tally: Tally = { k: 0, n: 0 };
+      for (const d of decodeEpisodes(model, eps, s.evalBatch)) for (const ok of d.correct) {
+        tally.n++;
+        if (ok) tally.k++;
+      }
+      ctx.meter.sample();
+      byLength.set(length, tally);
+      out.push(accuracyRecord('mqar_accuracy', tally.k, tally.n, { pairs, length }, chance, shortcut));
+      if (pairs === g.middle && length === seq) out.push(calibrationRecord('mqar', label, tally, shortcut, chance));
     }
-  } finally {
-    disposeModel(trained.model);
+    out.push(effectiveRecord('mqar', label, {}, byLength, seq, chance, shortcut));
   }
   return out;
+}
+
+/** Train (or load) a model, evaluate it, dispose it; with the training records first. */
+function withModel(name: string, t: TaskTraining, trained: () => TrainedModel, evaluate: (m: LanguageModel) => Measurement[]): Measurement[] {
+  const m = trained();
+  try {
+    return [...taskTrainingRecords(name, t, m.info), ...evaluate(m.model)];
+  } finally {
+    disposeModel(m.model);
+  }
 }
 
 export const needle: Suite = {
@@ -302,7 +309,16 @@ export const needle: Suite = {
     if (!s) throw new Error(`needle: no settings for preset ${ctx.preset.name}`);
     const needles = needleTask(ctx.corpus, { format: s.format });
     const mqar = mqarTask(ctx.corpus, { keySymbols: s.mqar.keySymbols, valueSymbols: s.mqar.valueSymbols, filler: s.mqar.filler });
-    return [...evalNeedles(ctx, s, needles), ...evalMqar(ctx, s, mqar)];
+    if (s.shared) {
+      // one retrieval model on both training streams, interleaved 1:1
+      const stream = mixture([{ stream: taskStream(needles, needleTrainSettings(s.needle)), rate: 1 }, { stream: taskStream(mqar, mqarTrainSettings(s.mqar)), rate: 1 }]);
+      return withModel('retrieval', s.shared, () => streamModel(ctx, 'task:retrieval', stream, s.shared!),
+        (m) => [...evalNeedles(ctx, s, needles, m), ...evalMqar(ctx, s, mqar, m)]);
+    }
+    return [
+      ...withModel('needle', s.needle.training, () => taskModel(ctx, needles, needleTrainSettings(s.needle), s.needle.training), (m) => evalNeedles(ctx, s, needles, m)),
+      ...withModel('mqar', s.mqar.training, () => taskModel(ctx, mqar, mqarTrainSettings(s.mqar), s.mqar.training), (m) => evalMqar(ctx, s, mqar, m)),
+    ];
   },
 };
 

@@ -237,6 +237,95 @@ describe('decoding state sizes', () => {
   });
 });
 
+describe('chunkwise prefill of prompts longer than the chunk (parallel forward form)', () => {
+  const relDiff = (a: tf.Tensor, b: tf.Tensor): number => maxAbsDiff(a, b) / Math.max(tf.tidy(() => tf.max(tf.abs(b)).dataSync()[0]!), 1e-12);
+  /** The tensors of each layer's state, by key, in order. */
+  const stateTensors = (s: DecodeState): [string, tf.Tensor][] =>
+    s.layers.flatMap((l, i) => Object.entries(l).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor).map(([k, v]) => [`${i}.${k}`, v] as [string, tf.Tensor]));
+
+  // RetNet with inputs x10 (where the golden README has parallel = chunkwise = recurrent); YOCO as is
+  const CASES = [
+    { arch: 'retnet', prepare: scaleMixerInputs, tol: 1e-4 },
+    { arch: 'yoco', size: { layers: 4 }, prepare: undefined, tol: 1e-5 },
+  ];
+
+  it.each(CASES)('$arch: prefill logits equal forward, the state equals the recurrent one, and steps continue it', ({ arch, size, prepare, tol }) => {
+    const m = build(arch, size, { form: 'parallel', chunk: 4 });
+    const rec = build(arch, size, { form: 'recurrent', chunk: 4 }); // same seed and names: same parameters
+    for (const x of [m, rec]) prepare?.(x);
+    const toks = tokens(2, 15, 7);
+    const full = m.forward(toks);
+    const pre = tidy(() => m.prefill(toks.slice([0, 0], [-1, 11]), { allLogits: true })); // 11 tokens: 3 chunks, the last one partial
+    expect(maxAbsDiff(pre.logits, full.slice([0, 0, 0], [-1, 11, -1]))).toBeLessThan(tol);
+    const ref = tidy(() => rec.prefill(toks.slice([0, 0], [-1, 11])).state); // token by token
+    const [got, want] = [stateTensors(pre.state), stateTensors(ref)];
+    expect(got.map(([k, t]) => `${k}:${t.shape}`)).toEqual(want.map(([k, t]) => `${k}:${t.shape}`));
+    for (let i = 0; i < got.length; i++) expect(relDiff(got[i]![1], want[i]![1])).toBeLessThan(tol);
+    expect(maxAbsDiff(decodeAll(m, toks, 11), full)).toBeLessThan(tol);
+    m.params.dispose();
+    rec.params.dispose();
+  });
+
+  it('RetNet: a long prompt takes the chunkwise form (at reference scale its eps quirk shows), a short one the parallel form', () => {
+    const toks = tokens(2, 11, 4);
+    const [par, chunk] = (['parallel', 'chunkwise'] as const).map((form) => {
+      const x = build('retnet', {}, { form, chunk: 4 });
+      scaleMixerInputs(x, 0.1);
+      return x;
+    });
+    const long = par!.prefill(toks, { allLogits: true }).logits;
+    expect(maxAbsDiff(long, chunk!.forward(toks))).toBeLessThan(1e-6);
+    expect(maxAbsDiff(long, par!.forward(toks))).toBeGreaterThan(1e-6);
+    const short = toks.slice([0, 0], [-1, 4]);
+    expect(maxAbsDiff(par!.prefill(short, { allLogits: true }).logits, par!.forward(short))).toBeLessThan(1e-6);
+    for (const x of [par!, chunk!]) x.params.dispose();
+  });
+
+  it.each([{ arch: 'retnet', size: {} }, { arch: 'yoco', size: { layers: 4 } }])(
+    '$arch: the peak memory of a prefill grows linearly with the prompt (T = 2048 vs 1024: < 3x)', async ({ arch, size }) => {
+      const m = build(arch, size); // default config: form parallel, chunk 64
+      expect(m.config.mixer.form).toBe('parallel');
+      const peak = async (t: number): Promise<number> => {
+        const toks = tokens(1, t, 2);
+        const run = () => tidy(() => m.prefill(toks));
+        tf.dispose(run() as unknown as tf.TensorContainer); // build the caches (rotation tables, chunk constants) first
+        const before = tf.memory().numBytes;
+        const info = await tf.profile(() => run() as unknown as tf.TensorContainer);
+        tf.dispose([info.result as tf.TensorContainer, toks]);
+        return info.peakBytes - before;
+      };
+      const [p1, p2] = [await peak(1024), await peak(2048)];
+      expect(p2 / p1).toBeLessThan(3);
+      m.params.dispose();
+    });
+});
+
+describe('causal masks', () => {
+  it('decode steps build no mask; masks over 2^20 entries are not cached', async () => {
+    const { causalAttend } = await import('../architectures/attention.ts');
+    const { MASK_CACHE_LIMIT } = await import('../architectures/layers.ts');
+    const m = build('transformer');
+    let state = tidy(() => m.prefill(tokens(1, 40, 1)).state);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) {
+      const r = tidy(() => m.step(state, tf.tensor1d([i], 'int32')));
+      for (const l of state.layers) for (const v of Object.values(l)) if (v instanceof tf.Tensor) v.dispose();
+      r.logits.dispose();
+      state = r.state;
+    }
+    expect(tf.memory().numTensors).toBe(before); // nothing cached per context length
+    const t = Math.ceil(Math.sqrt(MASK_CACHE_LIMIT)) + 1;
+    const x = tf.randomNormal([1, 1, t, 4]);
+    const n = tf.memory().numTensors;
+    tf.tidy(() => {
+      causalAttend(x, x, x, 0.5);
+    });
+    expect(tf.memory().numTensors).toBe(n);
+    x.dispose();
+    m.params.dispose();
+  });
+});
+
 describe('LeX past the training length', () => {
   const size = { seq: 8 }; // training length w = 8: blocks of 4
   it('forwardLong equals forward up to the training length and differs beyond it', () => {

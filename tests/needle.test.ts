@@ -81,7 +81,7 @@ describe('episodes', () => {
     const sig = (tokens: ArrayLike<number>) => {
       const out: number[] = [];
       for (let i = 0; i + 6 < tokens.length; i++) if (tokens[i] === MARK && tokens[i + 2] === 61 && tokens[i + 6] === 59) out.push(...Array.from({ length: 4 }, (_, j) => tokens[i + 1 + (j ? j + 1 : 0)]!));
-      return out.join(',');
+      return out.slice(0, 16).join(','); // the four needles (key + three digits each), not the queries
     };
     const stream = taskStream(needles, [{ needles: 4, queried: 4 }]);
     const train = batches(stream, { batch: 1000, seq: 128, seed: 0 });
@@ -152,12 +152,12 @@ describe('episodes', () => {
 
 /**
  * A stub model on the real decoding interface: it predicts by induction (the token that followed the
- * latest earlier occurrence of the longest matching suffix, up to 3 tokens), so it answers every
+ * latest earlier occurrence of the longest matching suffix, up to 6 tokens), so it answers every
  * retrieval query exactly. `corrupt` alters chosen predictions.
  */
 function inductionModel(corrupt: (history: number[], pred: number) => number = (_, p) => p): LanguageModel {
   const predict = (h: number[]): number => {
-    for (let m = Math.min(3, h.length - 1); m >= 1; m--) {
+    for (let m = Math.min(6, h.length - 1); m >= 1; m--) {
       for (let j = h.length - m - 1; j >= 0; j--) {
         let ok = true;
         for (let t = 0; t < m && ok; t++) ok = h[j + t] === h[h.length - m + t];
@@ -271,5 +271,22 @@ describe('records', () => {
     for (const x of m) expect(x.flag).toBe('floor');
     expect(recs.filter((x) => x.metric === 'calibration_cell_accuracy').length).toBe(2);
     expect(recs.filter((x) => x.metric === 'effective_length').length).toBe(RETRIEVAL_SETTINGS.tiny!.needle.settings.length + RETRIEVAL_SETTINGS.tiny!.mqar.pairs.length);
+    expect(recs.filter((x) => x.metric === 'task_train_seconds').map((x) => x.dims.task)).toEqual(RETRIEVAL_SETTINGS.tiny!.shared ? ['retrieval'] : ['needle', 'mqar']);
+  }, 120_000);
+
+  it('trains one shared retrieval model when the preset says so', async () => {
+    const tiny = RETRIEVAL_SETTINGS.tiny!;
+    const saved = tiny.shared;
+    tiny.shared = { init: 'scratch', train: { lr: 3e-3, warmup: 2, batch: 4, steps: 4 } };
+    try {
+      const out = tempDir();
+      expect((await cli(['run', 'needle', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm'])).code).toBe(0);
+      const recs = readRecords(out);
+      expect(recs.filter((x) => x.metric === 'task_train_seconds').map((x) => x.dims.task)).toEqual(['retrieval']);
+      expect(recs.some((x) => x.metric === 'needle_accuracy_by_length')).toBe(true);
+      expect(recs.some((x) => x.metric === 'mqar_accuracy')).toBe(true);
+    } finally {
+      tiny.shared = saved;
+    }
   }, 120_000);
 });

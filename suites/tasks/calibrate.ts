@@ -9,7 +9,7 @@
 import type { ArchitectureSpec, LanguageModel } from '../../architectures/interface.ts';
 import { wilson } from '../../harness/stats.ts';
 import { Rng } from '../../harness/data/rng.ts';
-import { batches } from '../../harness/data/streams.ts';
+import { batches, mixture, type WindowStream } from '../../harness/data/streams.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
 import { train } from '../../harness/train.ts';
 import { evalSeed, taskStream, type Episode, type EpisodeTask, type Side } from './episodes.ts';
@@ -65,28 +65,30 @@ export interface CurvePoint {
   tokens: number;
   seconds: number;
   loss: number;
-  k: number;
-  n: number;
-  accuracy: number;
+  /** Exact-match counts per probe. */
+  probes: Record<string, { k: number; n: number; accuracy: number }>;
 }
 
 /**
- * Train `model` (already initialised: scratch or copied weights) on the task's training stream and
- * score `probe` every `every` steps and at the end. Returns the curve (accuracy on the probe).
+ * Train `model` (already initialised: scratch or copied weights) on a task stream and score each
+ * probe (a fixed held-out episode set) every `every` steps and at the end. Returns the curve.
  */
-export function learningCurve<S>(model: LanguageModel, task: EpisodeTask<S>, trainSettings: S[], cfg: TrainConfig,
-  probe: Episode[], opts: { seed: number; every: number; evalBatch: number; onPoint?: (p: CurvePoint) => void }): CurvePoint[] {
+export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: TrainConfig, probes: Record<string, Episode[]>,
+  opts: { seed: number; every: number; evalBatch: number; onPoint?: (p: CurvePoint) => void }): CurvePoint[] {
   const points: CurvePoint[] = [];
   const t0 = performance.now();
   let tokens = 0;
   const point = (step: number, loss: number) => {
-    const { k, n } = exactCounts(model, probe, opts.evalBatch);
-    const p = { step, tokens, seconds: (performance.now() - t0) / 1000, loss, k, n, accuracy: k / n };
+    const scored = Object.fromEntries(Object.entries(probes).map(([name, eps]) => {
+      const { k, n } = exactCounts(model, eps, opts.evalBatch);
+      return [name, { k, n, accuracy: k / n }];
+    }));
+    const p = { step, tokens, seconds: (performance.now() - t0) / 1000, loss, probes: scored };
     points.push(p);
     opts.onPoint?.(p);
   };
   point(0, NaN);
-  train(model, batches(taskStream(task, trainSettings), { batch: cfg.batch, seq: model.config.seq, seed: opts.seed }), cfg, {
+  train(model, batches(stream, { batch: cfg.batch, seq: model.config.seq, seed: opts.seed }), cfg, {
     onStep: (step, loss) => {
       tokens += cfg.batch * model.config.seq;
       if ((step + 1) % opts.every === 0 || step + 1 === cfg.steps) point(step + 1, loss);
@@ -95,7 +97,8 @@ export function learningCurve<S>(model: LanguageModel, task: EpisodeTask<S>, tra
   return points;
 }
 
-// --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
+// --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar|retrieval> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
+// (retrieval: both streams 1:1, both probes)
 if (process.argv[1]?.endsWith('calibrate.ts')) {
   const [taskName = 'mqar', presetName = 'small', init = 'scratch', stepsArg = '200', everyArg = '25', batchArg = '16', lrArg = '1e-3', ...rest] = process.argv.slice(2);
   const extra = Object.fromEntries(rest.map((kv) => kv.split('=')).map(([k, v]) => [k!, Number.isNaN(Number(v)) ? v! : Number(v)]));
@@ -124,23 +127,18 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   }
   const cfg: TrainConfig = { ...preset.train, batch: Number(batchArg), steps: Number(stepsArg), lr: Number(lrArg), warmup: Number(extra.warmup ?? 20) };
   const probeCount = Number(extra.probe ?? 32);
-  let curve: CurvePoint[];
   const log = (p: CurvePoint) => process.stdout.write(`${JSON.stringify({ ...p, seconds: +p.seconds.toFixed(1), loss: +p.loss.toFixed(4) })}\n`);
-  if (taskName === 'mqar') {
-    const task = retrieval.mqarTask(corpus, { keySymbols: Number(extra.keys ?? 64), valueSymbols: Number(extra.values ?? 64), filler: (extra.filler as 'pad' | 'text') ?? 'pad' });
-    const pairs = String(extra.train ?? '4,8,16,32').split(',').map(Number);
-    const middle = { pairs: Number(extra.middle ?? 8) };
-    const extraQ = extra.extra ? Number(extra.extra) : undefined;
-    curve = learningCurve(model, task, pairs.map((p) => ({ pairs: p, extra: extraQ })), cfg, sideEpisodes(task, middle, seq, probeCount, 1000, (extra.side as Side) ?? 'test', 'calibration'),
-      { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
-  } else {
-    const task = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
-    const ns = String(extra.train ?? '1,2,4,6,8').split(',').map(Number);
-    const [mn, mr] = String(extra.middle ?? '4/2').split('/').map(Number);
-    const extraQ = extra.extra ? Number(extra.extra) : undefined;
-    curve = learningCurve(model, task, ns.map((n) => ({ needles: n, queried: n, extra: extraQ })), cfg,
-      sideEpisodes(task, { needles: mn!, queried: mr! }, seq, probeCount, 1000, (extra.side as Side) ?? 'test', 'calibration'),
-      { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
-  }
-  void curve;
+  const side = (extra.side as Side) ?? 'test';
+  const extraQ = extra.extra ? Number(extra.extra) : undefined;
+  const mq = retrieval.mqarTask(corpus, { keySymbols: Number(extra.keys ?? 64), valueSymbols: Number(extra.values ?? 64), filler: (extra.filler as 'pad' | 'text') ?? 'pad' });
+  const nd = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
+  const mqTrain = String(extra.train ?? '4,8,16,32').split(',').map((p) => ({ pairs: Number(p), extra: extraQ }));
+  const ndTrain = String(extra.trainNeedles ?? extra.train ?? '1,2,4,6,8').split(',').map((n) => ({ needles: Number(n), queried: Number(n), extra: extra.extraNeedles ? Number(extra.extraNeedles) : extraQ }));
+  const [mn, mr] = String(extra.middleNeedles ?? (taskName === 'needle' ? extra.middle : undefined) ?? '4/2').split('/').map(Number);
+  const mqProbe = () => sideEpisodes(mq, { pairs: Number(taskName === 'mqar' ? extra.middle ?? 8 : extra.middlePairs ?? 8) }, seq, probeCount, 1000, side, 'calibration');
+  const ndProbe = () => sideEpisodes(nd, { needles: mn!, queried: mr! }, seq, Number(extra.probeNeedles ?? probeCount), 1000, side, 'calibration');
+  const stream = taskName === 'mqar' ? taskStream(mq, mqTrain) : taskName === 'needle' ? taskStream(nd, ndTrain)
+    : mixture([{ stream: taskStream(nd, ndTrain), rate: 1 }, { stream: taskStream(mq, mqTrain), rate: 1 }]);
+  const probes: Record<string, Episode[]> = taskName === 'mqar' ? { mqar: mqProbe() } : taskName === 'needle' ? { needle: ndProbe() } : { needle: ndProbe(), mqar: mqProbe() };
+  learningCurve(model, stream, cfg, probes, { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
 }

@@ -5,6 +5,7 @@ import type { TrainedModel } from '../../harness/models.ts';
 import { trainedModel } from '../../harness/models.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
 import type { Measurement, SuiteContext } from '../interface.ts';
+import type { WindowStream } from '../../harness/data/streams.ts';
 import { taskStream, type EpisodeTask } from './episodes.ts';
 
 export type TaskInit = 'scratch' | 'text';
@@ -22,12 +23,20 @@ export function taskTrainConfig(ctx: Pick<SuiteContext, 'preset'>, t: TaskTraini
 
 /** Train (or load) the task model of this unit's architecture, preset and seed. The caller disposes it. */
 export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: S[], t: TaskTraining): TrainedModel {
+  return streamModel(ctx, `task:${task.name}`, taskStream(task, settings), t);
+}
+
+/**
+ * Train (or load) a model on any task stream (e.g. a mixture of task streams: harness/data/streams.ts
+ * mixture), from scratch or from the text checkpoint. The caller disposes it.
+ */
+export function streamModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): TrainedModel {
   const init = t.init === 'text' ? ctx.textModel().model : undefined;
   // The text checkpoint's own training recipe is part of the key, so a changed text budget retrains.
-  const initFrom = init ? { initFrom: { purpose: 'text', train: ctx.preset.train } } : {};
+  const keyed: WindowStream = init ? { spec: { ...stream.spec, initFrom: { purpose: 'text', train: ctx.preset.train } }, window: (rng, seq) => stream.window(rng, seq) } : stream;
   return trainedModel(ctx.cache, {
-    spec: ctx.spec, config: ctx.matched.config, seed: ctx.seed, stream: taskStream(task, settings, initFrom),
-    train: taskTrainConfig(ctx, t), purpose: `task:${task.name}`, init, meter: ctx.meter,
+    spec: ctx.spec, config: ctx.matched.config, seed: ctx.seed, stream: keyed,
+    train: taskTrainConfig(ctx, t), purpose, init, meter: ctx.meter,
   });
 }
 
