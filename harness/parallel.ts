@@ -1,14 +1,16 @@
 // Data-parallel training over worker_threads: every participant (this thread, rank 0, and n-1 workers,
 // each with its own tfjs backend and model replica) computes the gradient of its rows of the batch,
 // scaled by the whole batch's mask sum, so the participants' gradients add up to the one-thread gradient.
-// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous:
-//   start   rank 0 has written the batch, the learning rate and the loss denominator;
-//   A       each participant has written its gradient to its slot and its part of the loss;
-//   B       each has summed the slots over its own slice of the parameters (always in rank order, so the
-//           sum does not depend on timing) and written that slice's sum of squares;
-//   C       each has clipped by the global norm and applied AdamW to its slice, writing the new weights;
-// then every participant loads all the new weights into its variables. Results differ from the one-thread
-// run only by float summation order. Workers are started once per process and reused for every run.
+// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Two
+// barriers per step:
+//   A  each participant has written its gradient to its slot and its part of the loss; then each sums the
+//      slots (always in rank order, so every participant gets the same sum, whatever the timing), takes
+//      the global norm for clipping, and applies AdamW to its own slice of the parameters, writing the new
+//      weights;
+//   C  all new weights are written: each participant loads them and starts the next step, whose batch
+//      rank 0 has already staged (batches are double-buffered; rank 0 also posts the stop command there).
+// Results differ from the one-thread run only by float summation order. Workers are started once per
+// process and reused for every run.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
@@ -22,8 +24,9 @@ import { log } from './progress.ts';
 import { FlatAdamW, FlatLayout, type TrainHooks, type TrainResult, clipScale, learningRate, maskSum, shardGradients, sumSquares } from './train.ts';
 
 // Control words (Int32Array over a SharedArrayBuffer).
-const COUNT = 0, GEN = 1, CMD = 2, ERR = 3;
-const CMD_STEP = 1, CMD_STOP = 2;
+const COUNT = 0, GEN = 1, STAGED = 2, ERR = 3; // STAGED: how many steps rank 0 has staged so far
+/** Spin this many checks before sleeping in a barrier (a futex wake-up costs far more on a busy machine). */
+const SPINS = 2000;
 const ERR_BYTES = 2048;
 
 /** Everything a worker needs for one training run (posted to it; the buffers are shared). */
@@ -53,7 +56,7 @@ class Aborted extends Error {}
 /** Shared views of a job's buffers. */
 class Shared {
   readonly ctrl: Int32Array;
-  /** [0, n): loss parts; [n, 2n): sums of squares; 2n: learning rate; 2n+1: loss denominator. */
+  /** [0, n): loss parts; then per batch buffer i (0, 1): n + 2i the learning rate, n + 2i + 1 the loss denominator. */
   readonly nums: Float64Array;
   readonly tokens: Int32Array;
   readonly mask: Float32Array;
@@ -80,6 +83,7 @@ class Shared {
       Atomics.notify(ctrl, GEN);
       return;
     }
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(ctrl, GEN) !== gen) return;
     const t0 = Date.now();
     while (Atomics.load(ctrl, GEN) === gen) {
       if (Atomics.load(ctrl, ERR) !== 0) throw new Aborted(this.errorMessage());
@@ -97,7 +101,6 @@ class Shared {
       const bytes = new TextEncoder().encode(message).subarray(0, ERR_BYTES);
       this.error.set(bytes);
     }
-    Atomics.add(this.ctrl, GEN, 0);
     Atomics.notify(this.ctrl, GEN);
   }
 
@@ -112,33 +115,46 @@ class Shared {
     return [Math.floor((rank * batch) / n), Math.floor(((rank + 1) * batch) / n)];
   }
 
-  /** Elements [lo, hi) of the flat parameter vector that `rank` reduces and updates. */
+  /** Elements [lo, hi) of the flat parameter vector whose AdamW update `rank` computes. */
   slice(rank: number): [number, number] {
     const total = this.weights.length, n = this.job.n;
     return [Math.floor((rank * total) / n), Math.floor(((rank + 1) * total) / n)];
   }
 
-  /** This participant's rows of the shared batch. */
-  shard(): Batch | null {
+  /** Stage batch `b` (and its learning rate) in buffer `slot` (rank 0). */
+  stage(slot: number, b: Batch, lr: number): void {
+    const { batch, seq, n } = this.job;
+    if (b.batch !== batch || b.seq !== seq) throw new Error(`batch shape changed to ${b.batch}x${b.seq} (expected ${batch}x${seq})`);
+    this.tokens.set(b.tokens, slot * batch * (seq + 1));
+    this.mask.set(b.mask, slot * batch * seq);
+    this.nums[n + 2 * slot] = lr;
+    this.nums[n + 2 * slot + 1] = Math.max(1, maskSum(b));
+  }
+
+  /** This participant's rows of the batch in buffer `slot`. */
+  shard(slot: number): Batch | null {
     const [lo, hi] = this.rows(this.job.rank);
     if (hi <= lo) return null;
-    const { seq } = this.job;
+    const { seq, batch } = this.job;
+    const t0 = slot * batch * (seq + 1), m0 = slot * batch * seq;
     return {
       batch: hi - lo, seq,
-      tokens: this.tokens.slice(lo * (seq + 1), hi * (seq + 1)),
-      mask: this.mask.slice(lo * seq, hi * seq),
+      tokens: this.tokens.slice(t0 + lo * (seq + 1), t0 + hi * (seq + 1)),
+      mask: this.mask.slice(m0 + lo * seq, m0 + hi * seq),
     };
   }
 
   /**
-   * One step for this participant, after the start barrier: gradients of its shard, the barriers A-C and
-   * the slice update, then the new weights into `model`. Returns the whole batch's loss.
+   * One step for this participant on the batch in buffer `slot`: gradients of its shard, barrier A, the sum
+   * of all slots, clipping by the global norm and AdamW on its slice, barrier C, then all the new weights
+   * into `model`. Returns the whole batch's loss; when it is not finite, every participant returns before C
+   * without updating anything.
    */
-  step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW): number {
+  step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW, slot: number, sum: Float32Array): number {
     const { rank, n } = this.job;
     const P = layout.total;
-    const denom = this.nums[2 * n + 1]!, lr = this.nums[2 * n]!;
-    const shard = this.shard();
+    const lr = this.nums[n + 2 * slot]!, denom = this.nums[n + 2 * slot + 1]!;
+    const shard = this.shard(slot);
     const mine = this.grads.subarray(rank * P, (rank + 1) * P);
     if (shard) {
       const { loss, grads } = shardGradients(model, shard, denom);
@@ -152,18 +168,14 @@ class Shared {
     this.barrier(); // A
     let loss = 0;
     for (let r = 0; r < n; r++) loss += this.nums[r]!;
-    if (!Number.isFinite(loss)) return loss; // every participant sees the same sum and skips the update
-    const [lo, hi] = this.slice(rank);
-    const g = new Float32Array(hi - lo);
-    for (let r = 0; r < n; r++) {
-      const src = this.grads.subarray(r * P + lo, r * P + hi);
-      for (let i = 0; i < g.length; i++) g[i]! += src[i]!;
+    if (!Number.isFinite(loss)) return loss;
+    sum.set(this.grads.subarray(0, P));
+    for (let r = 1; r < n; r++) {
+      const src = this.grads.subarray(r * P, (r + 1) * P);
+      for (let i = 0; i < P; i++) sum[i]! += src[i]!;
     }
-    this.nums[n + rank] = sumSquares(g);
-    this.barrier(); // B
-    let ss = 0;
-    for (let r = 0; r < n; r++) ss += this.nums[n + r]!;
-    opt.apply(g, this.weights, lr, clipScale(Math.sqrt(ss), this.job.train.clip));
+    const [lo, hi] = this.slice(rank);
+    opt.apply(sum.subarray(lo, hi), this.weights, lr, clipScale(Math.sqrt(sumSquares(sum)), this.job.train.clip));
     this.barrier(); // C
     layout.assign(model.params.vars, this.weights);
     return loss;
@@ -237,29 +249,29 @@ function replicationProblem(model: LanguageModel, layout: FlatLayout): string | 
 }
 
 /**
- * Train with `n` participants (this thread and n-1 workers). Returns null, having done nothing, when the
- * workers cannot be used (unregistered architecture, workers failing to start); the caller then trains on
- * one thread.
+ * Train with `n` participants (this thread and n-1 workers). When the workers cannot be used (unregistered
+ * architecture, workers failing to start or to build their replica) it returns, having changed nothing,
+ * the batches it already took from `data` (to be trained on first); the caller then trains on one thread.
  */
-export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks, n: number): TrainResult | null {
+export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks, n: number): TrainResult | { taken: Batch[] } {
   n = Math.min(n, cfg.batch, Math.max(2, availableParallelism() * 4));
-  if (n < 2) return null;
+  if (n < 2) return { taken: [] };
   const layout = new FlatLayout(model.params.vars);
   const problem = replicationProblem(model, layout);
   if (problem) {
     log(`data-parallel training not possible (${problem}); training on one thread`);
-    return null;
+    return { taken: [] };
   }
   const backend = tf.getBackend();
   const workers = workersFor(backend, n - 1);
-  if (!workers) return null;
+  if (!workers) return { taken: [] };
 
   const seq = model.config.seq, batch = cfg.batch, P = layout.total;
   const buf = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
   const base: Omit<Job, 'rank'> = {
     n, arch: model.config.arch, config: model.config, seed: 0, train: cfg, backend, fast: fastPathEnabled(),
     signature: layout.signature(), batch, seq,
-    ctrl: buf(64), nums: buf(8 * (2 * n + 2)), tokens: buf(4 * batch * (seq + 1)), mask: buf(4 * batch * seq),
+    ctrl: buf(64), nums: buf(8 * (n + 4)), tokens: buf(8 * batch * (seq + 1)), mask: buf(8 * batch * seq),
     grads: buf(4 * n * P), weights: buf(4 * P), error: buf(ERR_BYTES),
   };
   const shared = new Shared({ ...base, rank: 0 });
@@ -268,22 +280,30 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
 
   const [lo, hi] = shared.slice(0);
   const opt = new FlatAdamW(cfg, layout, lo, hi);
+  const sum = new Float32Array(P);
   const losses: number[] = [];
   let tokens = 0, divergedAt: number | undefined;
   const t0 = performance.now();
+  let started = false;
+  let next: Batch | null = null;
   try {
-    shared.barrier(); // every replica is built and loaded
+    next = cfg.steps > 0 ? (data.next().value as Batch) : null;
+    if (next) {
+      shared.stage(0, next, learningRate(cfg, 0));
+      Atomics.store(shared.ctrl, STAGED, 1);
+    }
+    shared.barrier(); // every replica is built and loaded; step 0 is staged
+    started = true;
     for (let step = 0; step < cfg.steps; step++) {
-      const b = data.next().value as Batch;
-      if (b.batch !== batch || b.seq !== seq) throw new Error(`batch shape changed to ${b.batch}x${b.seq} (expected ${batch}x${seq})`);
-      shared.tokens.set(b.tokens);
-      shared.mask.set(b.mask);
-      shared.nums[2 * n] = learningRate(cfg, step);
-      shared.nums[2 * n + 1] = Math.max(1, maskSum(b));
-      Atomics.store(shared.ctrl, CMD, CMD_STEP);
-      shared.barrier(); // start
+      const b = next!;
+      // stage the next batch now: the workers read it only after barrier C of this step
+      if (step + 1 < cfg.steps) {
+        next = data.next().value as Batch;
+        shared.stage((step + 1) % 2, next, learningRate(cfg, step + 1));
+        Atomics.store(shared.ctrl, STAGED, step + 2);
+      }
       hooks.meter?.sample();
-      const loss = shared.step(model, layout, opt);
+      const loss = shared.step(model, layout, opt, step % 2, sum);
       hooks.meter?.sample();
       if (!Number.isFinite(loss)) {
         divergedAt = step;
@@ -293,10 +313,12 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
       tokens += b.batch * b.seq;
       hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
     }
-    Atomics.store(shared.ctrl, CMD, CMD_STOP);
-    shared.barrier();
   } catch (e) {
     if (!(e instanceof Aborted)) shared.fail(`rank 0: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof Aborted && !started) {
+      log(`data-parallel workers could not set up (${e.message}); training on one thread`);
+      return { taken: next ? [next] : [] };
+    }
     throw e instanceof Aborted ? new Error(`data-parallel training failed: ${e.message}`) : e;
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -339,9 +361,9 @@ export async function workerMain(): Promise<void> {
 
 function runJob(shared: Shared): void {
   const { job } = shared;
-  const prevFast = setFastPath(job.fast);
   const spec = getArchitecture(job.arch);
   if (!spec) throw new Error(`architecture '${job.arch}' is not registered in the worker`);
+  const prevFast = setFastPath(job.fast);
   const model = spec.build(job.config, new Params(job.seed));
   try {
     const layout = new FlatLayout(model.params.vars);
@@ -349,11 +371,11 @@ function runJob(shared: Shared): void {
     layout.assign(model.params.vars, shared.weights);
     const [lo, hi] = shared.slice(job.rank);
     const opt = new FlatAdamW(job.train, layout, lo, hi);
-    shared.barrier(); // replicas ready
-    for (;;) {
-      shared.barrier(); // start
-      if (Atomics.load(shared.ctrl, CMD) === CMD_STOP) break;
-      shared.step(model, layout, opt);
+    const sum = new Float32Array(layout.total);
+    shared.barrier(); // replicas ready, step 0 staged
+    // a step is staged before barrier C of the step before it, so after C this count is up to date
+    for (let step = 0; Atomics.load(shared.ctrl, STAGED) > step; step++) {
+      if (!Number.isFinite(shared.step(model, layout, opt, step % 2, sum))) break;
     }
   } finally {
     model.params.dispose();

@@ -1,6 +1,6 @@
 // Training: masked next-token cross-entropy, AdamW, linear warm-up + cosine decay, global-norm clipping.
 import * as tf from '@tensorflow/tfjs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { crossEntropyFast, readFloats } from '../architectures/fastpath.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
 import type { Batch } from './data/streams.ts';
@@ -245,14 +245,22 @@ export class FlatAdamW {
   }
 }
 
-/** Data-parallel participants to use by default: ARCHBENCH_WORKERS, else the CPU cores for CPU backends when a step is big enough. */
+/**
+ * Data-parallel participants to use by default: ARCHBENCH_WORKERS when set; else, on CPU backends and when
+ * a step is big enough, one per core, unless the machine is already busier than its cores (1-minute load
+ * average above cores + 0.5): then a second thread gets no more CPU (the scheduler shares it between
+ * sessions) while a second replica costs ~15% more work, so one. The count is recorded with the results,
+ * which do not depend on it beyond float tolerance.
+ */
 export function defaultWorkers(model: LanguageModel, cfg: TrainConfig): number {
   const env = process.env.ARCHBENCH_WORKERS;
   if (env && /^\d+$/.test(env) && Number(env) >= 1) return Math.min(Number(env), cfg.batch);
   if (!['wasm', 'cpu'].includes(tf.getBackend())) return 1;
   const flopsPerStep = cfg.batch * model.config.seq * model.flopsPerToken(model.config.seq);
   if (flopsPerStep < MIN_PARALLEL_FLOPS || cfg.steps < MIN_PARALLEL_STEPS) return 1;
-  return Math.max(1, Math.min(availableParallelism(), cfg.batch));
+  const cores = availableParallelism();
+  if (loadavg()[0]! > cores + 0.5) return 1;
+  return Math.max(1, Math.min(cores, cfg.batch));
 }
 
 /** Below this much work per step (~25 ms on one core), starting worker threads costs more than it saves. */
@@ -296,10 +304,14 @@ function trainLocal(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfi
  * tolerance, and the number of workers is returned.
  */
 export function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks = {}): TrainResult {
+  const data0 = data;
   const workers = hooks.workers ?? defaultWorkers(model, cfg);
   if (workers > 1) {
     const parallel = trainParallel(model, data, cfg, hooks, workers);
-    if (parallel) return parallel;
+    if ('steps' in parallel) return parallel;
+    // the workers could not be used: train here, first on the batches already taken
+    const taken = parallel.taken;
+    data = { next: () => (taken.length ? { value: taken.shift()!, done: false } : data0.next()) } as Iterator<Batch>;
   }
   return trainLocal(model, data, cfg, hooks);
 }

@@ -278,9 +278,9 @@ const CODE = (() => {
 
 /**
  * The ICL task as an EpisodeTask.
- * - {demos: 0} ('fill', the training setting): one episode of the side's mapping, demonstrations in random
- *   arrangement until the window is full; the answers are the labels of demonstrations whose input appeared
- *   earlier in the window (each one an in-context query), so the loss counts only those label tokens.
+ * - {demos: 0} ('fill', the training setting): one episode of the side's mapping, demonstrations drawn
+ *   i.i.d. over its inputs until the window is full; the answers are the labels of demonstrations whose
+ *   input appeared earlier in the window (each one an in-context query), so the loss counts only those.
  * - {demos: n}: n balanced demonstrations, then a query on one of their inputs, answered by its label;
  *   left-padded with episode-start bytes to the requested length (null when it does not fit).
  */
@@ -301,8 +301,10 @@ export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
         tokens.set(ep.tokens, pad);
         return { tokens, queries: ep.queries.map((q) => ({ ...q, start: q.start + pad })) };
       }
+      // demonstrations drawn i.i.d. over the mapping's inputs: then past label counts say nothing about the
+      // next label (an exactly balanced list would leak it: the rarest label so far would be likeliest)
       const shortest = Math.min(...m.pairs.map((p) => demoTokens(cfg.format, p).length));
-      const demos = drawDemos(rng, m, Math.ceil(length / shortest) + 1);
+      const demos = Array.from({ length: Math.ceil(length / shortest) + 1 }, () => m.pairs[rng.int(m.pairs.length)]!);
       const tokens = new Int32Array(length);
       tokens[0] = EPISODE_START;
       const queries: Query[] = [];

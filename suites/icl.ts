@@ -159,10 +159,13 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
       const sc = shortcutRecords('order', dims, all, task.labels);
       out.push(...sc.records);
       const t = tally(all);
-      out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'order', ...dims }, sc.chance, sc.shortcut));
+      const pooled = accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'order', ...dims }, sc.chance, sc.shortcut);
+      out.push(pooled);
+      // a spread measured where accuracy cannot discriminate carries the pooled accuracy's flag
       const stat = (metric: string, f: (a: number[]) => number, what: string): Measurement =>
-        ({ metric, value: mean(perSet.map(f)), unit: 'fraction', dims,
-           note: `${what} across the ${s.order.permutations} permutations of each of ${sets.length} demonstration sets, averaged over the sets` });
+        ({ metric, value: mean(perSet.map(f)), unit: 'fraction', dims, ...(pooled.flag ? { flag: pooled.flag } : {}),
+           note: `${what} across the ${s.order.permutations} permutations of each of ${sets.length} demonstration sets, averaged over the sets` +
+             (pooled.flag ? `; pooled accuracy flagged ${pooled.flag}: not discriminating` : '') });
       out.push(
         stat('permutation_mean', mean, 'mean accuracy'),
         stat('permutation_std', std, 'sample standard deviation of accuracy'),
@@ -228,9 +231,11 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
       const sc = shortcutRecords('scaling', dims, all, task.labels);
       out.push(...sc.records);
       const t = tally(all);
-      out.push(accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'scaling', ...dims }, sc.chance, sc.shortcut));
-      out.push({ metric: 'accuracy_std', value: std(cells), unit: 'fraction', dims: { experiment: 'scaling', mode, demos: n },
-        note: `sample standard deviation of accuracy across ${cells.length} cells (demonstration sets x permutations)` });
+      const pooled = accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'scaling', ...dims }, sc.chance, sc.shortcut);
+      out.push(pooled);
+      out.push({ metric: 'accuracy_std', value: std(cells), unit: 'fraction', dims: { experiment: 'scaling', mode, demos: n }, ...(pooled.flag ? { flag: pooled.flag } : {}),
+        note: `sample standard deviation of accuracy across ${cells.length} cells (demonstration sets x permutations)` +
+          (pooled.flag ? `; pooled accuracy flagged ${pooled.flag}: not discriminating` : '') });
       out.push(mode === 'structured'
         ? { metric: 'structured_groups', value: groups, unit: 'count', dims: { demos: n }, note: 'groups M: each encoded independently, right-aligned' }
         : { metric: 'conventional_seen', value: seen, unit: 'count', dims: { demos: n }, note: 'demonstrations left after truncation to the context' });

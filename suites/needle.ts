@@ -50,8 +50,8 @@ export interface MqarGrid {
   middle: number;
   /** Multiples of T. */
   lengths: number[];
-  /** Episodes per (pairs, length) cell; each queries every key. */
-  episodes: number;
+  /** Queries per (pairs, length) cell, at least: ceil(queries / k) episodes, each querying every key. */
+  queries: number;
   keySymbols: number;
   valueSymbols: number;
   filler: 'pad' | 'text';
@@ -98,7 +98,7 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
       trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     mqar: {
-      pairs: [2, 4], middle: 2, lengths: [1, 2], episodes: 2, keySymbols: 16, valueSymbols: 16, filler: 'pad',
+      pairs: [2, 4], middle: 2, lengths: [1, 2], queries: 8, keySymbols: 16, valueSymbols: 16, filler: 'pad',
       trainPairs: [2, 4], trainExtra: 8, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     evalBatch: 8,
@@ -111,7 +111,7 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
       depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
     },
     mqar: {
-      pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], episodes: 8, keySymbols: 64, valueSymbols: 64, filler: 'pad',
+      pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 48, keySymbols: 64, valueSymbols: 64, filler: 'pad',
       trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
     },
     evalBatch: 8,
@@ -124,7 +124,7 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
       depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     mqar: {
-      pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], episodes: 32, keySymbols: 64, valueSymbols: 64, filler: 'pad',
+      pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 256, keySymbols: 64, valueSymbols: 64, filler: 'pad',
       trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     evalBatch: 4,
@@ -243,7 +243,7 @@ function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<Mqa
     for (const length of lengths) {
       let eps;
       try {
-        eps = evalEpisodes(task, setting, length, g.episodes, ctx.seed, 'grid');
+        eps = evalEpisodes(task, setting, length, Math.ceil(g.queries / pairs), ctx.seed, 'grid');
       } catch {
         out.push({ metric: 'mqar_accuracy', value: NaN, unit: 'fraction', dims: { pairs, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
         continue;

@@ -56,7 +56,7 @@ describe('ICL episodes', () => {
     expect(permutation(a[0]!, 'random', 0, 'order', 16, 0, 3)).toEqual(permutation(b[0]!, 'random', 0, 'order', 16, 0, 3));
   });
 
-  it('training windows: one mapping, loss exactly on labels of inputs seen before, balanced labels', () => {
+  it('training windows: one balanced mapping, loss exactly on labels of inputs seen before', () => {
     const stream = taskStream(iclTask(small), [{ demos: 0 }]);
     const b = batches(stream, { batch: 8, seq: 128, seed: 0 }).next().value!;
     for (let r = 0; r < 8; r++) {
@@ -64,10 +64,12 @@ describe('ICL episodes', () => {
       const mask = b.mask.subarray(r * 128, (r + 1) * 128);
       expect(tokens[0]).toBe(EPISODE_START);
       const m = windowMapping(tokens);
-      expect(m.size).toBe(small.inputs);
-      const perLabel = new Map<number, number>();
-      for (const y of m.values()) perLabel.set(y, (perLabel.get(y) ?? 0) + 1);
-      expect([...perLabel.values()]).toEqual(new Array(small.labels).fill(small.inputs / small.labels));
+      expect(m.size).toBeLessThanOrEqual(small.inputs);
+      if (m.size === small.inputs) { // every label used by k/L inputs (a window can miss an input: demos are i.i.d.)
+        const perLabel = new Map<number, number>();
+        for (const y of m.values()) perLabel.set(y, (perLabel.get(y) ?? 0) + 1);
+        expect([...perLabel.values()]).toEqual(new Array(small.labels).fill(small.inputs / small.labels));
+      }
       const seen = new Set<number>();
       for (let i = 1; i + 1 < tokens.length; i += 2) {
         // mask[j] scores tokens[j + 1]: the label at i + 1 is scored iff its input appeared before
@@ -82,14 +84,21 @@ describe('ICL episodes', () => {
     const stream = taskStream(iclTask(small), [{ demos: 0 }]);
     const gen = batches(stream, { batch: 50, seq: 128, seed: 0 });
     const train = new Set<number>();
+    let partial = 0;
     for (let i = 0; i < 40; i++) {
       const b = gen.next().value!;
       for (let r = 0; r < 50; r++) {
-        const m = asMapping(windowMapping(b.tokens.subarray(r * 129, (r + 1) * 129)));
+        const shown = windowMapping(b.tokens.subarray(r * 129, (r + 1) * 129));
+        if (shown.size < small.inputs) { // an input never drawn: the window shows only part of its mapping
+          partial++;
+          continue;
+        }
+        const m = asMapping(shown);
         expect(sideOf(m)).toBe('train');
         train.add(mappingFingerprint(m));
       }
     }
+    expect(partial).toBeLessThan(20);
     const evalSets = [4, 16, 48, 1000].flatMap((n) => [...evalDemoSets(small, n, 50, 0, 'order'), ...evalDemoSets(small, n, 50, 3, 'scaling')]);
     for (const s of evalSets) {
       expect(sideOf(s.mapping)).toBe('test');

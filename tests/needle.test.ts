@@ -10,7 +10,7 @@ import { batches } from '../harness/data/streams.ts';
 import { readRecords } from '../harness/store.ts';
 import { RETRIEVAL_SETTINGS, gridDepths, gridLengths } from '../suites/needle.ts';
 import { calibrationVerdict, evalEpisodes } from '../suites/tasks/calibrate.ts';
-import { Haystack, answerMask, taskStream } from '../suites/tasks/episodes.ts';
+import { Haystack, answerMask, bindingSide, taskStream } from '../suites/tasks/episodes.ts';
 import { MARK, mqarTask, needleTask } from '../suites/tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from '../suites/tasks/score.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
@@ -92,6 +92,10 @@ describe('episodes', () => {
     }
     expect(seen.size).toBeGreaterThan(19_000);
     for (const ep of evalEpisodes(needles, { needles: 4, queried: 2, depth: 0.3 }, 128, 200, 0, 'grid')) expect(seen.has(sig(ep.tokens))).toBe(false);
+    // by construction: training binding sets have even hash parity, evaluation ones odd
+    const bindingsOf = (g: string) => { const v = g.split(',').map(Number); return Array.from({ length: v.length / 4 }, (_, i) => [v[4 * i]!, Number(String.fromCharCode(...v.slice(4 * i + 1, 4 * i + 4)))]); };
+    for (const g of [...seen].slice(0, 2000)) expect(bindingSide(bindingsOf(g))).toBe('train');
+    for (const ep of evalEpisodes(needles, { needles: 4, queried: 2, depth: 0.3 }, 128, 200, 0, 'grid')) expect(bindingSide(bindingsOf(sig(ep.tokens)))).toBe('test');
     // evaluation haystack text comes from the test split (a 64-byte run of it is found there, not in train) ...
     const ep = evalEpisodes(needles, { needles: 1, queried: 1, depth: 0.9 }, 512, 1, 0, 'hay')[0]!;
     const run = Buffer.from(Uint8Array.from(ep.tokens.subarray(100, 164)));
@@ -111,6 +115,9 @@ describe('episodes', () => {
       for (let j = 0; j < 1000; j++) mseen.add(pairsSig(b.tokens.subarray(j * 129, j * 129 + 129), 8));
     }
     for (const e of evalEpisodes(mqar, { pairs: 8 }, 256, 100, 0, 'grid')) expect(mseen.has(pairsSig(e.tokens, 8))).toBe(false);
+    const pairsOf = (g: string) => { const v = g.split(',').map(Number); return Array.from({ length: v.length / 2 }, (_, i) => [v[2 * i]!, v[2 * i + 1]!]); };
+    for (const g of [...mseen].slice(0, 2000)) expect(bindingSide(pairsOf(g))).toBe('train');
+    for (const e of evalEpisodes(mqar, { pairs: 8 }, 256, 100, 0, 'grid')) expect(bindingSide(pairsOf(pairsSig(e.tokens, 8)))).toBe('test');
     // natural format: evaluation words are held out of training
     const natural = needleTask(corpus, { format: 'natural' });
     const words = (t: Int32Array) => [...String.fromCharCode(...t).matchAll(/special magic (\w+) number is: /g)].map((m) => m[1]!);

@@ -12,7 +12,7 @@ import { type WindowStream, batches, textStream } from '../harness/data/streams.
 import { corpusStream, matchedConfig, trainedModel } from '../harness/models.ts';
 import { stopWorkers } from '../harness/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
-import { AdamW, FlatAdamW, FlatLayout, clipByGlobalNorm, clipScale, gradients, sumSquares, train } from '../harness/train.ts';
+import { AdamW, FlatAdamW, FlatLayout, MIN_PARALLEL_STEPS, clipByGlobalNorm, clipScale, defaultWorkers, gradients, sumSquares, train } from '../harness/train.ts';
 import { tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -98,6 +98,25 @@ describe('data-parallel training', () => {
     });
     expect(m.info.workers).toBeGreaterThanOrEqual(1);
     m.model.params.dispose();
+  });
+});
+
+describe('the default number of workers', () => {
+  it('ARCHBENCH_WORKERS decides when set (capped by the batch); tiny runs use one thread', () => {
+    const model = spec.build(config, new Params(0));
+    const prev = process.env.ARCHBENCH_WORKERS;
+    try {
+      process.env.ARCHBENCH_WORKERS = '3';
+      expect(defaultWorkers(model, trainCfg)).toBe(3);
+      process.env.ARCHBENCH_WORKERS = '64';
+      expect(defaultWorkers(model, trainCfg)).toBe(trainCfg.batch);
+      delete process.env.ARCHBENCH_WORKERS;
+      expect(defaultWorkers(model, { ...trainCfg, steps: MIN_PARALLEL_STEPS - 1 })).toBe(1);
+    } finally {
+      if (prev === undefined) delete process.env.ARCHBENCH_WORKERS;
+      else process.env.ARCHBENCH_WORKERS = prev;
+      model.params.dispose();
+    }
   });
 });
 

@@ -134,11 +134,12 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const nd = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
   const mqTrain = String(extra.train ?? '4,8,16,32').split(',').map((p) => ({ pairs: Number(p), extra: extraQ }));
   const ndTrain = String(extra.trainNeedles ?? extra.train ?? '1,2,4,6,8').split(',').map((n) => ({ needles: Number(n), queried: Number(n), extra: extra.extraNeedles ? Number(extra.extraNeedles) : extraQ }));
-  const [mn, mr] = String(extra.middleNeedles ?? (taskName === 'needle' ? extra.middle : undefined) ?? '4/2').split('/').map(Number);
-  const mqProbe = () => sideEpisodes(mq, { pairs: Number(taskName === 'mqar' ? extra.middle ?? 8 : extra.middlePairs ?? 8) }, seq, probeCount, 1000, side, 'calibration');
-  const ndProbe = () => sideEpisodes(nd, { needles: mn!, queried: mr! }, seq, Number(extra.probeNeedles ?? probeCount), 1000, side, 'calibration');
+  const pairsProbe = String(taskName === 'mqar' ? extra.middle ?? 8 : extra.middlePairs ?? 8).split(',').map(Number);
+  const needleProbe = String(extra.middleNeedles ?? (taskName === 'needle' ? extra.middle : undefined) ?? '4/2').split(',').map((x) => x.split('/').map(Number));
+  const probes: Record<string, Episode[]> = {};
+  if (taskName !== 'mqar') for (const [n, r] of needleProbe) probes[`needle${n}/${r}`] = sideEpisodes(nd, { needles: n!, queried: r! }, seq, Number(extra.probeNeedles ?? probeCount), 1000, side, 'calibration');
+  if (taskName !== 'needle') for (const k of pairsProbe) probes[`mqar${k}`] = sideEpisodes(mq, { pairs: k }, seq, probeCount, 1000, side, 'calibration');
   const stream = taskName === 'mqar' ? taskStream(mq, mqTrain) : taskName === 'needle' ? taskStream(nd, ndTrain)
     : mixture([{ stream: taskStream(nd, ndTrain), rate: 1 }, { stream: taskStream(mq, mqTrain), rate: 1 }]);
-  const probes: Record<string, Episode[]> = taskName === 'mqar' ? { mqar: mqProbe() } : taskName === 'needle' ? { needle: ndProbe() } : { needle: ndProbe(), mqar: mqProbe() };
   learningCurve(model, stream, cfg, probes, { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
 }

@@ -4,10 +4,9 @@
 // answer spans itself. Training turns an episode into a window whose loss mask is 1 exactly on the
 // answer tokens; evaluation feeds the prompt and decodes every answer greedily (./score.ts).
 //
-// Disjointness: every task draws its training episodes from the 'train' side (train split haystacks,
-// training values) and its evaluation episodes from the 'test' side (test split haystacks, held-out
-// values), with independent seeds; the held-out sets are fixed by a hash, so they never change between
-// runs or presets.
+// Disjointness: every task draws its training episodes from the 'train' side (train-split haystacks,
+// binding sets of even hash parity) and its evaluation episodes from the 'test' side (test-split
+// haystacks, odd parity), with independent seeds; sides are fixed by hashes, the same on every run.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -84,6 +83,17 @@ export function taskStream<S>(task: EpisodeTask<S>, settings: S[], extraSpec: Re
 /** Seed of one evaluation cell: independent of the training order (which uses the unit seed directly). */
 export function evalSeed(seed: number, ...parts: (string | number)[]): number {
   return hashString(`eval|${seed}|${parts.join('|')}`);
+}
+
+/**
+ * Which side a binding set belongs to: the parity of a hash of its sorted (key, value) pairs; even for
+ * training, odd for evaluation. Generators redraw until the parity matches their side, so no evaluation
+ * binding set can occur in training, by construction. The parity of a hash of the whole set carries no
+ * information about any single binding, so (unlike held-out symbols) it teaches the model no prior.
+ */
+export function bindingSide(pairs: readonly (readonly (number | string)[])[]): Side {
+  const key = pairs.map((p) => p.join(':')).sort().join('|');
+  return hashString(`bindings|${key}`) % 2 === 0 ? 'train' : 'test';
 }
 
 /** A fixed, hash-decided held-out set: true for about 1/every of the items, the same on every run. */

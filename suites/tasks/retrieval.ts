@@ -11,14 +11,15 @@
 // answered by its value; filler (pad bytes, or text) fills the window before and between.
 //
 // Evaluation never meets training: evaluation haystacks come from the test split (training: train
-// split), evaluation episodes from seeds disjoint from the training stream's, and natural-format words
-// are held out by hash. Keys, values and bindings are otherwise drawn uniformly afresh per episode, on
-// purpose: holding out single symbols or bindings teaches the model a prior against the evaluation
-// answers (measured on tiny MQAR: 52% on training-side bindings, 0% on held-out ones, same model).
+// split); an episode's binding set (its keys with their values) has odd hash parity in evaluation and
+// even parity in training (bindingSide), so no evaluation binding set occurs in training; natural-format
+// words are held out by hash. Single symbols and single bindings are deliberately NOT held out: that
+// teaches the model a prior against the evaluation answers (measured on tiny MQAR with half the
+// bindings held out: 52% on training-side bindings, 0% on held-out ones, same model).
 // Shortcut: copying any value present in the context scores 1/N (needles) or 1/k (MQAR).
 import type { Corpus } from '../../harness/data/corpus.ts';
 import type { Rng } from '../../harness/data/rng.ts';
-import { Haystack, ascii, heldOut, sample, type Episode, type EpisodeTask, type Query, type Side } from './episodes.ts';
+import { Haystack, ascii, bindingSide, heldOut, sample, type Episode, type EpisodeTask, type Query, type Side } from './episodes.ts';
 
 export const MARK = 0x1e;
 export const PAD = 0x00;
@@ -84,15 +85,19 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
 
   return {
     name: 'needle',
-    spec: { format, digits, keys: format === 'compact' ? '128-255' : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N' },
+    spec: { format, digits, keys: format === 'compact' ? '128-255' : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N', sides: 'binding-set hash parity' },
     label: (s) => `N${s.needles}/R${s.queried}`,
     chance: () => 1 / pow10(digits),
     shortcut: (s) => 1 / s.needles,
     episode(rng, length, s, side): Episode | null {
       const { needles: n, queried: r } = s;
       if (r < 1 || r > n) throw new Error(`needle setting ${n}/${r}: queried must be in 1..needles`);
-      const names: (number | string)[] = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
-      const values = drawValues(rng, n, digits).map((v) => digitsOf(v, digits));
+      let names: (number | string)[], raw: number[];
+      do {
+        names = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
+        raw = drawValues(rng, n, digits);
+      } while (bindingSide(names.map((nm, i) => [nm, raw[i]!])) !== side);
+      const values = raw.map((v) => digitsOf(v, digits));
       const asked = sample(rng, Array.from({ length: n }, (_, i) => i), r);
       const needleParts = names.map((nm, i) => needleBytes(nm, values[i]!));
       const queryCost = (i: number) => queryBytes(names[i]!).length + digits;
@@ -170,15 +175,18 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
   const keys = Array.from({ length: nk }, (_, i) => 128 + i);
   const vals = Array.from({ length: nv }, (_, i) => 128 + nk + i);
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
-  // k distinct keys bound to k distinct values, uniformly
-  const drawPairs = (rng: Rng, n: number): [number, number][] => {
-    const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
-    return ks.map((k, i) => [k, vs[i]!]);
+  // k distinct keys bound to k distinct values, uniformly among binding sets of the side's parity
+  const drawPairs = (rng: Rng, n: number, side: Side): [number, number][] => {
+    for (;;) {
+      const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
+      const pairs = ks.map((k, i): [number, number] => [k, vs[i]!]);
+      if (bindingSide(pairs) === side) return pairs;
+    }
   };
 
   return {
     name: 'mqar',
-    spec: { keySymbols: nk, valueSymbols: nv, filler, corpus: filler === 'text' ? corpus.sha256 : undefined },
+    spec: { keySymbols: nk, valueSymbols: nv, filler, corpus: filler === 'text' ? corpus.sha256 : undefined, sides: 'binding-set hash parity' },
     label: (s) => `k${s.pairs}`,
     chance: () => 1 / nv,
     shortcut: (s) => 1 / s.pairs,
@@ -186,7 +194,7 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
       const k = s.pairs, q = s.queried ?? s.pairs;
       if (k > Math.min(nk, nv) || q > k) throw new Error(`MQAR setting k=${k}, queried=${q} does not fit ${nk} keys / ${nv} values`);
       if (length - 2 * k - 2 * q < 0) return null;
-      const pairs = drawPairs(rng, k);
+      const pairs = drawPairs(rng, k, side);
       const asked = sample(rng, pairs, q);
       if (s.extra) {
         const room = Math.min(s.extra, Math.floor((length - 2 * k - 2 * q) / 2));
