@@ -1,6 +1,6 @@
 // Training: masked next-token cross-entropy, AdamW, linear warm-up + cosine decay, global-norm clipping.
 import * as tf from '@tensorflow/tfjs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { crossEntropyFast, readFloats } from '../architectures/fastpath.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
 import type { Batch } from './data/streams.ts';
@@ -247,10 +247,9 @@ export class FlatAdamW {
 
 /**
  * Data-parallel participants to use by default: ARCHBENCH_WORKERS when set; else, on CPU backends and when
- * a step is big enough, one per core, unless the machine is already busier than its cores (1-minute load
- * average above cores + 0.5): then a second thread gets no more CPU (the scheduler shares it between
- * sessions) while a second replica costs ~15% more work, so one. The count is recorded with the results,
- * which do not depend on it beyond float tolerance.
+ * a step is big enough, one per core. The default depends only on the machine and the model, never on its
+ * momentary load, so a rerun on the same machine reproduces the same numbers bit for bit. The count is
+ * recorded with the results, which do not depend on it beyond float tolerance.
  */
 export function defaultWorkers(model: LanguageModel, cfg: TrainConfig): number {
   const env = process.env.ARCHBENCH_WORKERS;
@@ -258,9 +257,7 @@ export function defaultWorkers(model: LanguageModel, cfg: TrainConfig): number {
   if (!['wasm', 'cpu'].includes(tf.getBackend())) return 1;
   const flopsPerStep = cfg.batch * model.config.seq * model.flopsPerToken(model.config.seq);
   if (flopsPerStep < MIN_PARALLEL_FLOPS || cfg.steps < MIN_PARALLEL_STEPS) return 1;
-  const cores = availableParallelism();
-  if (loadavg()[0]! > cores + 0.5) return 1;
-  return Math.max(1, Math.min(cores, cfg.batch));
+  return Math.max(1, Math.min(availableParallelism(), cfg.batch));
 }
 
 /** Below this much work per step (~25 ms on one core), starting worker threads costs more than it saves. */

@@ -266,7 +266,16 @@ export function iclEpisode(format: IclFormat, demos: Pair[], query: Pair): Episo
 /** A setting: `demos` demonstrations then one query; demos 0 fills the window with demonstrations. */
 export interface IclSetting {
   demos: number;
+  /**
+   * 'stream' (training): demonstrations drawn i.i.d. over the mapping's inputs, every label of a repeated
+   * input an answer, then padding to the window (demos 0: as many as fit). 'query' (default when demos > 0):
+   * a balanced set, then one query, left-padded to the window.
+   */
+  layout?: 'stream' | 'query';
 }
+
+/** Bytes after a 'stream' episode (never scored, never seen by scored positions: attention is causal). */
+export const PAD = 0;
 
 const CODE = (() => {
   try {
@@ -278,11 +287,13 @@ const CODE = (() => {
 
 /**
  * The ICL task as an EpisodeTask.
- * - {demos: 0} ('fill', the training setting): one episode of the side's mapping, demonstrations drawn
- *   i.i.d. over its inputs until the window is full; the answers are the labels of demonstrations whose
- *   input appeared earlier in the window (each one an in-context query), so the loss counts only those.
- * - {demos: n}: n balanced demonstrations, then a query on one of their inputs, answered by its label;
- *   left-padded with episode-start bytes to the requested length (null when it does not fit).
+ * - {demos: n, layout: 'stream'} (training): one episode of the side's mapping, n demonstrations drawn
+ *   i.i.d. over its inputs (n = 0: until the window is full), then PAD; the answers are the labels of
+ *   demonstrations whose input appeared earlier in the episode (each one an in-context query), so the loss
+ *   counts only those. Short episodes matter: the time an induction circuit takes to form grows fast with
+ *   the distance it must span, and a right-padded window costs compute but no attention span.
+ * - {demos: n} ('query'): n balanced demonstrations, then a query on one of their inputs, answered by its
+ *   label; left-padded with episode-start bytes to the requested length (null when it does not fit).
  */
 export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
   const pools = taskPools(cfg);
@@ -291,7 +302,8 @@ export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
     spec: { format: cfg.format, inputs: cfg.inputs, labels: cfg.labels, pools, disjoint: 'mapping fingerprint parity', iclCode: CODE },
     episode(rng, length, setting, side) {
       const m = drawMapping(rng, cfg, side);
-      if (setting.demos > 0) {
+      const layout = setting.layout ?? (setting.demos > 0 ? 'query' : 'stream');
+      if (layout === 'query') {
         const demos = drawDemos(rng, m, setting.demos);
         const qs = queriesOf(demos);
         const ep = iclEpisode(cfg.format, demos, qs[rng.int(qs.length)]!);
@@ -304,7 +316,8 @@ export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
       // demonstrations drawn i.i.d. over the mapping's inputs: then past label counts say nothing about the
       // next label (an exactly balanced list would leak it: the rarest label so far would be likeliest)
       const shortest = Math.min(...m.pairs.map((p) => demoTokens(cfg.format, p).length));
-      const demos = Array.from({ length: Math.ceil(length / shortest) + 1 }, () => m.pairs[rng.int(m.pairs.length)]!);
+      const count = setting.demos > 0 ? setting.demos : Math.ceil(length / shortest) + 1;
+      const demos = Array.from({ length: count }, () => m.pairs[rng.int(m.pairs.length)]!);
       const tokens = new Int32Array(length);
       tokens[0] = EPISODE_START;
       const queries: Query[] = [];
@@ -320,14 +333,14 @@ export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
         seen.add(p.input);
         at += head.length + answer.length;
       }
-      tokens.fill(EPISODE_START, at); // the rest of the window: episode-start bytes, never scored
+      tokens.fill(setting.demos > 0 ? PAD : EPISODE_START, at); // the rest of the window, never scored
       return { tokens, queries };
     },
     chance: () => 1 / cfg.labels,
     // context-blind: copying any label present scores 1/L once all L labels are shown (balanced sets);
     // the suite also measures the empirical shortcuts on the very items it scores
     shortcut: () => 1 / cfg.labels,
-    label: (s) => (s.demos > 0 ? `n${s.demos}` : 'fill'),
+    label: (s) => (s.demos > 0 ? `${s.layout === 'stream' ? 'stream' : 'query'}${s.demos}` : 'fill'),
   };
 }
 
