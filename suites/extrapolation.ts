@@ -163,7 +163,7 @@ function evaluateVariant(ctx: SuiteContext, model: LanguageModel, variant: strin
   return out;
 }
 
-function resolutionRecords(ctx: SuiteContext, model: LanguageModel, lengths: number[], starts: number[], s: ExtrapolationSettings): Measurement[] {
+export function resolutionRecords(ctx: SuiteContext, model: LanguageModel, lengths: number[], starts: number[], s: ExtrapolationSettings): Measurement[] {
   const out: Measurement[] = [];
   if (!model.capabilities.attentionMaps) {
     return [{ metric: 'attention_resolution', value: NaN, unit: 'ratio', dims: { length: model.config.seq, layer: 'mean' }, flag: 'not_applicable', note: 'no softmax attention maps (capabilities.attentionMaps not declared)' }];

@@ -63,6 +63,11 @@ export interface IclSettings {
   format: IclFormat;
   task: Omit<IclTask, 'format'>;
   training: TaskTraining;
+  /**
+   * Training episodes: demonstrations per episode (i.i.d. over the mapping's inputs, right-padded to the
+   * window; 0 fills the window), one drawn uniformly per window.
+   */
+  trainDemos: number[];
   /** Demonstrations at the middle setting (the calibration cell: order experiment, random arrangement). */
   middle: number;
   order: { demos: number[]; sets: number; permutations: number; arrangements: Arrangement[] };
@@ -79,6 +84,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     format: 'compact',
     task: { inputs: 4, labels: 2, inputPool: 8, labelPool: 8 },
     training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 8 } },
+    trainDemos: [0],
     middle: 4,
     order: { demos: [2, 4, 8], sets: 2, permutations: 3, arrangements: ['random', 'clustered'] },
     scaling: { demos: [4, 16, 64], sets: 2, permutations: 2 },
@@ -89,6 +95,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     format: 'compact',
     task: { inputs: 8, labels: 4, inputPool: 16, labelPool: 16 },
     training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 50, batch: 8, steps: 500 } },
+    trainDemos: [0],
     middle: 16,
     order: { demos: [4, 16, 48], sets: 8, permutations: 8, arrangements: ['random', 'clustered'] },
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },
@@ -99,6 +106,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     format: 'natural',
     task: { inputs: 16, labels: 4 },
     training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+    trainDemos: [0],
     middle: 32,
     order: { demos: [8, 32, 128], sets: 16, permutations: 10, arrangements: ['random', 'clustered'] },
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 16, permutations: 5 },
@@ -253,7 +261,7 @@ export const icl: Suite = {
     if (!s) throw new Error(`icl: no settings for preset ${ctx.preset.name}`);
     const task: IclTask = { format: s.format, ...s.task };
     const episodes = iclTask(task);
-    const trained = taskModel(ctx, episodes, [{ demos: 0 }], s.training);
+    const trained = taskModel(ctx, episodes, s.trainDemos.map((demos) => ({ demos, layout: 'stream' as const })), s.training);
     const out: Measurement[] = taskTrainingRecords('icl', s.training, trained.info);
     try {
       if (s.training.init === 'text') {

@@ -9,7 +9,7 @@ import { buildModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords } from '../harness/store.ts';
 import { evaluateBpb } from '../harness/train.ts';
-import { attentionResolution, bucketEdges, positionNll, regionStarts } from '../suites/extrapolation.ts';
+import { attentionResolution, bucketEdges, positionNll, regionStarts, resolutionRecords } from '../suites/extrapolation.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -68,6 +68,24 @@ describe('extrapolation pieces', () => {
     expect(Number.isFinite(s.sum().dataSync()[0]!)).toBe(true);
     s.dispose();
     ids.dispose();
+    model.params.dispose();
+  });
+});
+
+describe('attention resolution availability', () => {
+  it('records not_available without attentionScores and not_applicable without attention maps', () => {
+    const spec = getArchitecture('transformer')!;
+    const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
+    const model = buildModel(spec, config, 2);
+    const ctx = { corpus: loadCorpus('default'), meter: { sample() {} } } as unknown as Parameters<typeof resolutionRecords>[0];
+    const s = { multiples: [1], regions: 1, batchTokens: 64, maxScoreBytes: 1 << 20, resolutionWindows: 1 };
+    const without: LanguageModel = { ...model, capabilities: model.capabilities, attentionScores: undefined, forward: model.forward.bind(model) } as LanguageModel;
+    expect(resolutionRecords(ctx, without, [config.seq], [0], s)[0]!.flag).toBe('not_available');
+    const noMaps = { ...without, capabilities: {} } as LanguageModel;
+    expect(resolutionRecords(ctx, noMaps, [config.seq], [0], s)[0]!.flag).toBe('not_applicable');
+    const ok = resolutionRecords(ctx, model, [config.seq], [0], s);
+    expect(ok.filter((r) => r.dims!.layer === 'mean')[0]!.value).toBeGreaterThan(0);
+    expect(ok.filter((r) => typeof r.dims!.layer === 'number').length).toBe(config.layers);
     model.params.dispose();
   });
 });
