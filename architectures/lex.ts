@@ -100,10 +100,12 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
     },
     mixFlopsPerToken: (seq) => attentionFlops(seq, d),
     // structured prompting (architectures/structured.ts): groups and test input stay within the training
-    // window, where the block rule is plain causal attention; xPos at absolute positions (relative in q.k)
+    // window, where the block rule is plain causal attention. Groups, test input and decoded tokens are
+    // encoded separately, so all share one xPos centre (the window's, total = w): q.k then carries
+    // zeta^((n-m)/512) exactly as one causal pass over the concatenation does.
     structured: kvStructured((x, start) => {
       const [q, k, v] = project(x);
-      return { q: xpos.apply(q!, start, false), k: xpos.apply(k!, start, true), v: v! };
+      return { q: xpos.apply(q!, start, false, cfg.seq), k: xpos.apply(k!, start, true, cfg.seq), v: v! };
     }, (q, k, v, mask) => out(attend(q, k, v, scale, mask))),
   };
   // pre-softmax logits [B,H,T,T] of the training-length forward (attention resolution)

@@ -26,6 +26,12 @@ export const detach = tf.customGrad(((x: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)],
 })) as unknown as GradFunc) as <T extends tf.Tensor>(x: T) => T;
 
+/**
+ * log sigmoid(x) = -softplus(-x). tf.logSigmoid is not used: in tfjs 4.22 its gradient reads a tensor its
+ * forward pass has already disposed, so any backend without our fused kernels fails in backprop.
+ */
+export const logSigmoid = (x: tf.Tensor): tf.Tensor => tf.neg(tf.softplus(tf.neg(x)));
+
 /** repeat_interleave over the head axis: [B, G, S, D] -> [B, G*n, S, D] (head g*n + r is copy r of head g). */
 export function repeatHeads(x: tf.Tensor, n: number): tf.Tensor4D {
   if (n === 1) return x as tf.Tensor4D;

@@ -30,9 +30,13 @@ export class Xpos {
     return (2 * j + 0.4 * this.dim) / (1.4 * this.dim);
   }
 
-  /** The reference's tables for a length-`len` input at `offset` (the last `len` rows). */
-  tables(len: number, offset: number): XposTables {
-    const half = this.half, total = len + offset;
+  /**
+   * The reference's tables for a length-`len` input at `offset` (the last `len` rows). `total` fixes the
+   * centre of the scale exponents (min_pos = floor(-total / 2)); the reference's is len + offset. Queries
+   * and keys must share it for q.k to depend on n - m only.
+   */
+  tables(len: number, offset: number, total = len + offset): XposTables {
+    const half = this.half;
     const minPos = Math.floor(-total / 2);
     const scale = new Float32Array(len * half), sin = new Float32Array(len * half), cos = new Float32Array(len * half);
     for (let r = 0; r < len; r++) {
@@ -48,11 +52,11 @@ export class Xpos {
   }
 
   /** dup(cos ⊙ scale^±1) and dup(sin ⊙ scale^±1), [len, D], cached (kept outside tidy scopes). */
-  private rotation(len: number, offset: number, downscale: boolean): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
-    const key = `${len}:${offset}:${downscale ? 1 : 0}`;
+  private rotation(len: number, offset: number, downscale: boolean, total: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    const key = `${len}:${offset}:${total}:${downscale ? 1 : 0}`;
     let r = this.cache.get(key);
     if (!r) {
-      const t = this.tables(len, offset);
+      const t = this.tables(len, offset, total);
       const c = new Float32Array(t.cos.length), s = new Float32Array(t.sin.length);
       for (let i = 0; i < c.length; i++) {
         const z = downscale ? 1 / t.scale[i]! : t.scale[i]!;
@@ -68,9 +72,13 @@ export class Xpos {
     return r;
   }
 
-  /** x [..., L, D] -> xPos-rotated and scaled x (upscale for queries, downscale for keys). */
-  apply(x: tf.Tensor, offset: number, downscale: boolean): tf.Tensor {
-    const { cos, sin } = this.rotation(x.shape[x.rank - 2]!, offset, downscale);
+  /**
+   * x [..., L, D] at positions offset.. -> xPos-rotated and scaled x (upscale for queries, downscale for
+   * keys); `total` as in tables() (default: the reference's L + offset).
+   */
+  apply(x: tf.Tensor, offset: number, downscale: boolean, total?: number): tf.Tensor {
+    const len = x.shape[x.rank - 2]!;
+    const { cos, sin } = this.rotation(len, offset, downscale, total ?? len + offset);
     return applyRotation(x, cos, sin);
   }
 }

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, Capabilities, DecodeState, LanguageModel, LayerState, ModelConfig } from './interface.ts';
 import { type Params, RotationCache, addLinear, linear, mergeHeads, rmsNorm, splitHeads } from './layers.ts';
-import { addXavier, linspaceAngles, numOption, repeatHeads } from './ops.ts';
+import { addXavier, linspaceAngles, logSigmoid, numOption, repeatHeads } from './ops.ts';
 import { registerArchitecture } from './registry.ts';
 import {
   type RetentionMixer, cumsumLast, decayedState, emptyState, gatedChunkwise, gatedOutput, gatedParallel, retentionForm, retentionMixer,
@@ -45,7 +45,7 @@ export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
         k: rope.rotate(splitHeads(tf.mul(k!, hd ** -0.5), heads), start),
         v: splitHeads(v!, heads),
         g: g!,
-        a: tf.div(tf.logSigmoid(linear(x, wGate)), normalizer).transpose([0, 2, 1]),
+        a: tf.div(logSigmoid(linear(x, wGate)), normalizer).transpose([0, 2, 1]),
       };
     },
     retain: ({ q, k, v, a }, c) => (c === null ? gatedParallel(q, k, v, a) : gatedChunkwise(q, k, v, a, c)),

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../harness/data/rng.ts';
-import { evalSeed, type Episode, type EpisodeTask, type Query, type Side } from './tasks/episodes.ts';
+import { evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from './tasks/episodes.ts';
 
 export type IclFormat = 'compact' | 'natural';
 export type Arrangement = 'random' | 'clustered';
@@ -103,7 +103,11 @@ export function answerTokens(format: IclFormat, label: number): number[] {
   return format === 'compact' ? [COMPACT_LABEL_BASE + label] : utf8(` ${NATURAL_LABELS[label]}\n`);
 }
 
-/** FNV-1a over the sorted (input, label) pairs: the identity of a mapping. */
+/**
+ * FNV-1a over the sorted (input, label) pairs, then the murmur3 finaliser: the identity of a mapping.
+ * (Without the finaliser the low bit, which picks the side, would depend only on which symbols occur,
+ * never on how inputs are bound to labels.)
+ */
 export function mappingFingerprint(m: Mapping): number {
   const pairs = [...m.pairs].sort((a, b) => a.input - b.input);
   let h = 0x811c9dc5;
@@ -111,7 +115,7 @@ export function mappingFingerprint(m: Mapping): number {
     h ^= v & 0xff;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return h;
+  return fmix32(h);
 }
 
 /** The side a mapping belongs to: training ('train', even fingerprint) or evaluation ('test', odd). */

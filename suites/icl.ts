@@ -94,8 +94,8 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
   small: {
     format: 'compact',
     task: { inputs: 8, labels: 4, inputPool: 16, labelPool: 16 },
-    training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 50, batch: 8, steps: 500 } },
-    trainDemos: [0],
+    training: { init: 'scratch', train: { ...adam, lr: 2e-3, warmup: 50, batch: 8, steps: 500 } },
+    trainDemos: [4, 8, 12, 16, 24, 32],
     middle: 16,
     order: { demos: [4, 16, 48], sets: 8, permutations: 8, arrangements: ['random', 'clustered'] },
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },

@@ -2,11 +2,12 @@
 // inference path against the parallel forward, the forms of retention, gradients to every parameter,
 // decoding-state sizes, and the paper conventions each configure() applies.
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { DecodeState, LanguageModel, ModelConfig, SizeSpec } from '../architectures/interface.ts';
 import { getArchitecture } from '../architectures/index.ts';
 import { Params, tensorBytes } from '../architectures/layers.ts';
 import { lambdaInit } from '../architectures/diff.ts';
+import { setFastPath } from '../architectures/fastpath.ts';
 import { blockStart } from '../architectures/lex.ts';
 import type { YocoLM } from '../architectures/yoco.ts';
 import { countParams, matchedConfig, MATCH_TOLERANCE } from '../harness/models.ts';
@@ -114,7 +115,10 @@ describe.each(VARIANTS)('$name', ({ arch, size, mixer, prepare }) => {
     m.params.dispose();
   });
 
-  it('gives every parameter a non-zero gradient', () => {
+  // plain ops too: they are what every backend without our fused wasm kernels runs (GPU included)
+  it.each([['fast paths', true], ['plain ops', false]])('gives every parameter a non-zero gradient (%s)', (_, fast) => {
+    const prev = setFastPath(fast as boolean);
+    onTestFinished(() => { setFastPath(prev); });
     const m = build(arch, size, mixer);
     const toks = tokens(2, 10, 1);
     const targets = tokens(2, 10, 2);

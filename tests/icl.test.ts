@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { architectureNames, getArchitecture } from '../architectures/index.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
+import { Xpos } from '../architectures/xpos.ts';
 import { batches } from '../harness/data/streams.ts';
 import { Rng } from '../harness/data/rng.ts';
 import { buildModel, matchedConfig } from '../harness/models.ts';
@@ -197,6 +198,19 @@ describe('structured prompting', () => {
       expect(maxDiff(structuredLogits(lm, [group, other]), ref())).toBeGreaterThan(1e-3);
     });
   }
+
+  it('lex: parts encoded separately share one xPos centre, so q.k equals one pass over the concatenation', () => {
+    const xpos = new Xpos(8);
+    const x = tf.randomNormal([1, 12, 8], 0, 1, 'float32', 5);
+    const scores = (q: tf.Tensor, k: tf.Tensor) => tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true).arraySync()[0] as number[][];
+    const full = scores(xpos.apply(x, 0, false), xpos.apply(x, 0, true)).slice(9).map((row) => row.slice(0, 9));
+    const [groupX, testX] = [x.slice([0, 0, 0], [1, 9, 8]), x.slice([0, 9, 0], [1, 3, 8])];
+    const shared = scores(xpos.apply(testX, 9, false, 16), xpos.apply(groupX, 0, true, 16));
+    expect(maxDiff(shared, full)).toBeLessThan(1e-5);
+    // each part with the reference's own centre (len + offset) carries a spurious zeta power
+    const ownCentre = scores(xpos.apply(testX, 9, false), xpos.apply(groupX, 0, true));
+    expect(maxDiff(ownCentre, full)).toBeGreaterThan(1e-4);
+  });
 
   it('the rescaling matters: without ln M, M identical groups are not ordinary attention', () => {
     // the same computation with the bias removed (M groups of which the test sees M copies at weight 1)

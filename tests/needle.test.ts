@@ -149,6 +149,21 @@ describe('episodes', () => {
     expect(mqar.episode(new Rng(1), 256, { pairs: 8 }, 'test')!.queries.length).toBe(8);
   });
 
+  it('split binding sets evenly, permutations of one symbol set included (k = all symbols works on both sides)', () => {
+    const rng = new Rng(5);
+    const sides = { train: 0, test: 0 };
+    for (let i = 0; i < 400; i++) {
+      const vs = [0, 1, 2, 3, 4, 5, 6, 7];
+      rng.shuffle(vs);
+      sides[bindingSide(vs.map((v, j) => [128 + j, 192 + v]))]++;
+    }
+    expect(sides.train).toBeGreaterThan(150);
+    expect(sides.test).toBeGreaterThan(150);
+    const full = mqarTask(corpus, { keySymbols: 16, valueSymbols: 16 });
+    expect(full.episode(new Rng(1), 64, { pairs: 16 }, 'train')!.queries.length).toBe(16);
+    expect(full.episode(new Rng(1), 64, { pairs: 16 }, 'test')!.queries.length).toBe(16);
+  });
+
   it('lay out the grid: d/11 depths and lengths from multiples of T', () => {
     expect(gridDepths(10)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => +(d / 11).toFixed(4)));
     expect(gridLengths([0.5, 1, 8, 1], 128)).toEqual([64, 128, 1024]);

@@ -9,6 +9,7 @@ import { UsageError, parsePositiveInt } from '../errors.ts';
 import { gitSha } from '../hash.ts';
 import { machineInfo, machineLabel } from '../measure.ts';
 import { stopWorkers } from '../parallel.ts';
+import { setFastPath } from '../../architectures/fastpath.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {
@@ -20,6 +21,7 @@ export function register(program: Command, out: (s: string) => void): void {
     .option('--steps <n>', 'timed training steps per config (the median is reported)', '8')
     .option('--warmup <n>', 'untimed training steps first', '3')
     .option('--workers <n>', 'data-parallel workers (default: the trainer\'s own choice)')
+    .option('--plain', 'the baseline before optimisation: fast paths off (plain tfjs ops) and one worker')
     .option('--decode-context <n>', 'context length before timing decode steps', '1024')
     .option('--decode-steps <n>', 'timed decode steps', '16')
     .option('--corpus <path>', "text file or folder, or 'default'", 'default')
@@ -38,7 +40,8 @@ export function register(program: Command, out: (s: string) => void): void {
       }
       const steps = parsePositiveInt('--steps', String(opts.steps));
       const warmup = parsePositiveInt('--warmup', String(opts.warmup));
-      const workers = opts.workers === undefined ? undefined : parsePositiveInt('--workers', String(opts.workers));
+      if (opts.plain && opts.workers !== undefined) throw new UsageError('--plain runs one worker; leave out --workers');
+      const workers = opts.plain ? 1 : opts.workers === undefined ? undefined : parsePositiveInt('--workers', String(opts.workers));
       const decodeContext = parsePositiveInt('--decode-context', String(opts.decodeContext));
       const decodeSteps = parsePositiveInt('--decode-steps', String(opts.decodeSteps));
       const corpus = loadCorpus(opts.corpus as string);
@@ -61,9 +64,12 @@ export function register(program: Command, out: (s: string) => void): void {
         out(`${'name'.padEnd(20)} ${'config'.padEnd(26)} ${'train tok/s'.padStart(11)} ${'GFLOP/s'.padStart(8)} ${'MFU'.padStart(7)} ${'decode tok/s'.padStart(12)} workers  step s (median of ${steps})\n`);
       }
       const rows: BenchRow[] = [];
+      const fastBefore = setFastPath(!opts.plain);
+      if (opts.plain) info('# --plain: fast paths off (plain tfjs ops), one worker: the baseline the fast paths are measured against\n');
       try {
         for (const c of configs) {
           const { row, detail } = benchOne(c, corpus, peak, backend.name, { steps, warmup, workers, decodeContext, decodeSteps });
+          if (opts.plain) row.name += '/plain'; // a baseline figure never passes for an optimised one
           rows.push(row);
           if (opts.json) {
             out(`${JSON.stringify(row)}\n`);
@@ -75,6 +81,7 @@ export function register(program: Command, out: (s: string) => void): void {
           }
         }
       } finally {
+        setFastPath(fastBefore);
         await stopWorkers();
       }
       if (!opts.json) out(`# decode: step() after a prefill of ${decodeContext} tokens, batch 1, median of ${decodeSteps}; every figure: ${machineLabel(machine)}, ${backend.name}, ${sha}\n`);

@@ -98,6 +98,7 @@ export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: T
 }
 
 // --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar|retrieval> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
+// keys: arch, seq (episode length), keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, ...
 // (retrieval: both streams 1:1, both probes)
 if (process.argv[1]?.endsWith('calibrate.ts')) {
   const [taskName = 'mqar', presetName = 'small', init = 'scratch', stepsArg = '200', everyArg = '25', batchArg = '16', lrArg = '1e-3', ...rest] = process.argv.slice(2);
@@ -110,7 +111,8 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const preset = PRESETS[presetName]!;
   const spec = getArchitecture(String(extra.arch ?? 'transformer')) as ArchitectureSpec;
   const corpus = loadCorpus();
-  const { config } = models.matchedConfig(spec, preset, 'params');
+  const matched = models.matchedConfig(spec, preset, 'params').config;
+  const config = extra.seq ? { ...matched, seq: Number(extra.seq) } : matched;
   const seq = config.seq;
   const model = models.buildModel(spec, config, 0);
   if (init === 'text') {
@@ -132,7 +134,7 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const extraQ = extra.extra ? Number(extra.extra) : undefined;
   const mq = retrieval.mqarTask(corpus, { keySymbols: Number(extra.keys ?? 64), valueSymbols: Number(extra.values ?? 64), filler: (extra.filler as 'pad' | 'text') ?? 'pad' });
   const nd = retrieval.needleTask(corpus, { format: (extra.format as 'compact' | 'natural') ?? 'compact' });
-  const mqTrain = String(extra.train ?? '4,8,16,32').split(',').map((p) => ({ pairs: Number(p), extra: extraQ }));
+  const mqTrain = String(extra.train ?? '4,8,16,32').split(',').map((p) => ({ pairs: Number(p), extra: extraQ, fill: Boolean(extra.fill) }));
   const ndTrain = String(extra.trainNeedles ?? extra.train ?? '1,2,4,6,8').split(',').map((n) => ({ needles: Number(n), queried: Number(n), extra: extra.extraNeedles ? Number(extra.extraNeedles) : extraQ }));
   const pairsProbe = String(taskName === 'mqar' ? extra.middle ?? 8 : extra.middlePairs ?? 8).split(',').map(Number);
   const needleProbe = String(extra.middleNeedles ?? (taskName === 'needle' ? extra.middle : undefined) ?? '4/2').split(',').map((x) => x.split('/').map(Number));

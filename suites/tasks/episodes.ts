@@ -80,9 +80,28 @@ export function taskStream<S>(task: EpisodeTask<S>, settings: S[], extraSpec: Re
   };
 }
 
+/**
+ * A well-mixed 32-bit hash of a string: FNV-1a (architectures/layers.ts) followed by the murmur3
+ * finaliser. FNV-1a alone is unusable for parity and small moduli: its low bit depends only on how many
+ * odd bytes the string holds, so every permutation of the same symbols would land on the same side.
+ */
+export function mixedHash(s: string): number {
+  return fmix32(hashString(s));
+}
+
+/** The murmur3 32-bit finaliser: every output bit depends on every input bit. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** Seed of one evaluation cell: independent of the training order (which uses the unit seed directly). */
 export function evalSeed(seed: number, ...parts: (string | number)[]): number {
-  return hashString(`eval|${seed}|${parts.join('|')}`);
+  return mixedHash(`eval|${seed}|${parts.join('|')}`);
 }
 
 /**
@@ -93,12 +112,12 @@ export function evalSeed(seed: number, ...parts: (string | number)[]): number {
  */
 export function bindingSide(pairs: readonly (readonly (number | string)[])[]): Side {
   const key = pairs.map((p) => p.join(':')).sort().join('|');
-  return hashString(`bindings|${key}`) % 2 === 0 ? 'train' : 'test';
+  return mixedHash(`bindings|${key}`) % 2 === 0 ? 'train' : 'test';
 }
 
 /** A fixed, hash-decided held-out set: true for about 1/every of the items, the same on every run. */
 export function heldOut(item: string, every: number): boolean {
-  return hashString(`heldout|${item}`) % every === 0;
+  return mixedHash(`heldout|${item}`) % every === 0;
 }
 
 /** Hash of the task generators' sources: part of task-model cache keys, so edits retrain. */

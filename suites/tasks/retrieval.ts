@@ -92,8 +92,9 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
     episode(rng, length, s, side): Episode | null {
       const { needles: n, queried: r } = s;
       if (r < 1 || r > n) throw new Error(`needle setting ${n}/${r}: queried must be in 1..needles`);
-      let names: (number | string)[], raw: number[];
+      let names: (number | string)[], raw: number[], tries = 0;
       do {
+        if (++tries > 1000) throw new Error(`needle: no ${side}-side binding set of ${n} needles`);
         names = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
         raw = drawValues(rng, n, digits);
       } while (bindingSide(names.map((nm, i) => [nm, raw[i]!])) !== side);
@@ -159,6 +160,8 @@ export interface MqarSetting {
    * after the regular ones, the count uniform over what fits. Evaluation settings leave it out.
    */
   extra?: number;
+  /** With extra: always as many extra queries as fit (no filler left), instead of a uniform count. */
+  fill?: boolean;
 }
 
 export interface MqarOptions {
@@ -177,11 +180,12 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
   // k distinct keys bound to k distinct values, uniformly among binding sets of the side's parity
   const drawPairs = (rng: Rng, n: number, side: Side): [number, number][] => {
-    for (;;) {
+    for (let tries = 0; tries < 1000; tries++) {
       const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
       const pairs = ks.map((k, i): [number, number] => [k, vs[i]!]);
       if (bindingSide(pairs) === side) return pairs;
     }
+    throw new Error(`MQAR: no ${side}-side binding set of ${n} pairs`);
   };
 
   return {
@@ -198,7 +202,7 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
       const asked = sample(rng, pairs, q);
       if (s.extra) {
         const room = Math.min(s.extra, Math.floor((length - 2 * k - 2 * q) / 2));
-        for (let e = rng.int(room + 1); e > 0; e--) asked.push(pairs[rng.int(k)]!);
+        for (let e = s.fill ? room : rng.int(room + 1); e > 0; e--) asked.push(pairs[rng.int(k)]!);
       }
       const gap = length - 2 * k - 2 * asked.length;
       const before = rng.int(gap + 1);
