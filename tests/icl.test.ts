@@ -202,7 +202,7 @@ describe('structured prompting', () => {
   it('lex: parts encoded separately share one xPos centre, so q.k equals one pass over the concatenation', () => {
     const xpos = new Xpos(8);
     const x = tf.randomNormal([1, 12, 8], 0, 1, 'float32', 5);
-    const scores = (q: tf.Tensor, k: tf.Tensor) => tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true).arraySync()[0] as number[][];
+    const scores = (q: tf.Tensor, k: tf.Tensor) => (tf.matMul(q as tf.Tensor3D, k as tf.Tensor3D, false, true).arraySync() as number[][][])[0]!;
     const full = scores(xpos.apply(x, 0, false), xpos.apply(x, 0, true)).slice(9).map((row) => row.slice(0, 9));
     const [groupX, testX] = [x.slice([0, 0, 0], [1, 9, 8]), x.slice([0, 9, 0], [1, 3, 8])];
     const shared = scores(xpos.apply(testX, 9, false, 16), xpos.apply(groupX, 0, true, 16));
