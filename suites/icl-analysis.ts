@@ -73,6 +73,7 @@ export function spreadComparison(records: ResultRecord[], a: string, b: string):
 
 export interface ScalingRow {
   arch: string;
+  seed: number;
   demos: number;
   mode: string;
   groups: number | string;
@@ -83,17 +84,17 @@ export interface ScalingRow {
   flag: string;
 }
 
-/** Structured against conventional ICL per architecture and number of demonstrations. */
+/** Structured against conventional ICL per architecture, seed and number of demonstrations. */
 export function scalingTable(records: ResultRecord[]): ScalingRow[] {
   const out: ScalingRow[] = [];
   for (const r of icl(records, 'icl_accuracy_pooled').filter((x) => x.dims.experiment === 'scaling')) {
     const sd = icl(records, 'accuracy_std').find((x) => x.arch === r.arch && x.seed === r.seed && x.dims.mode === r.dims.mode && x.dims.demos === r.dims.demos);
     out.push({
-      arch: r.arch, demos: num(r.dims.demos), mode: String(r.dims.mode), groups: String(r.dims.groups ?? ''), seen: String(r.dims.seen ?? ''),
+      arch: r.arch, seed: r.seed, demos: num(r.dims.demos), mode: String(r.dims.mode), groups: String(r.dims.groups ?? ''), seen: String(r.dims.seen ?? ''),
       accuracy: r.value, ci95: r.ci95 ?? null, std: sd?.value ?? NaN, flag: r.flag ?? '',
     });
   }
-  return out.sort((a, b) => a.arch.localeCompare(b.arch) || a.demos - b.demos || a.mode.localeCompare(b.mode));
+  return out.sort((a, b) => a.arch.localeCompare(b.arch) || a.demos - b.demos || a.mode.localeCompare(b.mode) || a.seed - b.seed);
 }
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
@@ -110,9 +111,9 @@ export function markdown(records: ResultRecord[], pair?: [string, string]): stri
     lines.push('', `Paired spread comparison ${pair[0]} - ${pair[1]} (within-set std across permutations):`, '', '| scope | pairs | mean difference | 95% CI | verdict |', '|---|---|---|---|---|');
     for (const c of spreadComparison(records, pair[0], pair[1])) lines.push(`| ${c.scope} | ${c.pairs} | ${f3(c.diff)} | ${ci(c.ci95)} | ${c.verdict} |`);
   }
-  lines.push('', '| arch | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|');
+  lines.push('', '| arch | seed | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of scalingTable(records)) {
-    lines.push(`| ${r.arch} | ${r.demos} | ${r.mode} | ${r.groups} | ${r.seen} | ${f3(r.accuracy)} ${ci(r.ci95)} | ${f3(r.std)} | ${r.flag} |`);
+    lines.push(`| ${r.arch} | ${r.seed} | ${r.demos} | ${r.mode} | ${r.groups} | ${r.seen} | ${f3(r.accuracy)} ${ci(r.ci95)} | ${f3(r.std)} | ${r.flag} |`);
   }
   return lines.join('\n');
 }

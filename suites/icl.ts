@@ -100,7 +100,19 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     order: { demos: [4, 16, 48], sets: 8, permutations: 8, arrangements: ['random', 'clustered'] },
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },
     evalBatch: 64,
-    calibration: [],
+    // Measured (Transformer, d128 L4 T128, 2 cores, wasm, compact 8 inputs -> 4 labels over pools of 16):
+    // no budget within reach lifted it off chance = shortcut = 0.25, so the rule is NOT met at this preset
+    // and its cells come out flagged. 3x the steps changed nothing, so the budget stays at 500.
+    calibration: [
+      { measured: '2026-11-26, transformer seed 0, this preset as it stands (500 steps, lr 2e-3, demos 4-32 per episode)', steps: 500, batch: 8, init: 'scratch',
+        accuracy: 129 / 512, ci95: [0.216, 0.291], n: 512, shortcut: 0.25, chance: 0.25 },
+      { measured: '2026-11-26, transformer seed 0, full windows of demonstrations, lr 3e-3', steps: 900, batch: 8, init: 'scratch',
+        accuracy: 48 / 192, ci95: [0.194, 0.316], n: 192, shortcut: 0.25, chance: 0.25, curve: '0.25 at steps 600, 700, 900; 0.255 at 800' },
+      { measured: '2026-11-26, transformer seed 0, from the 1,000-step text checkpoint', steps: 450, batch: 8, init: 'text',
+        accuracy: 46 / 192, ci95: [0.185, 0.305], n: 192, shortcut: 0.25, chance: 0.25, curve: 'no faster than scratch' },
+      { measured: '2026-11-26, d64 L2 T64 proxy, 4 inputs -> 4 labels (pool 4), lr 3e-3', steps: 1400, batch: 8, init: 'scratch',
+        accuracy: 24 / 96, ci95: [0.174, 0.345], n: 96, shortcut: 0.25, chance: 0.25, curve: 'between 0.22 and 0.28 from step 800 to 1400' },
+    ],
   },
   paper: {
     format: 'natural',

@@ -108,14 +108,26 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'compact',
     needle: {
       settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [1, 8], middleLengths: [0.5, 2, 4],
-      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
+      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 300 } },
     },
     mqar: {
       pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 48, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 200 } },
+      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 300 } },
     },
     evalBatch: 8,
-    calibration: [],
+    // one model on both tasks (1:1): half the training time of two, and it learned no worse in calibration
+    shared: { init: 'scratch', train: { ...adam, batch: 16, steps: 300 } },
+    // Measured (Transformer, d128 L4, 2 cores, wasm): no budget within reach put it above the shortcut, so
+    // the rule is NOT met at this preset and the suite's cells come out flagged. Raising steps 4x did not
+    // move MQAR off 1/k, so the budget stays where a run of all six architectures fits in under an hour.
+    calibration: [
+      { task: 'retrieval (shared)', setting: 'mqar k8 / needle N4/R2', length: 'T=128', steps: 1200, batch: 16, init: 'scratch', accuracy: 27 / 256, ci95: [0.074, 0.149], n: 256, shortcut: 1 / 8, chance: 1 / 64, measured: '2026-11-26, mqar k8 27/256; needle 4/2 0/64 (shortcut 0.25)' },
+      { task: 'retrieval (shared)', setting: 'mqar k8 / needle N4/R2', length: 'T=128', steps: 600, batch: 16, init: 'text', accuracy: 10 / 256, ci95: [0.021, 0.070], n: 256, shortcut: 1 / 8, chance: 1 / 64, measured: '2026-11-26, from the 1,000-step text checkpoint: slower than scratch; needle 0/64' },
+      { task: 'mqar', setting: 'k4, 16 keys / 16 values', length: 'T=64', steps: 700, batch: 16, init: 'scratch', accuracy: 71 / 256, ci95: [0.226, 0.335], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, the issue\'s PyTorch recipe (41% there at 635 steps); at the shortcut here' },
+      { task: 'mqar', setting: 'k4, 16/16, dense queries (fill)', length: 'T=64', steps: 600, batch: 16, init: 'scratch', accuracy: 66 / 256, ci95: [0.208, 0.315], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, 7x the answer positions per step' },
+      { task: 'mqar', setting: 'k4, 16/16, dense queries, lr 3e-3', length: 'T=64', steps: 600, batch: 16, init: 'scratch', accuracy: 62 / 256, ci95: [0.194, 0.298], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26' },
+      { task: 'mqar', setting: 'k4, 16/16, dense queries, embedding init x50 (PyTorch\'s N(0, 1))', length: 'T=64', steps: 600, batch: 16, init: 'scratch', accuracy: 68 / 256, ci95: [0.215, 0.323], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26' },
+    ],
   },
   paper: {
     format: 'natural',

@@ -6,6 +6,7 @@
 // few steps (greedy decoding, the real inference path); it is how budgets and the scratch-versus-text
 // question were measured. Run by hand, e.g.:
 //   node --import tsx suites/tasks/calibrate.ts mqar small scratch 300 25
+import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, LanguageModel } from '../../architectures/interface.ts';
 import { wilson } from '../../harness/stats.ts';
 import { Rng } from '../../harness/data/rng.ts';
@@ -115,6 +116,8 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const config = extra.seq ? { ...matched, seq: Number(extra.seq) } : matched;
   const seq = config.seq;
   const model = models.buildModel(spec, config, 0);
+  // embScale=X multiplies the initial embedding table (an init experiment: PyTorch's default is N(0, 1))
+  if (extra.embScale) model.params.get('embed').assign(tf.mul(model.params.get('embed'), Number(extra.embScale)));
   if (init === 'text') {
     // textKey=NAME pins the text checkpoint under a fixed name in the cache (immune to code-version churn).
     const cache = new ModelCache(String(extra.cache ?? '.cache/archbench'));
