@@ -16,6 +16,7 @@ import {
   mappingFingerprint, permutation, sideOf, summariseShortcuts, truncateToContext, type IclTask, type Mapping, type Pair,
 } from '../suites/icl-episodes.ts';
 import { scoreConventional, scoreStructured } from '../suites/icl-score.ts';
+import { spreadComparison } from '../suites/icl-analysis.ts';
 import { ICL_SETTINGS, evalOrder } from '../suites/icl.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
@@ -318,5 +319,24 @@ describe('scoring and flags', () => {
     }
     const modes = new Set(recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling').map((x) => x.dims.mode));
     expect([...modes].sort()).toEqual(['conventional', 'structured']);
+  });
+});
+
+describe('icl analysis', () => {
+  // order cells of two architectures over the same (seed, demos, arrangement, set, permutation) grid
+  const cells = (arch: string, spread: (set: number, p: number) => number) =>
+    [0, 1].flatMap((seed) => ['random', 'clustered'].flatMap((arrangement) => Array.from({ length: 6 }, (_, set) => Array.from({ length: 4 }, (_, p) => ({
+      suite: 'icl', arch, seed, preset: 'small', metric: 'icl_accuracy', value: 0.5 + spread(set, p), unit: 'fraction',
+      dims: { experiment: 'order', demos: 16, arrangement, set, permutation: p, n: 32 }, params: 1, backend: 'wasm', elapsed_s: 1, time: '',
+    }))).flat()));
+  const wobble = (amp: number) => (set: number, p: number) => amp * (p % 2 ? 1 : -1) * (1 + set / 10);
+
+  it('paired spread comparison: a wider spread is called, an equal one is tied', () => {
+    const recs = [...cells('a', wobble(0.2)), ...cells('b', wobble(0.05)), ...cells('c', wobble(0.05))];
+    const all = (x: string, y: string) => spreadComparison(recs, x, y).find((r) => r.scope === 'all')!;
+    expect(all('a', 'b').verdict).toBe('a spread higher');
+    expect(all('b', 'a').verdict).toBe('b spread lower');
+    expect(all('a', 'b').pairs).toBe(2 * 2 * 6);
+    expect(all('b', 'c').verdict).toBe('tied');
   });
 });
