@@ -104,8 +104,8 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     // no budget within reach lifted it off chance = shortcut = 0.25, so the rule is NOT met at this preset
     // and its cells come out flagged. 3x the steps changed nothing, so the budget stays at 500.
     calibration: [
-      { measured: '2026-11-26, transformer seed 0, this preset as it stands (500 steps, lr 2e-3, demos 4-32 per episode)', steps: 500, batch: 8, init: 'scratch',
-        accuracy: 129 / 512, ci95: [0.216, 0.291], n: 512, shortcut: 0.25, chance: 0.25 },
+      { measured: '2026-11-26, transformer seed 0, this preset as it stands (500 steps, lr 2e-3, demos 4-32 per episode; `run icl --preset small --seeds 2`)', steps: 500, batch: 8, init: 'scratch',
+        accuracy: 137 / 512, ci95: [0.231, 0.308], n: 512, shortcut: 0.25, chance: 0.25, curve: 'seed 1: 120/512 = 0.234 (0.200-0.273)' },
       { measured: '2026-11-26, transformer seed 0, full windows of demonstrations, lr 3e-3', steps: 900, batch: 8, init: 'scratch',
         accuracy: 48 / 192, ci95: [0.194, 0.316], n: 192, shortcut: 0.25, chance: 0.25, curve: '0.25 at steps 600, 700, 900; 0.255 at 800' },
       { measured: '2026-11-26, transformer seed 0, from the 1,000-step text checkpoint', steps: 450, batch: 8, init: 'text',
