@@ -99,7 +99,8 @@ export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: T
 }
 
 // --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar|retrieval> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
-// keys: arch, seq (episode length), keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, ...
+// keys: arch, seq (episode length), keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,
+// weightDecay, embScale, init=torch, ...
 // (retrieval: both streams 1:1, both probes)
 if (process.argv[1]?.endsWith('calibrate.ts')) {
   const [taskName = 'mqar', presetName = 'small', init = 'scratch', stepsArg = '200', everyArg = '25', batchArg = '16', lrArg = '1e-3', ...rest] = process.argv.slice(2);
@@ -118,6 +119,13 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const model = models.buildModel(spec, config, 0);
   // embScale=X multiplies the initial embedding table (an init experiment: PyTorch's default is N(0, 1))
   if (extra.embScale) model.params.get('embed').assign(tf.mul(model.params.get('embed'), Number(extra.embScale)));
+  // init=torch: PyTorch's defaults instead (embedding N(0, 1); every other matrix U(+-1/sqrt(fan_in)))
+  if (extra.init === 'torch') {
+    for (const [name, v] of model.params.vars) {
+      if (v.shape.length !== 2) continue;
+      v.assign(name === 'embed' ? tf.randomNormal(v.shape, 0, 1, 'float32', 1) : tf.randomUniform(v.shape, -1 / Math.sqrt(v.shape[0]!), 1 / Math.sqrt(v.shape[0]!), 'float32', 1));
+    }
+  }
   if (init === 'text') {
     // textKey=NAME pins the text checkpoint under a fixed name in the cache (immune to code-version churn).
     const cache = new ModelCache(String(extra.cache ?? '.cache/archbench'));
@@ -130,7 +138,9 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
     }
     if (extra.textOnly) process.exit(0);
   }
-  const cfg: TrainConfig = { ...preset.train, batch: Number(batchArg), steps: Number(stepsArg), lr: Number(lrArg), warmup: Number(extra.warmup ?? 20) };
+  const cfg: TrainConfig = { ...preset.train, batch: Number(batchArg), steps: Number(stepsArg), lr: Number(lrArg), warmup: Number(extra.warmup ?? 20),
+    ...(extra.beta2 ? { beta2: Number(extra.beta2) } : {}), ...(extra.minLrFrac ? { minLrFrac: Number(extra.minLrFrac) } : {}),
+    ...(extra.weightDecay !== undefined ? { weightDecay: Number(extra.weightDecay) } : {}) };
   const probeCount = Number(extra.probe ?? 32);
   const log = (p: CurvePoint) => process.stdout.write(`${JSON.stringify({ ...p, seconds: +p.seconds.toFixed(1), loss: +p.loss.toFixed(4) })}\n`);
   const side = (extra.side as Side) ?? 'test';
