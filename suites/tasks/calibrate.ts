@@ -61,13 +61,29 @@ export function exactCounts(model: LanguageModel, episodes: Episode[], batch: nu
   return { k, n };
 }
 
+/**
+ * Teacher-forced accuracy of one-token answers: one full forward per episode, argmax at each answer's
+ * position (a diagnostic beside exactCounts, which decodes on the real inference path).
+ */
+export function forcedAccuracy(model: LanguageModel, episodes: Episode[]): number {
+  let k = 0, n = 0;
+  for (const ep of episodes) {
+    const pred = tf.tidy(() => tf.argMax(model.forward(tf.tensor2d(ep.tokens, [1, ep.tokens.length], 'int32')), -1).dataSync() as Int32Array);
+    for (const q of ep.queries) {
+      n++;
+      if (pred[q.start - 1] === q.answer[0]) k++;
+    }
+  }
+  return n ? k / n : NaN;
+}
+
 export interface CurvePoint {
   step: number;
   tokens: number;
   seconds: number;
   loss: number;
   /** Exact-match counts per probe. */
-  probes: Record<string, { k: number; n: number; accuracy: number }>;
+  probes: Record<string, { k: number; n: number; accuracy: number; forced: number }>;
 }
 
 /**
@@ -82,7 +98,7 @@ export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: T
   const point = (step: number, loss: number) => {
     const scored = Object.fromEntries(Object.entries(probes).map(([name, eps]) => {
       const { k, n } = exactCounts(model, eps, opts.evalBatch);
-      return [name, { k, n, accuracy: k / n }];
+      return [name, { k, n, accuracy: k / n, forced: forcedAccuracy(model, eps) }];
     }));
     const p = { step, tokens, seconds: (performance.now() - t0) / 1000, loss, probes: scored };
     points.push(p);
@@ -99,7 +115,7 @@ export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: T
 }
 
 // --- by hand: node --import tsx suites/tasks/calibrate.ts <needle|mqar|retrieval> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
-// keys: arch, seq (episode length), keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,
+// keys: arch, seq (episode length), layers, keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,
 // weightDecay, embScale, init=torch, ...
 // (retrieval: both streams 1:1, both probes)
 if (process.argv[1]?.endsWith('calibrate.ts')) {
@@ -114,7 +130,7 @@ if (process.argv[1]?.endsWith('calibrate.ts')) {
   const spec = getArchitecture(String(extra.arch ?? 'transformer')) as ArchitectureSpec;
   const corpus = loadCorpus();
   const matched = models.matchedConfig(spec, preset, 'params').config;
-  const config = extra.seq ? { ...matched, seq: Number(extra.seq) } : matched;
+  const config = { ...matched, ...(extra.seq ? { seq: Number(extra.seq) } : {}), ...(extra.layers ? { layers: Number(extra.layers) } : {}) };
   const seq = config.seq;
   const model = models.buildModel(spec, config, 0);
   // embScale=X multiplies the initial embedding table (an init experiment: PyTorch's default is N(0, 1))
