@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../harness/data/rng.ts';
-import { evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from './tasks/episodes.ts';
+import { drawOnSide, evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from './tasks/episodes.ts';
 
 export type IclFormat = 'compact' | 'natural';
 export type Arrangement = 'random' | 'clustered';
@@ -126,14 +126,13 @@ export function drawMapping(rng: Rng, task: IclTask, side: Side): Mapping {
   const pool = taskPools(task);
   if (task.inputs % task.labels !== 0) throw new Error(`icl: inputs (${task.inputs}) must be a multiple of labels (${task.labels})`);
   if (task.inputs > pool.inputs || task.labels > pool.labels) throw new Error(`icl: ${task.inputs} inputs and ${task.labels} labels do not fit pools of ${pool.inputs} and ${pool.labels}`);
-  for (;;) {
+  const per = task.inputs / task.labels;
+  return drawOnSide(side, `icl mapping of ${task.inputs} inputs`, (): Mapping => {
     const inputs = rng.shuffle(Array.from({ length: pool.inputs }, (_, i) => i)).slice(0, task.inputs);
     const labels = rng.shuffle(Array.from({ length: pool.labels }, (_, i) => i)).slice(0, task.labels);
-    const per = task.inputs / task.labels;
     const classOf = rng.shuffle(Array.from({ length: task.inputs }, (_, i) => Math.floor(i / per)));
-    const m: Mapping = { pairs: inputs.map((input, i) => ({ input, label: labels[classOf[i]!]! })), labels };
-    if (sideOf(m) === side) return m;
-  }
+    return { pairs: inputs.map((input, i) => ({ input, label: labels[classOf[i]!]! })), labels };
+  }, sideOf);
 }
 
 /**

@@ -115,6 +115,18 @@ export function bindingSide(pairs: readonly (readonly (number | string)[])[]): S
   return mixedHash(`bindings|${key}`) % 2 === 0 ? 'train' : 'test';
 }
 
+/**
+ * Rejection sampling onto one side: `draw()` until `sideOf` of the draw is `side` (at most 1,000 tries,
+ * then an error naming `what`). Every generator that splits by a hash of what it drew goes through here.
+ */
+export function drawOnSide<T>(side: Side, what: string, draw: () => T, sideOf: (t: T) => Side): T {
+  for (let tries = 0; tries < 1000; tries++) {
+    const t = draw();
+    if (sideOf(t) === side) return t;
+  }
+  throw new Error(`${what}: no ${side}-side draw in 1000 tries`);
+}
+
 /** A fixed, hash-decided held-out set: true for about 1/every of the items, the same on every run. */
 export function heldOut(item: string, every: number): boolean {
   return mixedHash(`heldout|${item}`) % every === 0;

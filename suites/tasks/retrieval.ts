@@ -19,7 +19,7 @@
 // Shortcut: copying any value present in the context scores 1/N (needles) or 1/k (MQAR).
 import type { Corpus } from '../../harness/data/corpus.ts';
 import type { Rng } from '../../harness/data/rng.ts';
-import { Haystack, ascii, bindingSide, heldOut, sample, type Episode, type EpisodeTask, type Query, type Side } from './episodes.ts';
+import { Haystack, ascii, bindingSide, drawOnSide, heldOut, sample, type Episode, type EpisodeTask, type Query, type Side } from './episodes.ts';
 
 export const MARK = 0x1e;
 export const PAD = 0x00;
@@ -92,13 +92,13 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
     episode(rng, length, s, side): Episode | null {
       const { needles: n, queried: r } = s;
       if (r < 1 || r > n) throw new Error(`needle setting ${n}/${r}: queried must be in 1..needles`);
-      let names: (number | string)[], raw: number[], tries = 0;
-      do {
-        if (++tries > 1000) throw new Error(`needle: no ${side}-side binding set of ${n} needles`);
-        names = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
-        raw = drawValues(rng, n, digits);
-      } while (bindingSide(names.map((nm, i) => [nm, raw[i]!])) !== side);
-      const values = raw.map((v) => digitsOf(v, digits));
+      const bound = drawOnSide(side, `needle binding set of ${n}`, () => {
+        const nm: (number | string)[] = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
+        const raw = drawValues(rng, n, digits);
+        return nm.map((x, i): [number | string, number] => [x, raw[i]!]);
+      }, bindingSide);
+      const names = bound.map(([nm]) => nm);
+      const values = bound.map(([, v]) => digitsOf(v, digits));
       const asked = sample(rng, Array.from({ length: n }, (_, i) => i), r);
       const needleParts = names.map((nm, i) => needleBytes(nm, values[i]!));
       const queryCost = (i: number) => queryBytes(names[i]!).length + digits;
@@ -179,14 +179,10 @@ export function mqarTask(corpus: Corpus, opts: MqarOptions = {}): EpisodeTask<Mq
   const vals = Array.from({ length: nv }, (_, i) => 128 + nk + i);
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
   // k distinct keys bound to k distinct values, uniformly among binding sets of the side's parity
-  const drawPairs = (rng: Rng, n: number, side: Side): [number, number][] => {
-    for (let tries = 0; tries < 1000; tries++) {
-      const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
-      const pairs = ks.map((k, i): [number, number] => [k, vs[i]!]);
-      if (bindingSide(pairs) === side) return pairs;
-    }
-    throw new Error(`MQAR: no ${side}-side binding set of ${n} pairs`);
-  };
+  const drawPairs = (rng: Rng, n: number, side: Side): [number, number][] => drawOnSide(side, `MQAR binding set of ${n} pairs`, () => {
+    const ks = sample(rng, keys, n), vs = sample(rng, vals, n);
+    return ks.map((k, i): [number, number] => [k, vs[i]!]);
+  }, bindingSide);
 
   return {
     name: 'mqar',
