@@ -42,7 +42,8 @@ export interface NeedleGrid {
   trainNeedles: number[];
   /** Training densification: up to this many repeated queries after the regular ones (0: none). */
   trainExtra: number;
-  training: TaskTraining;
+  /** This task's own model (left out when the settings train one `shared` model). */
+  training?: TaskTraining;
 }
 
 export interface MqarGrid {
@@ -58,7 +59,8 @@ export interface MqarGrid {
   trainPairs: number[];
   /** Training densification: up to this many repeated queries after the k regular ones (0: none). */
   trainExtra: number;
-  training: TaskTraining;
+  /** This task's own model (left out when the settings train one `shared` model). */
+  training?: TaskTraining;
 }
 
 export interface CalibrationFigure {
@@ -83,7 +85,7 @@ export interface RetrievalSettings {
   mqar: MqarGrid;
   /** Episodes decoded together. */
   evalBatch: number;
-  /** When set, one model trains on both tasks' streams (1:1) with this recipe, instead of one model per task. */
+  /** When set, one model trains on both tasks' streams (1:1) with this recipe, instead of one model per task (then the grids' own `training` is left out). */
   shared?: TaskTraining;
   calibration: CalibrationFigure[];
 }
@@ -108,11 +110,11 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'compact',
     needle: {
       settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [1, 8], middleLengths: [0.5, 2, 4],
-      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 300 } },
+      depths: 10, trials: 1, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8,
     },
     mqar: {
       pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 48, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'scratch', train: { ...adam, batch: 16, steps: 300 } },
+      trainPairs: [4, 8, 16, 32], trainExtra: 64,
     },
     evalBatch: 8,
     // one model on both tasks (1:1): half the training time of two (in calibration neither way left the shortcut)
@@ -332,9 +334,11 @@ export const needle: Suite = {
       return withModel('retrieval', s.shared, () => streamModel(ctx, 'task:retrieval', stream, s.shared!),
         (m) => [...evalNeedles(ctx, s, needles, m), ...evalMqar(ctx, s, mqar, m)]);
     }
+    const needleTraining = s.needle.training, mqarTraining = s.mqar.training;
+    if (!needleTraining || !mqarTraining) throw new Error(`needle: preset ${ctx.preset.name} sets neither a shared model nor one per task`);
     return [
-      ...withModel('needle', s.needle.training, () => taskModel(ctx, needles, needleTrainSettings(s.needle), s.needle.training), (m) => evalNeedles(ctx, s, needles, m)),
-      ...withModel('mqar', s.mqar.training, () => taskModel(ctx, mqar, mqarTrainSettings(s.mqar), s.mqar.training), (m) => evalMqar(ctx, s, mqar, m)),
+      ...withModel('needle', needleTraining, () => taskModel(ctx, needles, needleTrainSettings(s.needle), needleTraining), (m) => evalNeedles(ctx, s, needles, m)),
+      ...withModel('mqar', mqarTraining, () => taskModel(ctx, mqar, mqarTrainSettings(s.mqar), mqarTraining), (m) => evalMqar(ctx, s, mqar, m)),
     ];
   },
 };
