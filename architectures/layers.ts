@@ -15,6 +15,13 @@ export function hashString(s: string): number {
 
 export type Init = { kind: 'normal'; std: number } | { kind: 'ones' } | { kind: 'zeros' } | { kind: 'uniform'; limit: number };
 
+/**
+ * How random matrices are initialised: 'native' as each layer asks (N(0, 0.02), out-projections scaled by
+ * depth); 'torch' as PyTorch's module defaults (nn.Embedding: N(0, 1) for lookup tables; nn.Linear:
+ * U(+-1/sqrt(fan_in)) for every other matrix). Vectors (norm gains, lambdas) keep their own init either way.
+ */
+export type InitScheme = 'native' | 'torch';
+
 /** A flat, named set of trainable variables. Names are stable; they key checkpoints. */
 export class Params {
   readonly vars = new Map<string, tf.Variable>();
@@ -23,10 +30,14 @@ export class Params {
   readonly shapes = new Map<string, number[]>();
   private dummy?: tf.Variable;
   /** A dry Params records shapes only (for counting parameters); every add returns one scalar placeholder. */
-  constructor(readonly seed: number, readonly dry = false) {}
+  constructor(readonly seed: number, readonly dry = false, readonly scheme: InitScheme = 'native') {}
 
-  add(name: string, shape: number[], init: Init, opts: { embedding?: boolean } = {}): tf.Variable {
+  /** lookup: an embedding table read by row (initialised as nn.Embedding under the 'torch' scheme). */
+  add(name: string, shape: number[], init: Init, opts: { embedding?: boolean; lookup?: boolean } = {}): tf.Variable {
     if (this.shapes.has(name)) throw new Error(`duplicate parameter ${name}`);
+    if (this.scheme === 'torch' && shape.length === 2 && init.kind === 'normal') {
+      init = opts.lookup ? { kind: 'normal', std: 1 } : { kind: 'uniform', limit: 1 / Math.sqrt(shape[0]!) };
+    }
     this.shapes.set(name, shape);
     if (opts.embedding) this.embeddingNames.add(name);
     if (this.dry) return (this.dummy ??= tf.variable(tf.scalar(0), false));

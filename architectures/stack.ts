@@ -77,7 +77,7 @@ export class EmbeddingAndHead {
   readonly normF: tf.Variable;
   readonly head: tf.Variable;
   constructor(p: Params, cfg: ModelConfig) {
-    this.table = p.add('embed', [cfg.vocab, cfg.d], { kind: 'normal', std: 0.02 }, { embedding: true });
+    this.table = p.add('embed', [cfg.vocab, cfg.d], { kind: 'normal', std: 0.02 }, { embedding: true, lookup: true });
     this.normF = p.add('norm_f', [cfg.d], { kind: 'ones' });
     this.head = p.add('head', [cfg.d, cfg.vocab], { kind: 'normal', std: 0.02 }, { embedding: true });
   }

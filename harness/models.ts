@@ -1,7 +1,7 @@
 // Building models under identical settings: configs from the preset's size, FFN width matched to the
 // Transformer's non-embedding parameter count, text models trained once and cached by content hash.
 import type { ArchitectureSpec, LanguageModel, ModelConfig } from '../architectures/interface.ts';
-import { Params } from '../architectures/layers.ts';
+import { Params, type InitScheme } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
 import { ModelCache } from './cache.ts';
 import type { Corpus } from './data/corpus.ts';
@@ -55,8 +55,8 @@ export function matchedConfig(spec: ArchitectureSpec, preset: Preset, match: 'pa
   return { config, nonEmbedding: best.count, target, matchedBy: `ffn ${base.ffn}->${best.ffn} (${(rel * 100).toFixed(2)}% vs reference)` };
 }
 
-export function buildModel(spec: ArchitectureSpec, cfg: ModelConfig, seed: number): LanguageModel {
-  return spec.build(cfg, new Params(seed));
+export function buildModel(spec: ArchitectureSpec, cfg: ModelConfig, seed: number, scheme: InitScheme = 'native'): LanguageModel {
+  return spec.build(cfg, new Params(seed, false, scheme));
 }
 
 export interface TrainedModel {
@@ -81,6 +81,8 @@ export interface TrainRequest {
   purpose: string;
   /** Start from these weights (e.g. a text checkpoint) instead of the seeded init. */
   init?: LanguageModel;
+  /** The seeded init's scheme (architectures/layers.ts InitScheme; default 'native'). */
+  scheme?: InitScheme;
   meter?: PeakMeter;
 }
 
@@ -88,9 +90,9 @@ export interface TrainRequest {
 export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
   const key = ModelCache.key({
     purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed,
-    init: req.init ? 'from-text' : 'scratch', code: codeVersion(), backendIndependent: true,
+    init: req.init ? 'from-text' : req.scheme === 'torch' ? 'scratch-torch' : 'scratch', code: codeVersion(), backendIndependent: true,
   });
-  const model = buildModel(req.spec, req.config, req.seed);
+  const model = buildModel(req.spec, req.config, req.seed, req.scheme);
   const found = cache.load(key, model.params);
   if (found.status === 'hit') {
     const info = found.info as TrainedModel['info'];

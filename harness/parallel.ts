@@ -1,12 +1,13 @@
 // Data-parallel training over worker_threads: every participant (this thread, rank 0, and n-1 workers,
 // each with its own tfjs backend and model replica) computes the gradient of its rows of the batch,
 // scaled by the whole batch's mask sum, so the participants' gradients add up to the one-thread gradient.
-// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Two
+// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Three
 // barriers per step:
 //   A  each participant has written its gradient to its slot and its part of the loss; then each sums the
-//      slots (always in rank order, so every participant gets the same sum, whatever the timing), takes
-//      the global norm for clipping, and applies AdamW to its own slice of the parameters, writing the new
-//      weights;
+//      slots over its own slice of the parameters only (a reduce-scatter, in rank order) and the squares of
+//      that slice;
+//   B  every slice's sum of squares is posted: each adds them in rank order (so every participant gets the
+//      same global norm, whatever the timing), clips, and applies AdamW to its slice, writing new weights;
 //   C  all new weights are written: each participant loads them and starts the next step, whose batch
 //      rank 0 has already staged (batches are double-buffered; rank 0 also posts the stop command there).
 // Results differ from the one-thread run only by float summation order. Workers are started once per
@@ -56,7 +57,10 @@ class Aborted extends Error {}
 /** Shared views of a job's buffers. */
 class Shared {
   readonly ctrl: Int32Array;
-  /** [0, n): loss parts; then per batch buffer i (0, 1): n + 2i the learning rate, n + 2i + 1 the loss denominator. */
+  /**
+   * [0, n): loss parts; then per batch buffer i (0, 1): n + 2i the learning rate, n + 2i + 1 the loss
+   * denominator; then [n + 4, 2n + 4): each slice's sum of squared gradients.
+   */
   readonly nums: Float64Array;
   readonly tokens: Int32Array;
   readonly mask: Float32Array;
@@ -146,9 +150,9 @@ class Shared {
 
   /**
    * One step for this participant on the batch in buffer `slot`: gradients of its shard, barrier A, the sum
-   * of all slots, clipping by the global norm and AdamW on its slice, barrier C, then all the new weights
-   * into `model`. Returns the whole batch's loss; when it is not finite, every participant returns before C
-   * without updating anything.
+   * of all slots over its slice, barrier B, clipping by the global norm and AdamW on its slice, barrier C,
+   * then all the new weights into `model`. Returns the whole batch's loss; when it is not finite, every
+   * participant returns before B without updating anything. `sum` holds this slice's summed gradient.
    */
   step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW, slot: number, sum: Float32Array): number {
     const { rank, n } = this.job;
@@ -169,13 +173,17 @@ class Shared {
     let loss = 0;
     for (let r = 0; r < n; r++) loss += this.nums[r]!;
     if (!Number.isFinite(loss)) return loss;
-    sum.set(this.grads.subarray(0, P));
-    for (let r = 1; r < n; r++) {
-      const src = this.grads.subarray(r * P, (r + 1) * P);
-      for (let i = 0; i < P; i++) sum[i]! += src[i]!;
-    }
     const [lo, hi] = this.slice(rank);
-    opt.apply(sum.subarray(lo, hi), this.weights, lr, clipScale(Math.sqrt(sumSquares(sum)), this.job.train.clip));
+    sum.set(this.grads.subarray(lo, hi));
+    for (let r = 1; r < n; r++) {
+      const src = this.grads.subarray(r * P + lo, r * P + hi);
+      for (let i = 0; i < src.length; i++) sum[i]! += src[i]!;
+    }
+    this.nums[n + 4 + rank] = sumSquares(sum);
+    this.barrier(); // B
+    let squares = 0;
+    for (let r = 0; r < n; r++) squares += this.nums[n + 4 + r]!;
+    opt.apply(sum, this.weights, lr, clipScale(Math.sqrt(squares), this.job.train.clip));
     this.barrier(); // C
     layout.assign(model.params.vars, this.weights);
     return loss;
@@ -271,7 +279,7 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
   const base: Omit<Job, 'rank'> = {
     n, arch: model.config.arch, config: model.config, seed: 0, train: cfg, backend, fast: fastPathEnabled(),
     signature: layout.signature(), batch, seq,
-    ctrl: buf(64), nums: buf(8 * (n + 4)), tokens: buf(8 * batch * (seq + 1)), mask: buf(8 * batch * seq),
+    ctrl: buf(64), nums: buf(8 * (2 * n + 4)), tokens: buf(8 * batch * (seq + 1)), mask: buf(8 * batch * seq),
     grads: buf(4 * n * P), weights: buf(4 * P), error: buf(ERR_BYTES),
   };
   const shared = new Shared({ ...base, rank: 0 });
@@ -280,7 +288,7 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
 
   const [lo, hi] = shared.slice(0);
   const opt = new FlatAdamW(cfg, layout, lo, hi);
-  const sum = new Float32Array(P);
+  const sum = new Float32Array(hi - lo);
   const losses: number[] = [];
   let tokens = 0, divergedAt: number | undefined;
   const t0 = performance.now();
@@ -371,7 +379,7 @@ function runJob(shared: Shared): void {
     layout.assign(model.params.vars, shared.weights);
     const [lo, hi] = shared.slice(job.rank);
     const opt = new FlatAdamW(job.train, layout, lo, hi);
-    const sum = new Float32Array(layout.total);
+    const sum = new Float32Array(hi - lo);
     shared.barrier(); // replicas ready, step 0 staged
     // a step is staged before barrier C of the step before it, so after C this count is up to date
     for (let step = 0; Atomics.load(shared.ctrl, STAGED) > step; step++) {

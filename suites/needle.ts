@@ -59,6 +59,8 @@ export interface MqarGrid {
   trainPairs: number[];
   /** Training densification: up to this many repeated queries after the k regular ones (0: none). */
   trainExtra: number;
+  /** With trainExtra: always as many repeated queries as fit (no filler left in training windows). */
+  trainFill?: boolean;
   /** This task's own model (left out when the settings train one `shared` model). */
   training?: TaskTraining;
 }
@@ -181,11 +183,11 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
 }
 
 const needleTrainSettings = (g: NeedleGrid): NeedleSetting[] => g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
-const mqarTrainSettings = (g: MqarGrid): MqarSetting[] => g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
+const mqarTrainSettings = (g: MqarGrid): MqarSetting[] => g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra, ...(g.trainFill ? { fill: true } : {}) } : {}) }));
 
 function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Measurement[] {
   const g = s.needle;
-  const seq = ctx.matched.config.seq;
+  const seq = model.config.seq; // the task model's T
   const out: Measurement[] = [];
   const depths = gridDepths(g.depths);
   for (const [needles, queried] of g.settings) {
@@ -249,7 +251,7 @@ function calibrationRecord(task: string, setting: string, t: Tally, shortcut: nu
 
 function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>, model: LanguageModel): Measurement[] {
   const g = s.mqar;
-  const seq = ctx.matched.config.seq;
+  const seq = model.config.seq; // the task model's T
   const out: Measurement[] = [];
   const lengths = gridLengths(g.lengths, seq);
   for (const pairs of g.pairs) {

@@ -398,6 +398,36 @@ describe('paper conventions', () => {
     y.params.dispose();
   });
 
+  it("the 'torch' init scheme: embedding N(0, 1), linears U(+-1/sqrt(fan_in)), each matrix its own draw, vectors untouched", () => {
+    const spec = getArchitecture('transformer')!;
+    const cfg = spec.configure({ ...SIZE, d: 64, vocab: 128 });
+    const torch = spec.build(cfg, new Params(3, false, 'torch')), native = spec.build(cfg, new Params(3));
+    const values = (m: LanguageModel, n: string) => m.params.get(n).dataSync() as Float32Array;
+    const std = (a: Float32Array) => Math.sqrt(a.reduce((s, x) => s + x * x, 0) / a.length);
+    expect(std(values(torch, 'embed'))).toBeGreaterThan(0.9);
+    expect(std(values(torch, 'embed'))).toBeLessThan(1.1);
+    expect(std(values(native, 'embed'))).toBeLessThan(0.03);
+    let matrices = 0;
+    const seen = new Set<number>();
+    for (const [n, v] of torch.params.vars) {
+      const a = values(torch, n);
+      if (v.shape.length === 1) {
+        expect(a).toEqual(values(native, n)); // norm gains keep their init
+        continue;
+      }
+      if (n === 'embed') continue;
+      matrices++;
+      const limit = 1 / Math.sqrt(v.shape[0]!);
+      expect(Math.max(...a.map(Math.abs))).toBeLessThanOrEqual(limit);
+      expect(std(a)).toBeGreaterThan(0.9 * limit / Math.sqrt(3)); // U(-l, l) has std l / sqrt(3)
+      seen.add(a[0]!);
+    }
+    expect(matrices).toBeGreaterThan(4);
+    expect(seen.size).toBe(matrices); // no two matrices share a draw (e.g. q and k of one layer)
+    torch.params.dispose();
+    native.params.dispose();
+  });
+
   it('momentum with eta = 0 is the Transformer baseline; eta > 0 adds the EMA of values', () => {
     const toks = tokens(2, 10, 8);
     const base = build('transformer');

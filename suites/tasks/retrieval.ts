@@ -65,12 +65,16 @@ export interface NeedleOptions {
   format?: NeedleFormat;
   /** Digits per value (3 compact, 5 natural by default). */
   digits?: number;
+  /** Compact format: key bytes drawn from the first this many of 128-255 (default all 128). */
+  keySymbols?: number;
 }
 
 /** Multi-needle retrieval in corpus text (haystacks: train split for training, test split for evaluation). */
 export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTask<NeedleSetting> {
   const format = opts.format ?? 'compact';
   const digits = opts.digits ?? (format === 'compact' ? 3 : 5);
+  const keyPool = KEY_BYTES.slice(0, opts.keySymbols ?? KEY_BYTES.length);
+  if (keyPool.length < 1) throw new Error(`needle keySymbols must be 1..${KEY_BYTES.length}`);
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
   const words = { train: wordsOf('train'), test: wordsOf('test') };
 
@@ -85,7 +89,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
 
   return {
     name: 'needle',
-    spec: { format, digits, keys: format === 'compact' ? '128-255' : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N', sides: 'binding-set hash parity' },
+    spec: { format, digits, keys: format === 'compact' ? (keyPool.length === KEY_BYTES.length ? '128-255' : `128-${127 + keyPool.length}`) : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N', sides: 'binding-set hash parity' },
     label: (s) => `N${s.needles}/R${s.queried}`,
     chance: () => 1 / pow10(digits),
     shortcut: (s) => 1 / s.needles,
@@ -93,7 +97,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
       const { needles: n, queried: r } = s;
       if (r < 1 || r > n) throw new Error(`needle setting ${n}/${r}: queried must be in 1..needles`);
       const bound = drawOnSide(side, `needle binding set of ${n}`, () => {
-        const nm: (number | string)[] = format === 'compact' ? sample(rng, KEY_BYTES, n) : sample(rng, words[side], n);
+        const nm: (number | string)[] = format === 'compact' ? sample(rng, keyPool, n) : sample(rng, words[side], n);
         const raw = drawValues(rng, n, digits);
         return nm.map((x, i): [number | string, number] => [x, raw[i]!]);
       }, bindingSide);

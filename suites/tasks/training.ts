@@ -1,6 +1,8 @@
 // Task models: trained on a task's own stream (loss on answer positions only), from scratch or from the
 // (architecture, preset, seed) text checkpoint, with one step budget, batch and optimizer for every
 // architecture. Cached like text models (purpose 'task:<name>').
+import type { ModelConfig } from '../../architectures/interface.ts';
+import type { InitScheme } from '../../architectures/layers.ts';
 import type { TrainedModel } from '../../harness/models.ts';
 import { trainedModel } from '../../harness/models.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
@@ -15,6 +17,19 @@ export interface TaskTraining {
   init: TaskInit;
   /** Optimizer and schedule; unspecified fields come from the preset's text training. */
   train: Partial<TrainConfig> & { steps: number; batch: number };
+  /**
+   * The task model's shape where it differs from the text model's (fewer layers, a shorter context T),
+   * applied to every architecture's matched config alike. Scratch models only.
+   */
+  shape?: { layers?: number; seq?: number };
+  /** Initial weights of a scratch model (default 'native'). */
+  scheme?: InitScheme;
+}
+
+/** The task model's config: the unit's matched config with the recipe's shape. */
+export function taskConfig(ctx: Pick<SuiteContext, 'matched'>, t: TaskTraining): ModelConfig {
+  if (t.init === 'text' && (t.shape || t.scheme)) throw new Error('a task model initialised from the text checkpoint keeps its shape and weights (shape and scheme are for scratch models)');
+  return { ...ctx.matched.config, ...t.shape };
 }
 
 export function taskTrainConfig(ctx: Pick<SuiteContext, 'preset'>, t: TaskTraining): TrainConfig {
@@ -35,15 +50,16 @@ export function streamModel(ctx: SuiteContext, purpose: string, stream: WindowSt
   // The text checkpoint's own training recipe is part of the key, so a changed text budget retrains.
   const keyed: WindowStream = init ? { spec: { ...stream.spec, initFrom: { purpose: 'text', train: ctx.preset.train } }, window: (rng, seq) => stream.window(rng, seq) } : stream;
   return trainedModel(ctx.cache, {
-    spec: ctx.spec, config: ctx.matched.config, seed: ctx.seed, stream: keyed,
-    train: taskTrainConfig(ctx, t), purpose, init, meter: ctx.meter,
+    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream: keyed,
+    train: taskTrainConfig(ctx, t), purpose, init, scheme: t.scheme, meter: ctx.meter,
   });
 }
 
 /** Records describing how a task model was trained. */
 export function taskTrainingRecords(task: string, t: TaskTraining, info: TrainedModel['info']): Measurement[] {
   const dims = { task };
-  const how = `init ${t.init}, ${info.steps} steps at batch ${t.train.batch}, lr ${t.train.lr ?? 'preset'}, cache ${info.cache}`;
+  const shape = t.shape ? `, shape ${Object.entries(t.shape).map(([k, v]) => `${k} ${v}`).join(' ')}` : '';
+  const how = `init ${t.init}${t.scheme && t.scheme !== 'native' ? ` (${t.scheme} scheme)` : ''}${shape}, ${info.steps} steps at batch ${t.train.batch}, lr ${t.train.lr ?? 'preset'}, cache ${info.cache}`;
   return [
     { metric: 'task_train_seconds', value: info.seconds, unit: 's', dims, note: how },
     { metric: 'task_train_tokens', value: info.tokens, unit: 'tokens', dims, note: how },
