@@ -13,6 +13,7 @@ import { calibrationVerdict, evalEpisodes } from '../suites/tasks/calibrate.ts';
 import { Haystack, answerMask, bindingSide, taskStream } from '../suites/tasks/episodes.ts';
 import { MARK, mqarTask, needleTask } from '../suites/tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from '../suites/tasks/score.ts';
+import { taskConfig } from '../suites/tasks/training.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -311,4 +312,39 @@ describe('records', () => {
       tiny.shared = saved;
     }
   }, 120_000);
+
+  it("a task model with its own shape trains at that shape, and the suite measures lengths from its T", async () => {
+    const tiny = RETRIEVAL_SETTINGS.tiny!;
+    const saved = tiny.mqar.training;
+    tiny.mqar.training = { init: 'scratch', shape: { layers: 1, seq: 24 }, scheme: 'torch', train: { lr: 3e-3, warmup: 2, batch: 4, steps: 4 } };
+    try {
+      const out = tempDir();
+      expect((await cli(['run', 'needle', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm'])).code).toBe(0);
+      const recs = readRecords(out);
+      const lengths = [...new Set(recs.filter((x) => x.metric === 'mqar_accuracy').map((x) => x.dims.length))].sort((a, b) => Number(a) - Number(b));
+      expect(lengths).toEqual(tiny.mqar.lengths.map((m) => m * 24)); // T = 24, not the preset's 32
+      const needleLengths = new Set(recs.filter((x) => x.metric === 'needle_accuracy_by_length').map((x) => x.dims.length));
+      expect(needleLengths.has(32)).toBe(true); // the needle model keeps the preset's shape
+      expect(recs.find((x) => x.metric === 'task_train_seconds' && x.dims.task === 'mqar')!.note).toMatch(/torch scheme.*layers 1 seq 24/);
+    } finally {
+      tiny.mqar.training = saved;
+    }
+  }, 120_000);
+
+  it('a task model from the text checkpoint cannot change shape', () => {
+    expect(() => taskConfig({ matched: { config: { arch: 'transformer', vocab: 256, d: 32, layers: 2, heads: 2, seq: 32, ffn: 64, mixer: {} } } } as never,
+      { init: 'text', shape: { layers: 1 }, train: { batch: 4, steps: 4 } })).toThrow(/keeps its shape/);
+  });
+
+  it('needle keys come from the first keySymbols key bytes only', () => {
+    const few = needleTask(corpus, { keySymbols: 4 });
+    const keys = new Set<number>();
+    for (let t = 0; t < 40; t++) {
+      const ep = few.episode(new Rng(t), 96, { needles: 4, queried: 2 }, t % 2 ? 'test' : 'train')!;
+      ep.tokens.forEach((x, i) => { if (x === MARK) keys.add(ep.tokens[i + 1]!); });
+    }
+    expect([...keys].sort()).toEqual([128, 129, 130, 131]);
+    expect(() => needleTask(corpus, { keySymbols: 0 })).toThrow(/keySymbols/);
+    expect(() => needleTask(corpus, { keySymbols: 129 })).toThrow(/keySymbols/);
+  });
 });

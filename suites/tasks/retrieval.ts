@@ -73,8 +73,9 @@ export interface NeedleOptions {
 export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTask<NeedleSetting> {
   const format = opts.format ?? 'compact';
   const digits = opts.digits ?? (format === 'compact' ? 3 : 5);
-  const keyPool = KEY_BYTES.slice(0, opts.keySymbols ?? KEY_BYTES.length);
-  if (keyPool.length < 1) throw new Error(`needle keySymbols must be 1..${KEY_BYTES.length}`);
+  const keySymbols = opts.keySymbols ?? KEY_BYTES.length;
+  if (!(Number.isInteger(keySymbols) && keySymbols >= 1 && keySymbols <= KEY_BYTES.length)) throw new Error(`needle keySymbols must be 1..${KEY_BYTES.length}`);
+  const keyPool = KEY_BYTES.slice(0, keySymbols);
   const hay = { train: Haystack.of(corpus, 'train'), test: Haystack.of(corpus, 'test') };
   const words = { train: wordsOf('train'), test: wordsOf('test') };
 
