@@ -102,8 +102,15 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     evalBatch: 64,
     // Measured (Transformer, d128 L4 T128, 2 cores, wasm, compact 8 inputs -> 4 labels over pools of 16):
     // no budget within reach lifted it off chance = shortcut = 0.25, so the rule is NOT met at this preset
-    // and its cells come out flagged. 3x the steps changed nothing, so the budget stays at 500.
+    // and its cells come out flagged. 3x the steps changed nothing, so the budget stays at 500. Nor did the
+    // retrieval suite's small task model (needle.ts SMALL_TASK_MODEL), which learns MQAR by 2,000 steps.
     calibration: [
+      { measured: '2026-11-26, transformer seed 0, needle.ts SMALL_TASK_MODEL (2 layers at T = 64, PyTorch init and AdamW defaults, batch 16, lr 1e-3)', steps: 2000, batch: 16, init: 'scratch',
+        accuracy: 40 / 128, ci95: [0.239, 0.397], n: 128, shortcut: 0.25, chance: 0.25, curve: '28/128 at step 200, 38/128 at 600, 36/128 at 1,000, 25/128 at 1,600; training loss 1.35 nats at 2,000 (ln 4 = 1.39)' },
+      { measured: '2026-11-26, the same with every training window filled with demonstrations (trainDemos [0]: as many answer positions per step as MQAR\'s dense queries)', steps: 2400, batch: 16, init: 'scratch',
+        accuracy: 25 / 128, ci95: [0.136, 0.272], n: 128, shortcut: 0.25, chance: 0.25, curve: '41/128 at step 2,000, 23-39/128 elsewhere; training loss 1.38-1.44 nats throughout' },
+      { measured: '2026-11-26, the same with 4 inputs -> 4 labels (the MQAR k4 task in ICL form)', steps: 2400, batch: 16, init: 'scratch',
+        accuracy: 24 / 128, ci95: [0.129, 0.264], n: 128, shortcut: 0.25, chance: 0.25, curve: 'between 16/128 and 38/128 from step 200 to 2,400; training loss 1.27-1.41 nats throughout' },
       { measured: '2026-11-26, transformer seed 0, this preset as it stands (500 steps, lr 2e-3, demos 4-32 per episode; `run icl --preset small --seeds 2`)', steps: 500, batch: 8, init: 'scratch',
         accuracy: 137 / 512, ci95: [0.231, 0.308], n: 512, shortcut: 0.25, chance: 0.25, curve: 'seed 1: 120/512 = 0.234 (0.200-0.273)' },
       { measured: '2026-11-26, transformer seed 0, full windows of demonstrations, lr 3e-3', steps: 900, batch: 8, init: 'scratch',
