@@ -90,7 +90,7 @@ export interface TrainRequest {
 export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
   const key = ModelCache.key({
     purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed,
-    init: req.init ? 'from-text' : req.scheme === 'torch' ? 'scratch-torch' : 'scratch', code: codeVersion(), backendIndependent: true,
+    init: req.init ? 'from-text' : !req.scheme || req.scheme === 'native' ? 'scratch' : `scratch-${req.scheme}`, code: codeVersion(), backendIndependent: true,
   });
   const model = buildModel(req.spec, req.config, req.seed, req.scheme);
   const found = cache.load(key, model.params);

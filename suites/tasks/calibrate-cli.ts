@@ -51,11 +51,11 @@ const probeCount = Number(extra.probe ?? 32);
 const log = (p: CurvePoint) => process.stdout.write(`${JSON.stringify({ ...p, seconds: +p.seconds.toFixed(1), loss: +p.loss.toFixed(4) })}\n`);
 const side = (extra.side as Side) ?? 'test';
 if (taskName === 'icl') {
-  const preset = ICL_SETTINGS[presetName]!;
-  const task = iclTask({ format: preset.format, ...preset.task, ...Object.fromEntries(['inputs', 'labels', 'inputPool', 'labelPool'].filter((k) => extra[k] !== undefined).map((k) => [k, Number(extra[k])])) });
-  const demos = String(extra.trainDemos ?? preset.trainDemos.join(',')).split(',').map((d) => ({ demos: Number(d), layout: 'stream' as const }));
+  const icl = ICL_SETTINGS[presetName]!;
+  const task = iclTask({ format: icl.format, ...icl.task, ...Object.fromEntries(['inputs', 'labels', 'inputPool', 'labelPool'].filter((k) => extra[k] !== undefined).map((k) => [k, Number(extra[k])])) });
+  const demos = String(extra.trainDemos ?? icl.trainDemos.join(',')).split(',').map((d) => ({ demos: Number(d), layout: 'stream' as const }));
   const probes: Record<string, Episode[]> = {};
-  probes[`icl${extra.middle ?? preset.middle}`] = sideEpisodes(task, { demos: Number(extra.middle ?? preset.middle) }, seq, probeCount, 1000, side, 'calibration');
+  probes[`icl${extra.middle ?? icl.middle}`] = sideEpisodes(task, { demos: Number(extra.middle ?? icl.middle) }, seq, probeCount, 1000, side, 'calibration');
   learningCurve(model, taskStream(task, demos), cfg, probes, { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
   process.exit(0);
 }
