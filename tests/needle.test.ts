@@ -56,14 +56,14 @@ describe('episodes', () => {
       const ep = needles.episode(new Rng(n * 10 + r), 200, { needles: n, queried: r, depth: 0.25 }, 'test')!;
       expect(ep.tokens.length).toBe(200);
       expect(ep.queries.length).toBe(r);
-      expect(needleValues(ep.tokens.subarray(0, ep.queries[0]!.start - 3)).length).toBe(n);
+      expect(needleValues(ep.tokens.subarray(0, ep.queries[0]!.start - 2)).length).toBe(n);
       for (const q of ep.queries) {
         expect(Array.from(ep.tokens.subarray(q.start, q.start + 3))).toEqual(q.answer);
-        expect(ep.tokens[q.start - 3]).toBe(MARK);
+        expect(ep.tokens[q.start - 2]).toBe(MARK);
         // the queried key's needle holds the same digits earlier in the episode
-        const key = ep.tokens[q.start - 2]!;
+        const key = ep.tokens[q.start - 1]!;
         const at = ep.tokens.findIndex((t, i) => t === MARK && ep.tokens[i + 1] === key);
-        expect(at).toBeLessThan(q.start - 3);
+        expect(at).toBeLessThan(q.start - 2);
         expect(Array.from(ep.tokens.subarray(at + 3, at + 6))).toEqual(q.answer);
       }
       const mask = answerMask(ep);
@@ -72,7 +72,7 @@ describe('episodes', () => {
     }
     // the first needle sits at the requested depth of the haystack
     const ep = needles.episode(new Rng(1), 1000, { needles: 1, queried: 1, depth: 0.5 }, 'test')!;
-    const hay = 1000 - 7 - 6;
+    const hay = 1000 - 7 - 5; // needle MARK key = d d d ;, query MARK key + 3 digits
     expect(ep.tokens.indexOf(MARK)).toBe(Math.floor(hay * 0.5));
     expect(needles.episode(new Rng(1), 20, { needles: 4, queried: 2 }, 'test')).toBeNull();
   });
@@ -174,12 +174,22 @@ describe('episodes', () => {
 });
 
 /**
- * A stub model on the real decoding interface: it predicts by induction (the token that followed the
- * latest earlier occurrence of the longest matching suffix, up to 6 tokens), so it answers every
- * retrieval query exactly. `corrupt` alters chosen predictions.
+ * A stub model on the real decoding interface, answering every retrieval query exactly: after a compact
+ * needle query (MARK key, then the digits so far) it reads the next digit from the needle MARK key '=';
+ * otherwise it predicts by induction (the token that followed the latest earlier occurrence of the
+ * longest matching suffix, up to 6 tokens). `corrupt` alters chosen predictions.
  */
 function inductionModel(corrupt: (history: number[], pred: number) => number = (_, p) => p): LanguageModel {
+  const needleDigit = (h: number[]): number | undefined => {
+    const q = h.lastIndexOf(MARK);
+    const got = h.length - q - 2; // digits already answered
+    if (q < 0 || got < 0 || got > 2 || h[q + 1]! < 128) return undefined;
+    const at = h.findIndex((t, i) => t === MARK && h[i + 1] === h[q + 1] && h[i + 2] === 61);
+    return at >= 0 && at < q ? h[at + 3 + got] : undefined;
+  };
   const predict = (h: number[]): number => {
+    const digit = needleDigit(h);
+    if (digit !== undefined) return corrupt(h, digit);
     for (let m = Math.min(6, h.length - 1); m >= 1; m--) {
       for (let j = h.length - m - 1; j >= 0; j--) {
         let ok = true;
@@ -225,7 +235,7 @@ describe('the scorer', () => {
   it('is exact match: one wrong digit of three makes the answer wrong', () => {
     const isDigit = (t: number) => t >= DIGIT0 && t < DIGIT0 + 10;
     // wrong only on the third digit (two digits already decoded before it)
-    const third = inductionModel((h, p) => (isDigit(h.at(-1)!) && isDigit(h.at(-2)!) && h.at(-3) === 61 ? DIGIT0 + ((p - DIGIT0 + 1) % 10) : p));
+    const third = inductionModel((h, p) => (isDigit(h.at(-1)!) && isDigit(h.at(-2)!) && h.at(-4) === MARK ? DIGIT0 + ((p - DIGIT0 + 1) % 10) : p));
     const eps = evalEpisodes(needles, { needles: 2, queried: 2, depth: 0.4 }, 128, 4, 0, 'third');
     const out = decodeEpisodes(third, eps, 4);
     expect(out.flatMap((d) => d.correct).some(Boolean)).toBe(false);
@@ -238,7 +248,7 @@ describe('the scorer', () => {
   it('feeds the model its own answers: an early wrong answer token is what the model sees next', () => {
     let sawOwn = 0;
     const wrongFirst = inductionModel((h, p) => {
-      if (h.at(-1) === 61 && h.at(-3) === MARK) return DIGIT0 + ((p - DIGIT0 + 5) % 10); // first digit shifted by 5
+      if (h.at(-2) === MARK) return DIGIT0 + ((p - DIGIT0 + 5) % 10); // first digit shifted by 5
       return p;
     });
     const spy: LanguageModel = {
@@ -246,7 +256,7 @@ describe('the scorer', () => {
       step(state, token) {
         const t = token.arraySync();
         const h = (state.layers[0]!.h as tf.Tensor2D).arraySync();
-        h.forEach((row, i) => { if (row.at(-1) === 61 && row.at(-3) === MARK && t[i]! >= DIGIT0) sawOwn++; });
+        h.forEach((row, i) => { if (row.at(-2) === MARK && t[i]! >= DIGIT0) sawOwn++; });
         return wrongFirst.step(state, token);
       },
     };

@@ -1,8 +1,10 @@
 // Retrieval tasks: multi-needle in corpus text, and multi-query associative recall (MQAR).
 //
 // Needles, compact format (tiny, small): MARK key '=' d d d ';' with MARK a control byte and key one
-// byte in 128-255 (never in the sanitised haystack). A query is MARK key '=' and is answered by the
-// digits. Natural format (paper): " The special magic <word> number is: <digits>. " queried by
+// byte in 128-255 (never in the sanitised haystack). A query is MARK key and is answered by the digits
+// (no '=': measured at small, a query ending in '=' left the model at the copy-any-needle shortcut, 28/128
+// at 5,000 steps, while this form reached 57/128 by step 1,000 with the same recipe: the query's last token
+// is then the key itself, and the lookup is one induction step instead of two). Natural format (paper): " The special magic <word> number is: <digits>. " queried by
 // "What is the special magic <word> number? The special magic <word> number is: ".
 // Placement follows the multi-needle convention: needle i of N at depth d + i (1 - d) / N of the
 // haystack; R of the N needles are queried, in random order, after the haystack.
@@ -84,7 +86,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
     ? [MARK, name as number, ascii('=')[0]!, ...v, ascii(';')[0]!]
     : [...ascii(` The special magic ${name} number is: `), ...v, ...ascii('. ')]);
   const queryBytes = (name: number | string): number[] => (format === 'compact'
-    ? [MARK, name as number, ascii('=')[0]!]
+    ? [MARK, name as number]
     : ascii(`\nWhat is the special magic ${name} number? The special magic ${name} number is: `));
   const separator = format === 'compact' ? ascii(';') : ascii('.');
 
