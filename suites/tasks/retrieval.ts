@@ -92,7 +92,7 @@ export function needleTask(corpus: Corpus, opts: NeedleOptions = {}): EpisodeTas
 
   return {
     name: 'needle',
-    spec: { format, digits, keys: format === 'compact' ? (keyPool.length === KEY_BYTES.length ? '128-255' : `128-${127 + keyPool.length}`) : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N', sides: 'binding-set hash parity' },
+    spec: { format, digits, query: format === 'compact' ? 'MARK key' : 'question', keys: format === 'compact' ? (keyPool.length === KEY_BYTES.length ? '128-255' : `128-${127 + keyPool.length}`) : 'words (1/4 held out)', mark: MARK, corpus: corpus.sha256, placement: 'd + i(1-d)/N', sides: 'binding-set hash parity' },
     label: (s) => `N${s.needles}/R${s.queried}`,
     chance: () => 1 / pow10(digits),
     shortcut: (s) => 1 / s.needles,

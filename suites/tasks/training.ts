@@ -26,6 +26,17 @@ export interface TaskTraining {
   scheme?: InitScheme;
 }
 
+/**
+ * The small preset's task model, one recipe for every architecture and task, `steps` being each task's
+ * calibrated budget: 2 layers at T = 64 (the text model has 4 at 128), PyTorch's init scheme and PyTorch's
+ * AdamW defaults (beta2 0.999, a constant lr after warm-up), batch 16. The 4-layer model at T = 128 stayed
+ * at the shortcut on every retrieval budget we could afford.
+ */
+export const smallTaskModel = (steps: number): TaskTraining => ({
+  init: 'scratch', shape: { layers: 2, seq: 64 }, scheme: 'torch',
+  train: { lr: 1e-3, warmup: 20, minLrFrac: 1, weightDecay: 0.1, beta1: 0.9, beta2: 0.999, clip: 1.0, batch: 16, steps },
+});
+
 /** The task model's config: the unit's matched config with the recipe's shape. */
 export function taskConfig(ctx: Pick<SuiteContext, 'matched'>, t: TaskTraining): ModelConfig {
   if (t.init === 'text' && (t.shape || t.scheme)) throw new Error('a task model initialised from the text checkpoint keeps its shape and weights (shape and scheme are for scratch models)');
