@@ -144,6 +144,20 @@ describe('ICL episodes', () => {
   });
 });
 
+describe('ICL presets', () => {
+  it('order experiments fit the task model\'s context whole (no demonstration truncated away)', () => {
+    for (const [name, s] of Object.entries(ICL_SETTINGS)) {
+      const seq = s.training.shape?.seq ?? PRESETS[name]!.size.seq;
+      const task: IclTask = { format: s.format, ...s.task };
+      for (const n of [...s.order.demos, s.middle]) {
+        for (const set of evalDemoSets(task, n, 4, 0, 'order')) {
+          expect(truncateToContext(s.format, set.demos, set.demos[0]!.input, seq)).toHaveLength(n);
+        }
+      }
+    }
+  });
+});
+
 describe('structured prompting', () => {
   const spec = getArchitecture('transformer')!;
   const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
