@@ -123,8 +123,10 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     evalBatch: 16,
     // Measured (Transformer, seed 0, 2 cores, wasm), newest first. The recipe (smallTaskModel) meets the
     // rule for MQAR (k4 at T = 64: 186/256 in the suite, 154/256 on the calibration probe), and for needles
-    // once the compact query is MARK key (not MARK key '='): 110/128 at 1,500 steps on the probe.
+    // once the compact query is MARK key (not MARK key '='): N4/R2 at T = 64 14/20 in the suite, 110/128 at
+    // 1,500 steps on the probe.
     calibration: [
+      { task: 'needle', setting: 'N4/R2, query MARK key (this preset, as `run needle --preset small` trains it)', length: 'T=64', steps: 1500, batch: 16, init: 'scratch (torch scheme)', accuracy: 14 / 20, ci95: [0.481, 0.855], n: 20, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-27, seed 0, 2 data-parallel workers, the suite\'s own evaluation set (10 depths x 1 trial x 2 queries; runs/s4-needle)' },
       { task: 'needle', setting: 'N4/R2, query MARK key (this preset)', length: 'T=64', steps: 1500, batch: 16, init: 'scratch (torch scheme)', accuracy: 110 / 128, ci95: [0.789, 0.909], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, calibration probe (calibrate-cli.ts, one worker), smallTaskModel: 8/128 at step 500, 57/128 at 1,000, 117/128 at 2,000 (0.914: above the band, hence 1,500 steps)' },
       { task: 'needle', setting: 'N4/R2, query MARK key \'=\'', length: 'T=64', steps: 5000, batch: 16, init: 'scratch (torch scheme)', accuracy: 28 / 128, ci95: [0.156, 0.298], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, smallTaskModel run on to 5,000 steps: 26-36/128 at every 500 steps; training loss 0.15-0.24 nats per answer token, the copy-any-needle level (ln N on the first digit over N = 1, 2, 4: 0.23)' },
       { task: 'mqar', setting: 'k4, 16 keys / 16 values (this preset, as `run needle --preset small` trains it)', length: 'T=64', steps: 2000, batch: 16, init: 'scratch (torch scheme)', accuracy: 186 / 256, ci95: [0.669, 0.778], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, seed 0, 2 data-parallel workers, the suite\'s own evaluation set (runs/small-cal2)' },

@@ -4,8 +4,9 @@
 // byte in 128-255 (never in the sanitised haystack). A query is MARK key and is answered by the digits
 // (no '=': measured at small, a query ending in '=' left the model at the copy-any-needle shortcut, 28/128
 // at 5,000 steps, while this form reached 57/128 by step 1,000 with the same recipe: the query's last token
-// is then the key itself, and the lookup is one induction step instead of two). Natural format (paper): " The special magic <word> number is: <digits>. " queried by
-// "What is the special magic <word> number? The special magic <word> number is: ".
+// is then the key itself, and the lookup is one induction step instead of two). Natural format (paper):
+// " The special magic <word> number is: <digits>. " queried by "What is the special magic <word> number?
+// The special magic <word> number is: ".
 // Placement follows the multi-needle convention: needle i of N at depth d + i (1 - d) / N of the
 // haystack; R of the N needles are queried, in random order, after the haystack.
 //
