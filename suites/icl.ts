@@ -109,7 +109,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     // ceiling or floor.
     calibration: [
       { measured: '2026-11-27, transformer seed 0, this preset as `run icl --preset small` trains it (2 data-parallel workers; order experiment, 16 demonstrations, random arrangement, 8 sets x 8 permutations; runs/s4-icl): 0.02 over the band', steps: 3100, batch: 16, init: 'scratch',
-        accuracy: 473 / 512, ci95: [0.898, 0.944], n: 512, shortcut: 0.25, chance: 0.25 },
+        accuracy: 473 / 512, ci95: [0.898, 0.944], n: 512, shortcut: 0.25, chance: 0.25, curve: 'seed 1 (`--seeds 2`): 512/512 = 1.00 (0.993-1.00), ceiling: the edge moves with the seed' },
       { measured: '2026-11-26, calibration probe (calibrate-cli.ts, one worker), smallTaskModel, trainDemos [0] (full windows), 8 inputs -> 4 labels over pools of 16, 16 demonstrations', steps: 3100, batch: 16, init: 'scratch',
         accuracy: 101 / 128, ci95: [0.710, 0.851], n: 128, shortcut: 0.25, chance: 0.25, curve: '20-37/128 every 100 steps to 3,000 (34/128), 101/128 at 3,100, 123/128 at 3,200, 121/128 at 3,300; a second run to 6,000 steps: 128/128 at 3,500-4,500, 126/128 at 5,000' },
       { measured: '2026-11-26, the same with 16 inputs -> 4 labels over pools of 32 and 16', steps: 5000, batch: 16, init: 'scratch',
