@@ -41,7 +41,7 @@ import type { Measurement, Suite, SuiteContext } from './interface.ts';
 import { registerSuite } from './registry.ts';
 import { calibrationVerdict } from './tasks/calibrate.ts';
 import { accuracyRecord } from './tasks/score.ts';
-import { smallTaskModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
+import { TASK_ADAMW, smallTaskModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
 
 export interface IclCalibration {
   /** What was measured, on which architecture, seed and machine, and when. */
@@ -77,13 +77,11 @@ export interface IclSettings {
   calibration: IclCalibration[];
 }
 
-const adam = { lr: 1e-3, warmup: 20, minLrFrac: 0.1, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, clip: 1.0 };
-
 export const ICL_SETTINGS: Record<string, IclSettings> = {
   tiny: {
     format: 'compact',
     task: { inputs: 4, labels: 2, inputPool: 8, labelPool: 8 },
-    training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 8 } },
+    training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 8 } },
     trainDemos: [0],
     middle: 4,
     order: { demos: [2, 4, 8], sets: 2, permutations: 3, arrangements: ['random', 'clustered'] },
@@ -108,11 +106,11 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     // the rule's 20-90% band exists for this task; a model that learns 100 steps earlier or later reads as
     // ceiling or floor.
     calibration: [
-      { measured: '2026-11-27, transformer seed 0, this preset as `run icl --preset small` trains it (2 data-parallel workers; order experiment, 16 demonstrations, random arrangement, 8 sets x 8 permutations; runs/s4-icl): 0.02 over the band', steps: 3100, batch: 16, init: 'scratch',
+      { measured: '2026-11-27, transformer seed 0, this preset as `run icl --preset small` trains it (2 data-parallel workers; order experiment, 16 demonstrations, random arrangement, 8 sets x 8 permutations; runs/s4-icl): 0.02 over the band', steps: 3100, batch: 16, init: 'scratch (torch scheme)',
         accuracy: 473 / 512, ci95: [0.898, 0.944], n: 512, shortcut: 0.25, chance: 0.25, curve: 'seed 1 (`--seeds 2`): 512/512 = 1.00 (0.993-1.00), ceiling: the edge moves with the seed' },
-      { measured: '2026-11-26, calibration probe (calibrate-cli.ts, one worker), smallTaskModel, trainDemos [0] (full windows), 8 inputs -> 4 labels over pools of 16, 16 demonstrations', steps: 3100, batch: 16, init: 'scratch',
+      { measured: '2026-11-26, calibration probe (calibrate-cli.ts, one worker), smallTaskModel, trainDemos [0] (full windows), 8 inputs -> 4 labels over pools of 16, 16 demonstrations', steps: 3100, batch: 16, init: 'scratch (torch scheme)',
         accuracy: 101 / 128, ci95: [0.710, 0.851], n: 128, shortcut: 0.25, chance: 0.25, curve: '20-37/128 every 100 steps to 3,000 (34/128), 101/128 at 3,100, 123/128 at 3,200, 121/128 at 3,300; a second run to 6,000 steps: 128/128 at 3,500-4,500, 126/128 at 5,000' },
-      { measured: '2026-11-26, the same with 16 inputs -> 4 labels over pools of 32 and 16', steps: 5000, batch: 16, init: 'scratch',
+      { measured: '2026-11-26, the same with 16 inputs -> 4 labels over pools of 32 and 16', steps: 5000, batch: 16, init: 'scratch (torch scheme)',
         accuracy: 26 / 128, ci95: [0.143, 0.281], n: 128, shortcut: 0.25, chance: 0.25, curve: '26-37/128 every 500 steps to 5,000; training loss 1.34-1.44 nats (ln 4 = 1.39)' },
       { measured: '2026-11-26, transformer seed 0, smallTaskModel (2 layers at T = 64, PyTorch init and AdamW defaults, batch 16, lr 1e-3)', steps: 2000, batch: 16, init: 'scratch',
         accuracy: 40 / 128, ci95: [0.239, 0.397], n: 128, shortcut: 0.25, chance: 0.25, curve: '28/128 at step 200, 38/128 at 600, 36/128 at 1,000, 25/128 at 1,600; training loss 1.35 nats at 2,000 (ln 4 = 1.39)' },
@@ -133,7 +131,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
   paper: {
     format: 'natural',
     task: { inputs: 16, labels: 4 },
-    training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+    training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     trainDemos: [0],
     middle: 32,
     order: { demos: [8, 32, 128], sets: 16, permutations: 10, arrangements: ['random', 'clustered'] },

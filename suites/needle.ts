@@ -23,7 +23,7 @@ import { calibrationVerdict, evalEpisodes } from './tasks/calibrate.ts';
 import { taskStream, type EpisodeTask } from './tasks/episodes.ts';
 import { mqarTask, needleTask, type MqarSetting, type NeedleFormat, type NeedleSetting } from './tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from './tasks/score.ts';
-import { smallTaskModel, streamModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
+import { TASK_ADAMW, smallTaskModel, streamModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
 
 export interface NeedleGrid {
   /** [needles, queried] settings evaluated. */
@@ -92,18 +92,16 @@ export interface RetrievalSettings {
   calibration: CalibrationFigure[];
 }
 
-const adam = { lr: 1e-3, warmup: 20, minLrFrac: 0.1, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, clip: 1.0 };
-
 export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
   tiny: {
     format: 'compact',
     needle: {
       settings: [[1, 1], [2, 2], [2, 1]], middle: [2, 1], lengths: [1, 2], middleLengths: [], depths: 2, trials: 1,
-      trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
+      trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     mqar: {
       pairs: [2, 4], middle: 2, lengths: [1, 2], queries: 8, keySymbols: 16, valueSymbols: 16, filler: 'pad',
-      trainPairs: [2, 4], trainExtra: 8, training: { init: 'scratch', train: { ...adam, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
+      trainPairs: [2, 4], trainExtra: 8, training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
     },
     evalBatch: 8,
     calibration: [],
@@ -144,11 +142,11 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     format: 'natural',
     needle: {
       settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [0.5, 1, 2, 4, 8], middleLengths: [],
-      depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+      depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     mqar: {
       pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 256, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'text', train: { ...adam, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
     },
     evalBatch: 4,
     calibration: [],

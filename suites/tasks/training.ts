@@ -26,6 +26,9 @@ export interface TaskTraining {
   scheme?: InitScheme;
 }
 
+/** AdamW settings task models start from (each preset's recipe overrides lr, warm-up, batch and steps). */
+export const TASK_ADAMW = { lr: 1e-3, warmup: 20, minLrFrac: 0.1, weightDecay: 0.1, beta1: 0.9, beta2: 0.95, clip: 1.0 };
+
 /**
  * The small preset's task model, one recipe for every architecture and task, `steps` being each task's
  * calibrated budget: 2 layers at T = 64 (the text model has 4 at 128), PyTorch's init scheme and PyTorch's
@@ -34,7 +37,7 @@ export interface TaskTraining {
  */
 export const smallTaskModel = (steps: number): TaskTraining => ({
   init: 'scratch', shape: { layers: 2, seq: 64 }, scheme: 'torch',
-  train: { lr: 1e-3, warmup: 20, minLrFrac: 1, weightDecay: 0.1, beta1: 0.9, beta2: 0.999, clip: 1.0, batch: 16, steps },
+  train: { ...TASK_ADAMW, minLrFrac: 1, beta2: 0.999, batch: 16, steps },
 });
 
 /** The task model's config: the unit's matched config with the recipe's shape. */
