@@ -62,7 +62,7 @@ export function buildModel(spec: ArchitectureSpec, cfg: ModelConfig, seed: numbe
 export interface TrainedModel {
   model: LanguageModel;
   /** Training facts: steps, tokens, seconds, tokens/s, final loss, cache status. */
-  info: { steps: number; tokens: number; seconds: number; tokensPerS: number; finalLoss: number; divergedAt?: number; cache: string; workers?: number };
+  info: { steps: number; tokens: number; seconds: number; tokensPerS: number; finalLoss: number; divergedAt?: number; cache: string; workers?: number; stop?: string };
 }
 
 export class DivergedError extends Error {
@@ -84,12 +84,24 @@ export interface TrainRequest {
   /** The seeded init's scheme (architectures/layers.ts InitScheme; default 'native'). */
   scheme?: InitScheme;
   meter?: PeakMeter;
+  /** End training before train.steps when this rule says so (train.steps is then a cap). */
+  stop?: StopRule;
+}
+
+/** A rule that ends training early, e.g. once a probe accuracy is reached. */
+export interface StopRule {
+  /** What the rule is (plain data): part of the cache key. */
+  spec: Record<string, unknown>;
+  /** True to end training after `stepsDone` steps; `model` holds the weights of that point. */
+  after(model: LanguageModel, stepsDone: number): boolean;
+  /** What the rule saw last, kept with the trained model's info. */
+  summary(): string;
 }
 
 /** Train (or load from the cache) a model. A diverged run is cached as such and raises DivergedError. */
 export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
   const key = ModelCache.key({
-    purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed,
+    purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed, ...(req.stop ? { stop: req.stop.spec } : {}),
     init: req.init ? 'from-text' : !req.scheme || req.scheme === 'native' ? 'scratch' : `scratch-${req.scheme}`, code: codeVersion(), backendIndependent: true,
   });
   const model = buildModel(req.spec, req.config, req.seed, req.scheme);
@@ -105,12 +117,15 @@ export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel
   const result = train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
     meter: req.meter,
     onStep: (step, loss, tps) => progress.update(step + 1, { loss, 'tok/s': tps }),
+    ...(req.stop ? { stop: (done: number) => req.stop!.after(model, done) } : {}),
   });
+  if (req.stop && result.divergedAt === undefined) progress.end(`${result.steps < req.train.steps ? 'stopped' : 'ran to the cap'} at step ${result.steps} (${req.stop.summary()})`);
   const info: TrainedModel['info'] = {
     steps: result.steps, tokens: result.tokens, seconds: result.seconds, tokensPerS: result.tokensPerS,
     finalLoss: result.losses.at(-1) ?? NaN, divergedAt: result.divergedAt, cache: found.status === 'corrupt' ? 'rebuilt' : 'trained',
     // data-parallel participants (harness/parallel.ts); results match one thread's within float tolerance
     workers: result.workers,
+    ...(req.stop ? { stop: req.stop.summary() } : {}),
   };
   cache.save(key, model.params, info);
   if (result.divergedAt !== undefined) throw new DivergedError(result.divergedAt);

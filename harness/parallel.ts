@@ -1,15 +1,16 @@
 // Data-parallel training over worker_threads: every participant (this thread, rank 0, and n-1 workers,
 // each with its own tfjs backend and model replica) computes the gradient of its rows of the batch,
 // scaled by the whole batch's mask sum, so the participants' gradients add up to the one-thread gradient.
-// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Three
+// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Four
 // barriers per step:
 //   A  each participant has written its gradient to its slot and its part of the loss; then each sums the
 //      slots over its own slice of the parameters only (a reduce-scatter, in rank order) and the squares of
 //      that slice;
 //   B  every slice's sum of squares is posted: each adds them in rank order (so every participant gets the
 //      same global norm, whatever the timing), clips, and applies AdamW to its slice, writing new weights;
-//   C  all new weights are written: each participant loads them and starts the next step, whose batch
-//      rank 0 has already staged (batches are double-buffered; rank 0 also posts the stop command there).
+//   C  all new weights are written: each participant loads them; rank 0 reports the step, asks the stop
+//      hook, and stages the next batch unless training ends here;
+//   D  the workers read whether a next step was staged, and start it or return.
 // Results differ from the one-thread run only by float summation order. Workers are started once per
 // process and reused for every run.
 import { availableParallelism } from 'node:os';
@@ -304,12 +305,6 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
     started = true;
     for (let step = 0; step < cfg.steps; step++) {
       const b = next!;
-      // stage the next batch now: the workers read it only after barrier C of this step
-      if (step + 1 < cfg.steps) {
-        next = data.next().value as Batch;
-        shared.stage((step + 1) % 2, next, learningRate(cfg, step + 1));
-        Atomics.store(shared.ctrl, STAGED, step + 2);
-      }
       hooks.meter?.sample();
       const loss = shared.step(model, layout, opt, step % 2, sum);
       hooks.meter?.sample();
@@ -320,6 +315,15 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
       losses.push(loss);
       tokens += b.batch * b.seq;
       hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
+      // stage the next step unless training ends here; the workers learn which at barrier D
+      const more = step + 1 < cfg.steps && !hooks.stop?.(step + 1);
+      if (more) {
+        next = data.next().value as Batch;
+        shared.stage((step + 1) % 2, next, learningRate(cfg, step + 1));
+        Atomics.store(shared.ctrl, STAGED, step + 2);
+      }
+      shared.barrier(); // D
+      if (!more) break;
     }
   } catch (e) {
     if (!(e instanceof Aborted)) shared.fail(`rank 0: ${e instanceof Error ? e.message : String(e)}`);
@@ -381,9 +385,10 @@ function runJob(shared: Shared): void {
     const opt = new FlatAdamW(job.train, layout, lo, hi);
     const sum = new Float32Array(hi - lo);
     shared.barrier(); // replicas ready, step 0 staged
-    // a step is staged before barrier C of the step before it, so after C this count is up to date
+    // rank 0 stages the next step (or not: training ends) before barrier D, so after D this count is up to date
     for (let step = 0; Atomics.load(shared.ctrl, STAGED) > step; step++) {
       if (!Number.isFinite(shared.step(model, layout, opt, step % 2, sum))) break;
+      shared.barrier(); // D
     }
   } finally {
     model.params.dispose();

@@ -9,7 +9,10 @@ export class Progress {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
   }
 
+  private done = 0;
+
   update(done: number, info: Record<string, string | number> = {}): void {
+    this.done = done;
     const frac = Math.min(1, done / this.total);
     const elapsed = (performance.now() - this.t0) / 1000;
     const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
@@ -26,6 +29,12 @@ export class Progress {
       this.lastLine = now;
       this.lastFrac = frac;
     }
+  }
+
+  /** A closing line (after a bar left unfinished by an early stop, on a line of its own). */
+  end(message: string): void {
+    if (this.tty && this.done < this.total) this.out.write('\n');
+    this.out.write(`${this.label}: ${message}\n`);
   }
 }
 

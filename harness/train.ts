@@ -109,6 +109,11 @@ export interface TrainHooks {
   meter?: PeakMeter;
   /** Data-parallel workers (1: this thread only). Default: defaultWorkers(model, cfg). */
   workers?: number;
+  /**
+   * Called after each step with the number of steps done (the model holds the updated weights); true ends
+   * training there, before cfg.steps (a budget calibrated on a probe: suites/tasks/training.ts).
+   */
+  stop?(stepsDone: number): boolean;
 }
 
 /** Gradients of the mean loss of a batch, keyed by parameter name (the caller disposes them). */
@@ -289,13 +294,15 @@ function trainLocal(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfi
     losses.push(loss);
     tokens += b.batch * b.seq;
     hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
+    if (hooks.stop?.(step + 1)) break;
   }
   const seconds = (performance.now() - t0) / 1000;
   return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: 1 };
 }
 
 /**
- * Train `model` for cfg.steps on the batch sequence. Stops early, flagged, on a non-finite loss.
+ * Train `model` for cfg.steps on the batch sequence, or until hooks.stop says so. Stops early, flagged, on
+ * a non-finite loss.
  * With hooks.workers > 1 (the default for big enough steps on CPU backends, see defaultWorkers) the batch
  * is split over worker threads (harness/parallel.ts); the result matches the one-thread run within float
  * tolerance, and the number of workers is returned.

@@ -14,7 +14,8 @@
 // Accuracy flags: 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98), 'shortcut' (interval
 // does not clear the copy-any-value score).
 import type { LanguageModel } from '../architectures/interface.ts';
-import { mixture } from '../harness/data/streams.ts';
+import type { Corpus } from '../harness/data/corpus.ts';
+import { mixture, type WindowStream } from '../harness/data/streams.ts';
 import { disposeModel, type TrainedModel } from '../harness/models.ts';
 import type { Dims } from '../harness/store.ts';
 import type { Measurement, Suite, SuiteContext } from './interface.ts';
@@ -183,6 +184,15 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
 }
 
 const needleTrainSettings = (g: NeedleGrid): NeedleSetting[] => g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
+const mqarOf = (corpus: Corpus, g: MqarGrid) => mqarTask(corpus, { keySymbols: g.keySymbols, valueSymbols: g.valueSymbols, filler: g.filler });
+
+/** This suite's MQAR training stream at a preset (the icl suite mixes it into its own). */
+export function mqarTrainingStream(corpus: Corpus, preset: string): WindowStream {
+  const s = RETRIEVAL_SETTINGS[preset];
+  if (!s) throw new Error(`needle: no settings for preset ${preset}`);
+  return taskStream(mqarOf(corpus, s.mqar), mqarTrainSettings(s.mqar));
+}
+
 const mqarTrainSettings = (g: MqarGrid): MqarSetting[] => g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra, ...(g.trainFill ? { fill: true } : {}) } : {}) }));
 
 function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Measurement[] {
@@ -329,7 +339,7 @@ export const needle: Suite = {
     const s = RETRIEVAL_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`needle: no settings for preset ${ctx.preset.name}`);
     const needles = needleTask(ctx.corpus, { format: s.format });
-    const mqar = mqarTask(ctx.corpus, { keySymbols: s.mqar.keySymbols, valueSymbols: s.mqar.valueSymbols, filler: s.mqar.filler });
+    const mqar = mqarOf(ctx.corpus, s.mqar);
     if (s.shared) {
       // one retrieval model on both training streams, interleaved 1:1
       const stream = mixture([{ stream: taskStream(needles, needleTrainSettings(s.needle)), rate: 1 }, { stream: taskStream(mqar, mqarTrainSettings(s.mqar)), rate: 1 }]);

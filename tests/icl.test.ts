@@ -18,6 +18,7 @@ import {
 import { scoreConventional, scoreStructured } from '../suites/icl-score.ts';
 import { spreadComparison } from '../suites/icl-analysis.ts';
 import { ICL_SETTINGS, evalOrder } from '../suites/icl.ts';
+import { CALIBRATION_BAND, sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
@@ -155,6 +156,19 @@ describe('ICL presets', () => {
         }
       }
     }
+  });
+
+  it('a budget calibrated on the reference probes the middle setting, which fits the context; its target is inside the band', () => {
+    for (const [name, s] of Object.entries(ICL_SETTINGS)) {
+      const c = s.training.calibrate;
+      if (!c) continue;
+      const seq = s.training.shape?.seq ?? PRESETS[name]!.size.seq;
+      const probe = sideEpisodes(iclTask({ format: s.format, ...s.task }), { demos: s.middle }, seq, c.probe, 0, 'test', 'budget-probe');
+      expect(probe).toHaveLength(c.probe);
+      expect(c.target).toBeGreaterThan(CALIBRATION_BAND[0]);
+      expect(c.target).toBeLessThan(CALIBRATION_BAND[1]);
+    }
+    expect(ICL_SETTINGS.small!.training.calibrate).toBeDefined();
   });
 });
 
@@ -328,7 +342,7 @@ describe('scoring and flags', () => {
     expect(r.code).toBe(0);
     const recs = readRecords(out);
     const metrics = new Set(recs.map((x) => x.metric));
-    for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'permutation_std', 'accuracy_std', 'structured_groups', 'structured_prompting', 'task_train_seconds', 'wall_time']) {
+    for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'permutation_std', 'accuracy_std', 'structured_groups', 'structured_prompting', 'task_train_seconds', 'task_budget_steps', 'wall_time']) {
       expect(metrics.has(m)).toBe(true);
     }
     const modes = new Set(recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling').map((x) => x.dims.mode));

@@ -15,7 +15,7 @@ import { taskStream, type Episode, type Side } from './episodes.ts';
 import * as retrieval from './retrieval.ts';
 
 // By hand: node --import tsx suites/tasks/calibrate-cli.ts <needle|mqar|retrieval|icl> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
-// keys: arch, seq (episode length), layers, keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,
+// keys: arch, seed (model init and training data), seq (episode length), layers, keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,
 // weightDecay, embScale, init=torch, ...
 // (retrieval: both streams 1:1, both probes; icl: the preset's ICL task (keys inputs, labels, inputPool, labelPool),
 // trainDemos, middle = demonstrations of the probe)
@@ -29,7 +29,7 @@ const matched = models.matchedConfig(spec, preset, 'params').config;
 const config = { ...matched, ...(extra.seq ? { seq: Number(extra.seq) } : {}), ...(extra.layers ? { layers: Number(extra.layers) } : {}) };
 const seq = config.seq;
 // init=torch: PyTorch's module defaults (architectures/layers.ts InitScheme)
-const model = models.buildModel(spec, config, 0, extra.init === 'torch' ? 'torch' : 'native');
+const model = models.buildModel(spec, config, Number(extra.seed ?? 0), extra.init === 'torch' ? 'torch' : 'native');
 // embScale=X multiplies the initial embedding table (an init experiment: PyTorch's default is N(0, 1))
 if (extra.embScale) model.params.get('embed').assign(tf.mul(model.params.get('embed'), Number(extra.embScale)));
 if (init === 'text') {
@@ -56,7 +56,12 @@ if (taskName === 'icl') {
   const demos = String(extra.trainDemos ?? icl.trainDemos.join(',')).split(',').map((d) => ({ demos: Number(d), layout: 'stream' as const }));
   const probes: Record<string, Episode[]> = {};
   probes[`icl${extra.middle ?? icl.middle}`] = sideEpisodes(task, { demos: Number(extra.middle ?? icl.middle) }, seq, probeCount, 1000, side, 'calibration');
-  learningCurve(model, taskStream(task, demos), cfg, probes, { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
+  // mix=mqar: the ICL stream 1:1 with the small preset's MQAR stream (k4 over 16/16, windows filled with queries)
+  const mqMix = retrieval.mqarTask(corpus, { keySymbols: 16, valueSymbols: 16, filler: 'pad' });
+  const stream = extra.mix === 'mqar'
+    ? mixture([{ stream: taskStream(task, demos), rate: 1 }, { stream: taskStream(mqMix, [{ pairs: 4, extra: 28, fill: true }]), rate: 1 }])
+    : taskStream(task, demos);
+  learningCurve(model, stream, cfg, probes, { seed: Number(extra.seed ?? 0), every: Number(everyArg), evalBatch: 16, onPoint: log });
   process.exit(0);
 }
 const extraQ = extra.extra ? Number(extra.extra) : undefined;
@@ -71,4 +76,4 @@ if (taskName !== 'mqar') for (const [n, r] of needleProbe) probes[`needle${n}/${
 if (taskName !== 'needle') for (const k of pairsProbe) probes[`mqar${k}`] = sideEpisodes(mq, { pairs: k }, seq, probeCount, 1000, side, 'calibration');
 const stream = taskName === 'mqar' ? taskStream(mq, mqTrain) : taskName === 'needle' ? taskStream(nd, ndTrain)
   : mixture([{ stream: taskStream(nd, ndTrain), rate: 1 }, { stream: taskStream(mq, mqTrain), rate: 1 }]);
-learningCurve(model, stream, cfg, probes, { seed: 0, every: Number(everyArg), evalBatch: 16, onPoint: log });
+learningCurve(model, stream, cfg, probes, { seed: Number(extra.seed ?? 0), every: Number(everyArg), evalBatch: 16, onPoint: log });

@@ -3,12 +3,13 @@
 // architecture. Cached like text models (purpose 'task:<name>').
 import type { ModelConfig } from '../../architectures/interface.ts';
 import type { InitScheme } from '../../architectures/layers.ts';
-import type { TrainedModel } from '../../harness/models.ts';
-import { trainedModel } from '../../harness/models.ts';
+import { getArchitecture } from '../../architectures/registry.ts';
+import { REFERENCE_ARCH, disposeModel, matchedConfig, trainedModel, type StopRule, type TrainedModel } from '../../harness/models.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
 import type { Measurement, SuiteContext } from '../interface.ts';
 import type { WindowStream } from '../../harness/data/streams.ts';
-import { taskStream, type EpisodeTask } from './episodes.ts';
+import { exactCounts } from './calibrate.ts';
+import { taskStream, type Episode, type EpisodeTask } from './episodes.ts';
 
 export type TaskInit = 'scratch' | 'text';
 
@@ -24,6 +25,21 @@ export interface TaskTraining {
   shape?: { layers?: number; seq?: number };
   /** Initial weights of a scratch model (default 'native'). */
   scheme?: InitScheme;
+  /** A budget calibrated on the reference architecture for each seed (train.steps is then the cap). */
+  calibrate?: ReferenceBudget;
+}
+
+/**
+ * The calibration rule (DESIGN.md) applied per seed. Where a task's ability emerges abruptly, at a step that
+ * moves with the seed, no fixed budget puts the reference in the band: the reference Transformer then trains
+ * until its exact-match accuracy on a held-out probe (`probe` test-side episodes at the suite's middle
+ * setting, decoded on the inference path) reaches `target`, checked every `every` steps, at most train.steps;
+ * every architecture then trains for the steps the reference took at that preset and seed.
+ */
+export interface ReferenceBudget {
+  every: number;
+  target: number;
+  probe: number;
 }
 
 /** AdamW settings task models start from (each preset's recipe overrides lr, warm-up, batch and steps). */
@@ -67,6 +83,56 @@ export function streamModel(ctx: SuiteContext, purpose: string, stream: WindowSt
     spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream: keyed,
     train: taskTrainConfig(ctx, t), purpose, init, scheme: t.scheme, meter: ctx.meter,
   });
+}
+
+/** The probe of a reference-calibrated budget: its episodes and what identifies them (part of the cache key). */
+export interface BudgetProbe {
+  episodes: Episode[];
+  spec: Record<string, unknown>;
+}
+
+/** How a unit's task budget was set, for its records. */
+export interface Budget {
+  steps: number;
+  how: string;
+}
+
+/**
+ * Train (or load) the unit's model on `stream` with the budget t.calibrate sets (ReferenceBudget): the
+ * reference architecture's model comes first (trained once per preset and seed, then cached), and its step
+ * count becomes this unit's budget, under the same optimizer and learning-rate schedule (the cap's: a
+ * decaying schedule is not rescaled to the shorter run). Without t.calibrate: streamModel, budget train.steps.
+ */
+export function budgetedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe): { trained: TrainedModel; budget: Budget } {
+  const c = t.calibrate;
+  if (!c) return { trained: streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
+  if (t.init === 'text') throw new Error('a reference-calibrated budget needs scratch models (the reference would need its own text checkpoint)');
+  const refSpec = getArchitecture(REFERENCE_ARCH)!;
+  const refConfig = taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t);
+  let seen = 'not checked';
+  const stop: StopRule = {
+    spec: { reference: REFERENCE_ARCH, ...c, probe: probe.spec },
+    after(model, done) {
+      if (done % c.every !== 0) return false;
+      const { k, n } = exactCounts(model, probe.episodes, 64);
+      seen = `probe ${k}/${n} = ${(k / n).toFixed(3)} at step ${done}, target ${c.target}`;
+      return k / n >= c.target;
+    },
+    summary: () => seen,
+  };
+  const ref = trainedModel(ctx.cache, {
+    spec: refSpec, config: refConfig, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop,
+  });
+  const steps = ref.info.steps;
+  const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
+  if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
+  disposeModel(ref.model);
+  // the reference's optimizer and schedule (set for the cap), stopped at its step
+  const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
+  const trained = trainedModel(ctx.cache, {
+    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop: at,
+  });
+  return { trained, budget: { steps, how } };
 }
 
 /** Records describing how a task model was trained. */

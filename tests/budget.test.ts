@@ -1,0 +1,131 @@
+// Budgets calibrated on the reference (suites/tasks/training.ts budgetedModel) and the stop hook of train()
+// under them: a stopped run equals a run of that length, on one thread and data-parallel; the reference
+// trains once per preset and seed, and every other architecture gets the steps it took.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getArchitecture } from '../architectures/index.ts';
+import { Params } from '../architectures/layers.ts';
+import { ModelCache } from '../harness/cache.ts';
+import { loadCorpus } from '../harness/data/corpus.ts';
+import { batches, textStream } from '../harness/data/streams.ts';
+import { PeakMeter } from '../harness/measure.ts';
+import { disposeModel, matchedConfig } from '../harness/models.ts';
+import { stopWorkers } from '../harness/parallel.ts';
+import { PRESETS, type TrainConfig } from '../harness/presets.ts';
+import { FlatLayout, train } from '../harness/train.ts';
+import { iclTask } from '../suites/icl-episodes.ts';
+import type { SuiteContext } from '../suites/interface.ts';
+import { sideEpisodes } from '../suites/tasks/calibrate.ts';
+import { taskStream } from '../suites/tasks/episodes.ts';
+import { TASK_ADAMW, budgetedModel, taskConfig, type BudgetProbe, type TaskTraining } from '../suites/tasks/training.ts';
+import { tempDir, useBackend } from './helpers.ts';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+afterAll(async () => {
+  await stopWorkers();
+});
+
+const corpus = loadCorpus('default');
+
+describe('train(): the stop hook', () => {
+  const spec = getArchitecture('transformer')!;
+  const config = spec.configure({ vocab: 256, d: 32, layers: 2, heads: 2, seq: 16 });
+  const cfg: TrainConfig = { ...PRESETS.tiny!.train, batch: 4, steps: 8, warmup: 2 };
+  const text = textStream(corpus.splits.train, { test: 'budget' });
+  const weightsAfter = (steps: number, workers: number, stop?: (done: number) => boolean) => {
+    const model = spec.build(config, new Params(1));
+    try {
+      const r = train(model, batches(text, { batch: cfg.batch, seq: config.seq, seed: 3 }), { ...cfg, steps }, { workers, ...(stop ? { stop } : {}) });
+      const layout = new FlatLayout(model.params.vars);
+      const w = new Float32Array(layout.total);
+      layout.read(model.params.vars, w);
+      return { steps: r.steps, losses: r.losses, w };
+    } finally {
+      model.params.dispose();
+    }
+  };
+
+  const relMax = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    let diff = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+      scale = Math.max(scale, Math.abs(b[i]!));
+    }
+    return diff / scale;
+  };
+
+  it('stops after the step the hook names: the first steps of the full run, on one thread and data-parallel', () => {
+    const full = weightsAfter(8, 1);
+    const asked: number[] = [];
+    const one = weightsAfter(8, 1, (done) => (asked.push(done), done === 5));
+    expect(one.steps).toBe(5);
+    expect(asked).toEqual([1, 2, 3, 4, 5]);
+    expect(one.losses).toEqual(full.losses.slice(0, 5));
+    const two = weightsAfter(8, 2, (done) => done === 5);
+    expect(two.steps).toBe(5);
+    expect(relMax(two.losses, one.losses)).toBeLessThan(1e-5);
+    expect(relMax(two.w, one.w)).toBeLessThan(1e-4);
+    // the worker pool is left in order: a full data-parallel run afterwards
+    const after = weightsAfter(8, 2);
+    expect(after.steps).toBe(8);
+    expect(relMax(after.losses, full.losses)).toBeLessThan(1e-5);
+  });
+});
+
+describe('budgetedModel: a budget calibrated on the reference', () => {
+  const tiny = PRESETS.tiny!;
+  const cache = new ModelCache(tempDir());
+  const ctxFor = (arch: string): SuiteContext => {
+    const spec = getArchitecture(arch)!;
+    return {
+      preset: tiny, seed: 0, spec, matched: matchedConfig(spec, tiny, 'params'), corpus, cache, meter: new PeakMeter(),
+      textModel: () => {
+        throw new Error('no text model in this test');
+      },
+    };
+  };
+  const task = iclTask({ format: 'compact', inputs: 4, labels: 2, inputPool: 8, labelPool: 8 });
+  const stream = taskStream(task, [{ demos: 0, layout: 'stream' }]);
+  const training = (target: number): TaskTraining => ({
+    init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 6 }, calibrate: { every: 2, target, probe: 8 },
+  });
+  const probeFor = (ctx: SuiteContext, t: TaskTraining): BudgetProbe => {
+    const seq = taskConfig(ctx, t).seq;
+    return { episodes: sideEpisodes(task, { demos: 4 }, seq, 8, ctx.seed, 'test', 'budget-probe'), spec: { demos: 4, seq, count: 8 } };
+  };
+  const budgetOf = (arch: string, t: TaskTraining) => {
+    const ctx = ctxFor(arch);
+    const { trained, budget } = budgetedModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t));
+    disposeModel(trained.model);
+    return { info: trained.info, budget };
+  };
+
+  it('the reference stops at the first check that reaches the target; another architecture trains as many steps', () => {
+    const ref = budgetOf('transformer', training(0));
+    expect(ref.info.steps).toBe(2);
+    expect(ref.budget.steps).toBe(2);
+    expect(ref.budget.how).toMatch(/calibrated on transformer seed 0: probe \d+\/8 .* at step 2/);
+    const other = budgetOf('diff', training(0));
+    expect(other.budget.steps).toBe(2);
+    expect(other.info.steps).toBe(2);
+    expect(other.info.cache).toBe('trained');
+    // the reference was trained once: asked again, it comes from the cache
+    expect(budgetOf('transformer', training(0)).info.cache).toBe('hit');
+  });
+
+  it('a target the reference never reaches leaves every architecture at the cap', () => {
+    const ref = budgetOf('transformer', training(1.01));
+    expect(ref.info.steps).toBe(6);
+    expect(ref.budget.how).toMatch(/at step 6, target 1.01 \(cap 6\)/);
+    expect(budgetOf('retnet', training(1.01)).info.steps).toBe(6);
+  });
+
+  it('without calibration the preset fixes the budget', () => {
+    const { calibrate: _none, ...fixed } = training(0);
+    const r = budgetOf('retnet', fixed);
+    expect(r.budget).toEqual({ steps: 6, how: 'fixed by the preset' });
+    expect(r.info.steps).toBe(6);
+  });
+});
