@@ -17,7 +17,7 @@ import type { SuiteContext } from '../suites/interface.ts';
 import { sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
 import { TASK_ADAMW, budgetedModel, taskConfig, type BudgetProbe, type TaskTraining } from '../suites/tasks/training.ts';
-import { tempDir, useBackend } from './helpers.ts';
+import { relMax, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -45,15 +45,6 @@ describe('train(): the stop hook', () => {
     } finally {
       model.params.dispose();
     }
-  };
-
-  const relMax = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-    let diff = 0, scale = 0;
-    for (let i = 0; i < a.length; i++) {
-      diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-      scale = Math.max(scale, Math.abs(b[i]!));
-    }
-    return diff / scale;
   };
 
   it('stops after the step the hook names: the first steps of the full run, on one thread and data-parallel', () => {

@@ -28,3 +28,13 @@ export async function cli(args: string[]): Promise<{ code: number; out: string; 
 export function cliProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [join(ROOT, 'bin/archbench.js'), ...args], { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** Largest absolute difference relative to the largest magnitude of b. */
+export function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}

@@ -13,7 +13,7 @@ import { corpusStream, matchedConfig, trainedModel } from '../harness/models.ts'
 import { stopWorkers } from '../harness/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { AdamW, FlatAdamW, FlatLayout, MIN_PARALLEL_STEPS, clipByGlobalNorm, clipScale, defaultWorkers, gradients, sumSquares, train } from '../harness/train.ts';
-import { tempDir, useBackend } from './helpers.ts';
+import { relMax, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -51,15 +51,6 @@ function run(workers: number, stream: WindowStream): { losses: number[]; weights
   } finally {
     model.params.dispose();
   }
-}
-
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return diff / scale;
 }
 
 describe('data-parallel training', () => {
