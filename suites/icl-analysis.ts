@@ -53,21 +53,44 @@ export function setSpreads(records: ResultRecord[], arch: string): Map<string, n
   return new Map([...cells].map(([k, v]) => [k, std(v)]));
 }
 
+/** Flags of the pooled order cells, per (seed, demos, arrangement): a flagged cell does not discriminate. */
+function pooledFlags(records: ResultRecord[], arch: string): Map<string, string> {
+  return new Map(icl(records, 'icl_accuracy_pooled').filter((r) => r.arch === arch && r.dims.experiment === 'order' && r.flag)
+    .map((r) => [`${r.seed}|${r.dims.demos}|${r.dims.arrangement}`, r.flag!]));
+}
+
+export interface SpreadComparison {
+  scope: string;
+  pairs: number;
+  /** Pairs left out because either side's pooled cell is flagged (at the ceiling, its spread is 0 by force). */
+  excluded: number;
+  diff: number;
+  ci95: [number, number];
+  verdict: string;
+}
+
 /**
  * Paired comparison of order spread: a's within-set std minus b's, paired over (seed, demos, arrangement,
- * demonstration set) (the same sets and permutations for both). Verdict 'a'/'b' = that one's spread is
- * higher; 'tied' when the bootstrap interval of the mean difference contains 0. Per arrangement too.
+ * demonstration set) (the same sets and permutations for both). Pairs whose pooled cell is flagged on either
+ * side (floor, ceiling, shortcut) are left out and counted (keepFlagged: kept, for the record). Verdict 'a'/'b' = that one's spread is higher;
+ * 'tied' when the bootstrap interval of the mean difference contains 0; 'not comparable' when no pair is
+ * left. Per arrangement too.
  */
-export function spreadComparison(records: ResultRecord[], a: string, b: string): { scope: string; pairs: number; diff: number; ci95: [number, number]; verdict: string }[] {
+export function spreadComparison(records: ResultRecord[], a: string, b: string, opts: { keepFlagged?: boolean } = {}): SpreadComparison[] {
   const sa = setSpreads(records, a), sb = setSpreads(records, b);
+  const fa = opts.keepFlagged ? new Map() : pooledFlags(records, a), fb = opts.keepFlagged ? new Map() : pooledFlags(records, b);
+  const cell = (k: string) => k.split('|').slice(0, 3).join('|');
   const keys = [...sa.keys()].filter((k) => sb.has(k)).sort();
   const scopes: [string, (k: string) => boolean][] = [['all', () => true], ['random', (k) => k.split('|')[2] === 'random'], ['clustered', (k) => k.split('|')[2] === 'clustered']];
-  return scopes.flatMap(([scope, keep]) => {
-    const ks = keys.filter(keep);
-    if (ks.length === 0) return [];
+  return scopes.flatMap(([scope, keep]): SpreadComparison[] => {
+    const all = keys.filter(keep);
+    if (all.length === 0) return [];
+    const ks = all.filter((k) => !fa.has(cell(k)) && !fb.has(cell(k)));
+    const excluded = all.length - ks.length;
+    if (ks.length === 0) return [{ scope, pairs: 0, excluded, diff: NaN, ci95: [NaN, NaN], verdict: 'not comparable: every pair has a flagged side' }];
     const r = pairedBootstrap(ks.map((k) => sa.get(k)!), ks.map((k) => sb.get(k)!));
     const verdict = r.verdict === 'tied' ? 'tied' : r.verdict === 'a' ? `${a} spread higher` : `${a} spread lower`;
-    return [{ scope, pairs: ks.length, diff: r.diff, ci95: r.ci95, verdict }];
+    return [{ scope, pairs: ks.length, excluded, diff: r.diff, ci95: r.ci95, verdict }];
   });
 }
 
@@ -108,8 +131,11 @@ export function markdown(records: ResultRecord[], pair?: [string, string]): stri
     lines.push(`| ${r.arch} | ${r.demos} | ${r.arrangement} | ${f3(r.mean)} | ${f3(r.std)} | ${f3(r.worst)} | ${f3(r.best)} | ${f3(r.gap)} | ${f3(r.pooled)} ${ci(r.ci95)} | ${r.flag} |`);
   }
   if (pair) {
-    lines.push('', `Paired spread comparison ${pair[0]} - ${pair[1]} (within-set std across permutations):`, '', '| scope | pairs | mean difference | 95% CI | verdict |', '|---|---|---|---|---|');
-    for (const c of spreadComparison(records, pair[0], pair[1])) lines.push(`| ${c.scope} | ${c.pairs} | ${f3(c.diff)} | ${ci(c.ci95)} | ${c.verdict} |`);
+    lines.push('', `Paired spread comparison ${pair[0]} - ${pair[1]} (within-set std across permutations; pairs with a flagged pooled cell left out):`, '',
+      '| scope | pairs | left out | mean difference | 95% CI | verdict |', '|---|---|---|---|---|---|');
+    const row = (c: SpreadComparison, scope: string) => lines.push(`| ${scope} | ${c.pairs} | ${c.excluded} | ${f3(c.diff)} | ${c.pairs ? ci(c.ci95) : ''} | ${c.verdict} |`);
+    for (const c of spreadComparison(records, pair[0], pair[1])) row(c, c.scope);
+    for (const c of spreadComparison(records, pair[0], pair[1], { keepFlagged: true })) row(c, `${c.scope}, flagged kept (not discriminating)`);
   }
   lines.push('', '| arch | seed | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of scalingTable(records)) {

@@ -367,4 +367,19 @@ describe('icl analysis', () => {
     expect(all('a', 'b').pairs).toBe(2 * 2 * 6);
     expect(all('b', 'c').verdict).toBe('tied');
   });
+
+  it('paired spread comparison leaves out pairs whose pooled cell is flagged: a ceiling spread is 0 by force', () => {
+    const pooled = (arch: string, seed: number, arrangement: string, flag?: string) => ({
+      suite: 'icl', arch, seed, preset: 'small', metric: 'icl_accuracy_pooled', value: flag ? 1 : 0.5, unit: 'fraction',
+      dims: { experiment: 'order', demos: 16, arrangement }, params: 1, backend: 'wasm', elapsed_s: 1, time: '', ...(flag ? { flag } : {}),
+    });
+    const recs = [...cells('a', wobble(0.2)), ...cells('d', () => 0), pooled('d', 0, 'random', 'ceiling')];
+    const all = spreadComparison(recs, 'a', 'd').find((r) => r.scope === 'all')!;
+    expect(all.excluded).toBe(6);
+    expect(all.pairs).toBe(2 * 2 * 6 - 6);
+    const everyFlagged = [...recs, pooled('d', 0, 'clustered', 'ceiling'), pooled('d', 1, 'random', 'ceiling'), pooled('d', 1, 'clustered', 'ceiling')];
+    const none = spreadComparison(everyFlagged, 'a', 'd').find((r) => r.scope === 'all')!;
+    expect(none.pairs).toBe(0);
+    expect(none.verdict).toMatch(/^not comparable/);
+  });
 });
