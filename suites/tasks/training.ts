@@ -1,7 +1,7 @@
 // Task models: trained on a task's own stream (loss on answer positions only), from scratch or from the
 // (architecture, preset, seed) text checkpoint, with one step budget, batch and optimizer for every
 // architecture. Cached like text models (purpose 'task:<name>').
-import type { ModelConfig } from '../../architectures/interface.ts';
+import type { ArchitectureSpec, ModelConfig } from '../../architectures/interface.ts';
 import type { InitScheme } from '../../architectures/layers.ts';
 import { getArchitecture } from '../../architectures/registry.ts';
 import { REFERENCE_ARCH, disposeModel, matchedConfig, trainedModel, type StopRule, type TrainedModel } from '../../harness/models.ts';
@@ -107,8 +107,11 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
   const c = t.calibrate;
   if (!c) return { trained: streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
   if (t.init === 'text') throw new Error('a reference-calibrated budget needs scratch models (the reference would need its own text checkpoint)');
+  // under the cap's optimizer and schedule: a decaying schedule is not rescaled to the shorter run
+  const train = (spec: ArchitectureSpec, config: ModelConfig, stop: StopRule) => trainedModel(ctx.cache, {
+    spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop,
+  });
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
-  const refConfig = taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t);
   let seen = 'not checked';
   const stop: StopRule = {
     spec: { reference: REFERENCE_ARCH, ...c, probe: probe.spec },
@@ -120,19 +123,13 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
     },
     summary: () => seen,
   };
-  const ref = trainedModel(ctx.cache, {
-    spec: refSpec, config: refConfig, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop,
-  });
+  const ref = train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), stop);
   const steps = ref.info.steps;
   const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
   if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
   disposeModel(ref.model);
-  // the reference's optimizer and schedule (set for the cap), stopped at its step
   const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
-  const trained = trainedModel(ctx.cache, {
-    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop: at,
-  });
-  return { trained, budget: { steps, how } };
+  return { trained: train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
 }
 
 /** Records describing how a task model was trained. */
