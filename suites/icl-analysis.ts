@@ -110,10 +110,14 @@ export interface ScalingRow {
 /** Structured against conventional ICL per architecture, seed and number of demonstrations. */
 export function scalingTable(records: ResultRecord[]): ScalingRow[] {
   const out: ScalingRow[] = [];
+  const same = (x: ResultRecord, r: ResultRecord) => x.arch === r.arch && x.seed === r.seed && x.dims.demos === r.dims.demos;
   for (const r of icl(records, 'icl_accuracy_pooled').filter((x) => x.dims.experiment === 'scaling')) {
-    const sd = icl(records, 'accuracy_std').find((x) => x.arch === r.arch && x.seed === r.seed && x.dims.mode === r.dims.mode && x.dims.demos === r.dims.demos);
+    const sd = icl(records, 'accuracy_std').find((x) => same(x, r) && x.dims.mode === r.dims.mode);
+    const structured = r.dims.mode === 'structured';
+    const groups = structured ? icl(records, 'structured_groups').find((x) => same(x, r))?.value : 1;
+    const seen = structured ? r.dims.demos : icl(records, 'conventional_seen').find((x) => same(x, r))?.value;
     out.push({
-      arch: r.arch, seed: r.seed, demos: num(r.dims.demos), mode: String(r.dims.mode), groups: String(r.dims.groups ?? ''), seen: String(r.dims.seen ?? ''),
+      arch: r.arch, seed: r.seed, demos: num(r.dims.demos), mode: String(r.dims.mode), groups: String(groups ?? ''), seen: String(seen ?? ''),
       accuracy: r.value, ci95: r.ci95 ?? null, std: sd?.value ?? NaN, flag: r.flag ?? '',
     });
   }

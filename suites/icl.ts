@@ -9,11 +9,11 @@
 // checkpoint as the preset says. The budget is fixed by the preset, or calibrated per seed on the reference
 // (ReferenceBudget) and then the same for every architecture of that seed.
 //
-// Records (dims name every axis; `n` is the number of scored queries):
-//   icl_accuracy          {experiment: 'order', demos, arrangement, set, permutation, n}     one cell
-//                         {experiment: 'scaling', mode, demos, set, permutation, n}
-//                         (cells carry no derived axes, so structured and conventional cells pair by demos)
-//   icl_accuracy_pooled   {experiment: 'order', demos, arrangement, n} / {experiment: 'scaling', mode, demos, groups, seen, n}
+// Records (dims name every axis; accuracies give k/n scored queries in the note and a Wilson interval):
+//   icl_accuracy          {experiment: 'order', demos, arrangement, set, permutation}     one cell
+//                         {experiment: 'scaling', mode, demos, set, permutation}
+//                         (no derived axes, so structured and conventional records pair by demos)
+//   icl_accuracy_pooled   {experiment: 'order', demos, arrangement} / {experiment: 'scaling', mode, demos}
 //                         pooled over sets x permutations (figures: accuracy against demonstrations)
 //   permutation_mean / permutation_std / permutation_worst / permutation_best / permutation_gap
 //                         {demos, arrangement}: for each demonstration set, accuracy across its permutations
@@ -280,12 +280,14 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
             1 / task.labels, cellShortcut(items, task.labels)));
         }
       });
-      const dims = { mode, demos: n, groups, seen };
+      // structured and conventional records pair by demonstrations: M and the demonstrations seen are
+      // derived, so they go in the note and in their own records below, not in dims
+      const dims = { mode, demos: n };
       const sc = shortcutRecords('scaling', dims, all, task.labels);
       out.push(...sc.records);
       const t = tally(all);
       const pooled = accuracyRecord('icl_accuracy_pooled', t.k, t.n, { experiment: 'scaling', ...dims }, sc.chance, sc.shortcut);
-      out.push(pooled);
+      out.push({ ...pooled, note: `${pooled.note}; ${mode === 'structured' ? `${groups} groups` : `${seen} demonstrations seen after truncation`}` });
       out.push({ metric: 'accuracy_std', value: std(cells), unit: 'fraction', dims: { experiment: 'scaling', mode, demos: n }, ...(pooled.flag ? { flag: pooled.flag } : {}),
         note: `sample standard deviation of accuracy across ${cells.length} cells (demonstration sets x permutations)` +
           (pooled.flag ? `; pooled accuracy flagged ${pooled.flag}: not discriminating` : '') });

@@ -345,8 +345,10 @@ describe('scoring and flags', () => {
     for (const m of ['icl_accuracy', 'icl_accuracy_pooled', 'permutation_std', 'accuracy_std', 'structured_groups', 'structured_prompting', 'task_train_seconds', 'task_budget_steps', 'wall_time']) {
       expect(metrics.has(m)).toBe(true);
     }
-    const modes = new Set(recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling').map((x) => x.dims.mode));
-    expect([...modes].sort()).toEqual(['conventional', 'structured']);
+    const pooled = recs.filter((x) => x.metric === 'icl_accuracy_pooled' && x.dims.experiment === 'scaling');
+    expect([...new Set(pooled.map((x) => x.dims.mode))].sort()).toEqual(['conventional', 'structured']);
+    // structured and conventional pair by demonstrations (the claims ledger compares them): no derived axes
+    for (const r of pooled) expect(Object.keys(r.dims).sort()).toEqual(['demos', 'experiment', 'mode']);
   });
 });
 
