@@ -23,17 +23,20 @@ export interface OrderRow {
   flag: string;
 }
 
+/** An architecture's row label: '(own budget)' for the order experiment at its own budget (dims.budget 'own'). */
+const label = (r: ResultRecord) => (r.dims.budget === 'own' ? `${r.arch} (own budget)` : r.arch);
+
 /** Per architecture, demonstrations and arrangement: the permutation statistics, averaged over seeds. */
 export function orderTable(records: ResultRecord[]): OrderRow[] {
   const rows = new Map<string, OrderRow & { n: number }>();
-  const get = (metric: string, r: ResultRecord) => icl(records, metric).filter((x) => x.arch === r.arch && x.dims.demos === r.dims.demos && x.dims.arrangement === r.dims.arrangement);
+  const get = (metric: string, r: ResultRecord) => icl(records, metric).filter((x) => x.arch === r.arch && x.dims.demos === r.dims.demos && x.dims.arrangement === r.dims.arrangement && x.dims.budget === r.dims.budget);
   for (const r of icl(records, 'permutation_mean')) {
-    const key = `${r.arch}|${r.dims.demos}|${r.dims.arrangement}`;
+    const key = `${label(r)}|${r.dims.demos}|${r.dims.arrangement}`;
     if (rows.has(key)) continue;
     const avg = (metric: string) => mean(get(metric, r).map((x) => x.value));
     const pooled = get('icl_accuracy_pooled', r).filter((x) => x.dims.experiment === 'order');
     rows.set(key, {
-      arch: r.arch, demos: num(r.dims.demos), arrangement: String(r.dims.arrangement), seeds: get('permutation_mean', r).length, n: 0,
+      arch: label(r), demos: num(r.dims.demos), arrangement: String(r.dims.arrangement), seeds: get('permutation_mean', r).length, n: 0,
       mean: avg('permutation_mean'), std: avg('permutation_std'), worst: avg('permutation_worst'), best: avg('permutation_best'), gap: avg('permutation_gap'),
       pooled: mean(pooled.map((x) => x.value)), ci95: pooled.length === 1 ? (pooled[0]!.ci95 ?? null) : null,
       flag: [...new Set(pooled.map((x) => x.flag).filter(Boolean))].join(','),
@@ -43,10 +46,10 @@ export function orderTable(records: ResultRecord[]): OrderRow[] {
 }
 
 /** Within-set standard deviation across permutations, per (seed, demos, arrangement, set), from the cells. */
-export function setSpreads(records: ResultRecord[], arch: string): Map<string, number> {
+export function setSpreads(records: ResultRecord[], arch: string, budget?: 'own'): Map<string, number> {
   const cells = new Map<string, number[]>();
   for (const r of icl(records, 'icl_accuracy')) {
-    if (r.arch !== arch || r.dims.experiment !== 'order') continue;
+    if (r.arch !== arch || r.dims.experiment !== 'order' || r.dims.budget !== budget) continue;
     const key = `${r.seed}|${r.dims.demos}|${r.dims.arrangement}|${r.dims.set}`;
     cells.set(key, [...(cells.get(key) ?? []), r.value]);
   }
@@ -54,8 +57,8 @@ export function setSpreads(records: ResultRecord[], arch: string): Map<string, n
 }
 
 /** Flags of the pooled order cells, per (seed, demos, arrangement): a flagged cell does not discriminate. */
-function pooledFlags(records: ResultRecord[], arch: string): Map<string, string> {
-  return new Map(icl(records, 'icl_accuracy_pooled').filter((r) => r.arch === arch && r.dims.experiment === 'order' && r.flag)
+function pooledFlags(records: ResultRecord[], arch: string, budget?: 'own'): Map<string, string> {
+  return new Map(icl(records, 'icl_accuracy_pooled').filter((r) => r.arch === arch && r.dims.experiment === 'order' && r.dims.budget === budget && r.flag)
     .map((r) => [`${r.seed}|${r.dims.demos}|${r.dims.arrangement}`, r.flag!]));
 }
 
@@ -72,13 +75,14 @@ export interface SpreadComparison {
 /**
  * Paired comparison of order spread: a's within-set std minus b's, paired over (seed, demos, arrangement,
  * demonstration set) (the same sets and permutations for both). Pairs whose pooled cell is flagged on either
- * side (floor, ceiling, shortcut) are left out and counted (keepFlagged: kept, for the record). Verdict 'a'/'b' = that one's spread is higher;
+ * side (floor, ceiling, shortcut) are left out and counted (keepFlagged: kept, for the record). bBudget 'own':
+ * b's order experiment at its own budget (matched accuracy), where the suite ran one. Verdict 'a'/'b' = that one's spread is higher;
  * 'tied' when the bootstrap interval of the mean difference contains 0; 'not comparable' when no pair is
  * left. Per arrangement too.
  */
-export function spreadComparison(records: ResultRecord[], a: string, b: string, opts: { keepFlagged?: boolean } = {}): SpreadComparison[] {
-  const sa = setSpreads(records, a), sb = setSpreads(records, b);
-  const fa = opts.keepFlagged ? new Map() : pooledFlags(records, a), fb = opts.keepFlagged ? new Map() : pooledFlags(records, b);
+export function spreadComparison(records: ResultRecord[], a: string, b: string, opts: { keepFlagged?: boolean; bBudget?: 'own' } = {}): SpreadComparison[] {
+  const sa = setSpreads(records, a), sb = setSpreads(records, b, opts.bBudget);
+  const fa = opts.keepFlagged ? new Map() : pooledFlags(records, a), fb = opts.keepFlagged ? new Map() : pooledFlags(records, b, opts.bBudget);
   const cell = (k: string) => k.split('|').slice(0, 3).join('|');
   const keys = [...sa.keys()].filter((k) => sb.has(k)).sort();
   const scopes: [string, (k: string) => boolean][] = [['all', () => true], ['random', (k) => k.split('|')[2] === 'random'], ['clustered', (k) => k.split('|')[2] === 'clustered']];
@@ -140,6 +144,7 @@ export function markdown(records: ResultRecord[], pair?: [string, string]): stri
     const row = (c: SpreadComparison, scope: string) => lines.push(`| ${scope} | ${c.pairs} | ${c.excluded} | ${f3(c.diff)} | ${c.pairs ? ci(c.ci95) : ''} | ${c.verdict} |`);
     for (const c of spreadComparison(records, pair[0], pair[1])) row(c, c.scope);
     for (const c of spreadComparison(records, pair[0], pair[1], { keepFlagged: true })) row(c, `${c.scope}, flagged kept (not discriminating)`);
+    for (const c of spreadComparison(records, pair[0], pair[1], { bBudget: 'own' })) row(c, `${c.scope}, ${pair[1]} at its own budget (matched accuracy)`);
   }
   lines.push('', '| arch | seed | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of scalingTable(records)) {

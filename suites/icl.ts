@@ -26,6 +26,7 @@
 //   structured_prompting  1 (capability present) or 0 with flag 'absent'
 //   text_bpb              the text checkpoint's test bpb, when the task model starts from it
 //   task_train_* (how the task model was trained), task_budget_steps (its step budget and how it was set), icl_eval_seconds
+//   order records with dims.budget 'own': the order experiment at the architecture's own budget (settings: ownBudgetAbove)
 // Accuracy flags (./tasks/score.ts): 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98),
 // 'shortcut' (the interval does not clear the shortcut score).
 import { evalWindows, mixture } from '../harness/data/streams.ts';
@@ -45,7 +46,7 @@ import { mqarTrainingStream } from './needle.ts';
 import { calibrationVerdict, sideEpisodes } from './tasks/calibrate.ts';
 import { taskStream } from './tasks/episodes.ts';
 import { accuracyRecord } from './tasks/score.ts';
-import { TASK_ADAMW, budgetedModel, smallTaskModel, taskConfig, taskTrainingRecords, type BudgetProbe, type TaskTraining } from './tasks/training.ts';
+import { TASK_ADAMW, budgetedModel, ownBudgetModel, smallTaskModel, taskConfig, taskTrainingRecords, type BudgetProbe, type TaskTraining } from './tasks/training.ts';
 
 export interface IclCalibration {
   /** What was measured, on which architecture, seed and machine, and when. */
@@ -80,7 +81,15 @@ export interface IclSettings {
   withMqar?: boolean;
   /** Demonstrations at the middle setting (the calibration cell: order experiment, random arrangement). */
   middle: number;
-  order: { demos: number[]; sets: number; permutations: number; arrangements: Arrangement[] };
+  order: {
+    demos: number[]; sets: number; permutations: number; arrangements: Arrangement[];
+    /**
+     * With a calibrated budget: an architecture whose middle cell at the shared budget is above this accuracy
+     * also runs the order experiment at its own budget (the step where its own probe reaches the target),
+     * recorded with dims.budget 'own', so order robustness compares at matched accuracy.
+     */
+    ownBudgetAbove?: number;
+  };
   scaling: { demos: number[]; sets: number; permutations: number };
   /** Queries decoded together. */
   evalBatch: number;
@@ -110,7 +119,7 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     withMqar: true,
     trainDemos: [0],
     middle: 16,
-    order: { demos: [4, 16, 28], sets: 8, permutations: 8, arrangements: ['random', 'clustered'] },
+    order: { demos: [4, 16, 28], sets: 8, permutations: 8, arrangements: ['random', 'clustered'], ownBudgetAbove: 0.9 },
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },
     evalBatch: 64,
     // Measured (Transformer, 2 cores, wasm), newest first. With the retrieval suite's task model and full
@@ -183,8 +192,8 @@ function shortcutRecords(experiment: string, dims: Dims, items: ScoredItem[], la
 const cellShortcut = (items: ScoredItem[], labels: number): number =>
   Math.max(1 / labels, summariseShortcuts(items.map((i) => ({ demos: i.seen, query: i.query })), labels).best);
 
-/** Order robustness: K sets x P permutations, per number of demonstrations and arrangement. */
-export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void): Measurement[] {
+/** Order robustness: K sets x P permutations, per number of demonstrations and arrangement (`extra` dims on every record). */
+export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void, extra: Dims = {}): Measurement[] {
   const out: Measurement[] = [];
   const o = { format: s.format, context: model.config.seq, batch: s.evalBatch };
   for (const n of s.order.demos) {
@@ -203,12 +212,12 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
           const t = tally(items);
           all.push(...items);
           accs.push(t.k / t.n);
-          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'order', demos: n, arrangement, set: si, permutation: p },
+          out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'order', demos: n, arrangement, set: si, permutation: p, ...extra },
             1 / task.labels, cellShortcut(items, task.labels)));
         }
         perSet.push(accs);
       });
-      const dims = { demos: n, arrangement };
+      const dims = { demos: n, arrangement, ...extra };
       const sc = shortcutRecords('order', dims, all, task.labels);
       out.push(...sc.records);
       const t = tally(all);
@@ -226,7 +235,7 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
         stat('permutation_best', (a) => Math.max(...a), 'best accuracy'),
         stat('permutation_gap', (a) => Math.max(...a) - Math.min(...a), 'best minus worst accuracy'),
       );
-      if (n === s.middle && arrangement === 'random') out.push(calibrationRecord(n, t, sc.shortcut, sc.chance));
+      if (n === s.middle && arrangement === 'random' && Object.keys(extra).length === 0) out.push(calibrationRecord(n, t, sc.shortcut, sc.chance));
     }
   }
   return out;
@@ -336,8 +345,20 @@ export const icl: Suite = {
         ctx.meter.sample();
         if (++done % 50 === 0) log(`icl ${ctx.spec.name}: ${done}/${cells} cells scored, ${((performance.now() - t0) / 1000).toFixed(0)}s`);
       };
-      out.push(...evalOrder(trained.model, s, task, ctx.seed, tick));
-      out.push(...evalScaling(trained.model, s, task, ctx.seed, tick));
+      const order = evalOrder(trained.model, s, task, ctx.seed, tick);
+      out.push(...order, ...evalScaling(trained.model, s, task, ctx.seed, tick));
+      const middle = order.find((r) => r.metric === 'calibration_cell_accuracy')!.value;
+      if (s.order.ownBudgetAbove !== undefined && middle > s.order.ownBudgetAbove) {
+        const own = ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
+        if (own) {
+          try {
+            out.push({ metric: 'task_budget_steps', value: own.budget.steps, unit: 'steps', dims: { task: 'icl', budget: 'own' }, note: own.budget.how },
+              ...evalOrder(own.trained.model, s, task, ctx.seed, tick, { budget: 'own' }));
+          } finally {
+            disposeModel(own.trained.model);
+          }
+        }
+      }
       out.push({ metric: 'icl_eval_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims: { cells } });
     } finally {
       disposeModel(trained.model);

@@ -16,7 +16,7 @@ import { iclTask } from '../suites/icl-episodes.ts';
 import type { SuiteContext } from '../suites/interface.ts';
 import { sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
-import { TASK_ADAMW, budgetedModel, taskConfig, type BudgetProbe, type TaskTraining } from '../suites/tasks/training.ts';
+import { TASK_ADAMW, budgetedModel, ownBudgetModel, taskConfig, type BudgetProbe, type TaskTraining } from '../suites/tasks/training.ts';
 import { relMax, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -111,6 +111,20 @@ describe('budgetedModel: a budget calibrated on the reference', () => {
     expect(ref.info.steps).toBe(6);
     expect(ref.budget.how).toMatch(/at step 6, target 1.01 \(cap 6\)/);
     expect(budgetOf('retnet', training(1.01)).info.steps).toBe(6);
+  });
+
+  it('own budget: the unit stops where its own probe reaches the target, before the shared budget; none for the reference or when not reached', () => {
+    const ownOf = (arch: string, t: TaskTraining) => {
+      const ctx = ctxFor(arch);
+      const own = ownBudgetModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t), 6);
+      if (own) disposeModel(own.trained.model);
+      return own;
+    };
+    const diff = ownOf('diff', training(0));
+    expect(diff?.budget.steps).toBe(2);
+    expect(diff?.budget.how).toMatch(/^own budget: probe \d+\/8 .* at step 2, target 0 \(the shared budget is 6\)/);
+    expect(ownOf('transformer', training(0))).toBeNull();
+    expect(ownOf('diff', training(1.01))).toBeNull();
   });
 
   it('without calibration the preset fixes the budget', () => {

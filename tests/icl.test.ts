@@ -383,5 +383,10 @@ describe('icl analysis', () => {
     const none = spreadComparison(everyFlagged, 'a', 'd').find((r) => r.scope === 'all')!;
     expect(none.pairs).toBe(0);
     expect(none.verdict).toMatch(/^not comparable/);
+    // b's order experiment at its own budget (dims.budget 'own') pairs with a's cells, apart from its shared-budget ones
+    const own = cells('d', wobble(0.2)).map((r) => ({ ...r, dims: { ...r.dims, budget: 'own' } }));
+    const matched = spreadComparison([...everyFlagged, ...own], 'a', 'd', { bBudget: 'own' }).find((r) => r.scope === 'all')!;
+    expect(matched.pairs).toBe(2 * 2 * 6);
+    expect(matched.verdict).toBe('tied');
   });
 });

@@ -112,10 +112,22 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
     spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop,
   });
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
+  const ref = train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }));
+  const steps = ref.info.steps;
+  const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
+  if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
+  disposeModel(ref.model);
+  const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
+  return { trained: train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
+}
+
+/** Stop once the probe's exact-match accuracy reaches c.target (checked every c.every steps) or at `cap` steps. */
+function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, unknown>, cap = Infinity): StopRule {
   let seen = 'not checked';
-  const stop: StopRule = {
-    spec: { reference: REFERENCE_ARCH, ...c, probe: probe.spec },
+  return {
+    spec: { ...who, ...c, probe: probe.spec, ...(Number.isFinite(cap) ? { cap } : {}) },
     after(model, done) {
+      if (done >= cap) return true;
       if (done % c.every !== 0) return false;
       const { k, n } = exactCounts(model, probe.episodes, 64);
       seen = `probe ${k}/${n} = ${(k / n).toFixed(3)} at step ${done}, target ${c.target}`;
@@ -123,13 +135,26 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
     },
     summary: () => seen,
   };
-  const ref = train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), stop);
-  const steps = ref.info.steps;
-  const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
-  if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
-  disposeModel(ref.model);
-  const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
-  return { trained: train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
+}
+
+/**
+ * The unit's model at its own budget: trained until its own probe reaches the reference's target, at most
+ * the shared budget's steps, under the same schedule. For comparisons at matched accuracy (an architecture
+ * that learns faster than the reference is at the ceiling at the shared budget). Null for the reference
+ * (its own budget is the shared one) and when the target is not reached before the shared budget.
+ */
+export function ownBudgetModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe, shared: number): { trained: TrainedModel; budget: Budget } | null {
+  const c = t.calibrate;
+  if (!c || ctx.spec.name === REFERENCE_ARCH) return null;
+  const trained = trainedModel(ctx.cache, {
+    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter,
+    stop: probeRule(c, probe, { own: ctx.spec.name }, shared),
+  });
+  if (trained.info.steps >= shared) {
+    disposeModel(trained.model);
+    return null;
+  }
+  return { trained, budget: { steps: trained.info.steps, how: `own budget: ${trained.info.stop ?? 'no probe record'} (the shared budget is ${shared})` } };
 }
 
 /** Records describing how a task model was trained. */
