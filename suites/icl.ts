@@ -337,29 +337,35 @@ export const icl: Suite = {
         out.push({ metric: 'text_bpb', value: evaluateBpb(text, windows, ctx.preset.evalBatch), unit: 'bpb', dims: { split: 'test', checkpoint: 'text' },
           note: 'the text checkpoint the ICL task model started from' });
       }
-      const t0 = performance.now();
-      const cells = s.order.demos.length * s.order.arrangements.length * s.order.sets * s.order.permutations +
-        s.scaling.demos.length * s.scaling.sets * s.scaling.permutations * (trained.model.structured ? 2 : 1);
-      let done = 0;
-      const tick = () => {
-        ctx.meter.sample();
-        if (++done % 50 === 0) log(`icl ${ctx.spec.name}: ${done}/${cells} cells scored, ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+      const orderCells = s.order.demos.length * s.order.arrangements.length * s.order.sets * s.order.permutations;
+      /** Score one model (order, and scaling unless `own`), with progress lines and its evaluation time. */
+      const score = (model: LanguageModel, own: boolean): Measurement[] => {
+        const t0 = performance.now();
+        const cells = orderCells + (own ? 0 : s.scaling.demos.length * s.scaling.sets * s.scaling.permutations * (model.structured ? 2 : 1));
+        let done = 0;
+        const tick = () => {
+          ctx.meter.sample();
+          if (++done % 50 === 0) log(`icl ${ctx.spec.name}${own ? ' (own budget)' : ''}: ${done}/${cells} cells scored, ${((performance.now() - t0) / 1000).toFixed(0)}s`);
+        };
+        const extra: Dims = own ? { budget: 'own' } : {};
+        const recs = [...evalOrder(model, s, task, ctx.seed, tick, extra), ...(own ? [] : evalScaling(model, s, task, ctx.seed, tick))];
+        return [...recs, { metric: 'icl_eval_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims: { cells, ...extra } }];
       };
-      const order = evalOrder(trained.model, s, task, ctx.seed, tick);
-      out.push(...order, ...evalScaling(trained.model, s, task, ctx.seed, tick));
-      const middle = order.find((r) => r.metric === 'calibration_cell_accuracy')!.value;
+      const shared = score(trained.model, false);
+      out.push(...shared);
+      const middle = shared.find((r) => r.metric === 'calibration_cell_accuracy')!.value;
       if (s.order.ownBudgetAbove !== undefined && middle > s.order.ownBudgetAbove) {
         const own = ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
         if (own) {
           try {
-            out.push({ metric: 'task_budget_steps', value: own.budget.steps, unit: 'steps', dims: { task: 'icl', budget: 'own' }, note: own.budget.how },
-              ...evalOrder(own.trained.model, s, task, ctx.seed, tick, { budget: 'own' }));
+            out.push(...taskTrainingRecords('icl', s.training, own.trained.info).map((r) => ({ ...r, dims: { ...r.dims, budget: 'own' } })),
+              { metric: 'task_budget_steps', value: own.budget.steps, unit: 'steps', dims: { task: 'icl', budget: 'own' }, note: own.budget.how },
+              ...score(own.trained.model, true));
           } finally {
             disposeModel(own.trained.model);
           }
         }
       }
-      out.push({ metric: 'icl_eval_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims: { cells } });
     } finally {
       disposeModel(trained.model);
     }
