@@ -10,6 +10,7 @@ import * as models from '../../harness/models.ts';
 import { PRESETS, type TrainConfig } from '../../harness/presets.ts';
 import { iclTask } from '../icl-episodes.ts';
 import { ICL_SETTINGS } from '../icl.ts';
+import { mqarTrainingStream } from '../needle.ts';
 import { learningCurve, sideEpisodes, type CurvePoint } from './calibrate.ts';
 import { taskStream, type Episode, type Side } from './episodes.ts';
 import * as retrieval from './retrieval.ts';
@@ -56,10 +57,9 @@ if (taskName === 'icl') {
   const demos = String(extra.trainDemos ?? icl.trainDemos.join(',')).split(',').map((d) => ({ demos: Number(d), layout: 'stream' as const }));
   const probes: Record<string, Episode[]> = {};
   probes[`icl${extra.middle ?? icl.middle}`] = sideEpisodes(task, { demos: Number(extra.middle ?? icl.middle) }, seq, probeCount, 1000, side, 'calibration');
-  // mix=mqar: the ICL stream 1:1 with the small preset's MQAR stream (k4 over 16/16, windows filled with queries)
-  const mqMix = retrieval.mqarTask(corpus, { keySymbols: 16, valueSymbols: 16, filler: 'pad' });
+  // mix=mqar: the ICL stream 1:1 with the preset's MQAR training stream (as the icl suite's withMqar)
   const stream = extra.mix === 'mqar'
-    ? mixture([{ stream: taskStream(task, demos), rate: 1 }, { stream: taskStream(mqMix, [{ pairs: 4, extra: 28, fill: true }]), rate: 1 }])
+    ? mixture([{ stream: taskStream(task, demos), rate: 1 }, { stream: mqarTrainingStream(corpus, presetName), rate: 1 }])
     : taskStream(task, demos);
   learningCurve(model, stream, cfg, probes, { seed: Number(extra.seed ?? 0), every: Number(everyArg), evalBatch: 16, onPoint: log });
   process.exit(0);
