@@ -30,7 +30,7 @@
 // Accuracy flags (./tasks/score.ts): 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98),
 // 'shortcut' (the interval does not clear the shortcut score).
 import { evalWindows, mixture } from '../harness/data/streams.ts';
-import { disposeModel } from '../harness/models.ts';
+import { disposeModel, type TrainedModel } from '../harness/models.ts';
 import { log } from '../harness/progress.ts';
 import { mean, std } from '../harness/stats.ts';
 import type { Dims } from '../harness/store.ts';
@@ -46,7 +46,9 @@ import { mqarTrainingStream } from './needle.ts';
 import { calibrationVerdict, sideEpisodes } from './tasks/calibrate.ts';
 import { taskStream } from './tasks/episodes.ts';
 import { accuracyRecord } from './tasks/score.ts';
-import { TASK_ADAMW, budgetedModel, ownBudgetModel, smallTaskModel, taskConfig, taskTrainingRecords, type BudgetProbe, type TaskTraining } from './tasks/training.ts';
+import {
+  TASK_ADAMW, budgetedModel, ownBudgetModel, smallTaskModel, taskConfig, taskTrainingRecords, type Budget, type BudgetProbe, type TaskTraining,
+} from './tasks/training.ts';
 
 export interface IclCalibration {
   /** What was measured, on which architecture, seed and machine, and when. */
@@ -325,11 +327,13 @@ export const icl: Suite = {
       episodes: probeCount ? sideEpisodes(episodes, { demos: s.middle }, seq, probeCount, ctx.seed, 'test', 'budget-probe') : [],
       spec: { setting: s.middle, length: seq, count: probeCount, side: 'test', cell: 'budget-probe' },
     };
-    const { trained, budget } = budgetedModel(ctx, 'task:icl', stream, s.training, probe);
-    const out: Measurement[] = [
-      ...taskTrainingRecords('icl', s.training, trained.info),
-      { metric: 'task_budget_steps', value: budget.steps, unit: 'steps', dims: { task: 'icl' }, note: budget.how },
+    /** How a task model was trained and its budget set (`extra` dims on each record). */
+    const trainingRecords = (m: { trained: TrainedModel; budget: Budget }, extra: Dims = {}): Measurement[] => [
+      ...taskTrainingRecords('icl', s.training, m.trained.info).map((r) => ({ ...r, dims: { ...r.dims, ...extra } })),
+      { metric: 'task_budget_steps', value: m.budget.steps, unit: 'steps', dims: { task: 'icl', ...extra }, note: m.budget.how },
     ];
+    const { trained, budget } = budgetedModel(ctx, 'task:icl', stream, s.training, probe);
+    const out: Measurement[] = trainingRecords({ trained, budget });
     try {
       if (s.training.init === 'text') {
         const text = ctx.textModel().model;
@@ -358,9 +362,7 @@ export const icl: Suite = {
         const own = ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
         if (own) {
           try {
-            out.push(...taskTrainingRecords('icl', s.training, own.trained.info).map((r) => ({ ...r, dims: { ...r.dims, budget: 'own' } })),
-              { metric: 'task_budget_steps', value: own.budget.steps, unit: 'steps', dims: { task: 'icl', budget: 'own' }, note: own.budget.how },
-              ...score(own.trained.model, true));
+            out.push(...trainingRecords(own, { budget: 'own' }), ...score(own.trained.model, true));
           } finally {
             disposeModel(own.trained.model);
           }

@@ -148,6 +148,9 @@ describe('ICL episodes', () => {
 describe('ICL presets', () => {
   it('order experiments fit the task model\'s context whole (no demonstration truncated away)', () => {
     for (const [name, s] of Object.entries(ICL_SETTINGS)) {
+      // the middle setting is an order cell (random arrangement): its record calibrates, and gates the own budget
+      expect(s.order.demos).toContain(s.middle);
+      expect(s.order.arrangements).toContain('random');
       const seq = s.training.shape?.seq ?? PRESETS[name]!.size.seq;
       const task: IclTask = { format: s.format, ...s.task };
       for (const n of [...s.order.demos, s.middle]) {

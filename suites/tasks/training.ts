@@ -107,10 +107,7 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
   const c = t.calibrate;
   if (!c) return { trained: streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
   if (t.init === 'text') throw new Error('a reference-calibrated budget needs scratch models (the reference would need its own text checkpoint)');
-  // under the cap's optimizer and schedule: a decaying schedule is not rescaled to the shorter run
-  const train = (spec: ArchitectureSpec, config: ModelConfig, stop: StopRule) => trainedModel(ctx.cache, {
-    spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop,
-  });
+  const train = (spec: ArchitectureSpec, config: ModelConfig, stop: StopRule) => stoppedModel(ctx, purpose, stream, t, spec, config, stop);
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
   const ref = train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }));
   const steps = ref.info.steps;
@@ -119,6 +116,14 @@ export function budgetedModel(ctx: SuiteContext, purpose: string, stream: Window
   disposeModel(ref.model);
   const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
   return { trained: train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
+}
+
+/**
+ * Train (or load) a scratch task model under the recipe's optimizer and schedule (set for train.steps, the
+ * cap: a decaying schedule is not rescaled to a shorter run), ended early by `stop`.
+ */
+function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule): TrainedModel {
+  return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop });
 }
 
 /** Stop once the probe's exact-match accuracy reaches c.target (checked every c.every steps) or at `cap` steps. */
@@ -146,10 +151,7 @@ function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, u
 export function ownBudgetModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe, shared: number): { trained: TrainedModel; budget: Budget } | null {
   const c = t.calibrate;
   if (!c || ctx.spec.name === REFERENCE_ARCH) return null;
-  const trained = trainedModel(ctx.cache, {
-    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter,
-    stop: probeRule(c, probe, { own: ctx.spec.name }, shared),
-  });
+  const trained = stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), probeRule(c, probe, { own: ctx.spec.name }, shared));
   if (trained.info.steps >= shared) {
     disposeModel(trained.model);
     return null;
