@@ -11,6 +11,8 @@
 //   - attention runs per head on XNNPACK by calling the backend's own BatchMatMul and Softmax entry
 //     points on sub-ranges of the heap (registered as temporary tensor ids), inside one custom op.
 // Transcendentals (sigmoid, softmax's exp) stay in wasm kernels: V8's Math.exp is ~10x slower.
+// With a native GEMM installed (backend wasm+openblas, see harness/native.ts) every matrix product goes to
+// it instead, transpose flags and batch included, so no operand is transposed by JS first.
 // On any other backend (or with setFastPath(false)) callers take the plain path.
 import * as tf from '@tensorflow/tfjs';
 
@@ -36,6 +38,24 @@ interface WasmBackend {
 }
 
 let enabled = true;
+
+/** A native row-major sgemm on heap byte offsets (harness/native/gemm.c documents the arguments). */
+export interface NativeGemm {
+  gemm(heap: ArrayBufferLike, transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number,
+       b: number, ldb: number, c: number, ldc: number, beta: number, batch: number, strideA: number, strideB: number,
+       strideC: number): void;
+  /** The library and its configuration, for the record. */
+  library: string;
+}
+
+let native: NativeGemm | null = null;
+
+/** Send the fast paths' matrix products to a native GEMM (null: XNNPACK). Returns the previous one. */
+export function setNativeGemm(g: NativeGemm | null): NativeGemm | null {
+  const prev = native;
+  native = g;
+  return prev;
+}
 
 /** Turn the fast paths on or off (tests compare both); returns the previous setting. */
 export function setFastPath(on: boolean): boolean {
@@ -134,6 +154,29 @@ function gemm(be: WasmBackend, a: number, m: number, k: number, b: number, n: nu
   w.tfjs.disposeData(ia);
   w.tfjs.disposeData(ib);
   w.tfjs.disposeData(io);
+}
+
+/**
+ * out[M,N] = op(a) op(b), or out += op(a) op(b) with `accumulate`, for row-major matrices at float offsets of
+ * the heap, where op(x) = x^T when its flag is set (a is then stored [K,M], b [N,K]). A native GEMM takes the
+ * flags and the sum as they are; on XNNPACK, transposed operands are transposed into scratch first and the
+ * sum goes through scratch. The heap may grow: read be.wasm.HEAPF32 again afterwards.
+ */
+function product(be: WasmBackend, a: number, transA: boolean, b: number, transB: boolean, m: number, k: number, n: number,
+                 out: number, accumulate = false): void {
+  if (native) {
+    native.gemm(be.wasm.HEAPF32.buffer, +transA, +transB, m, n, k, a << 2, transA ? m : k, b << 2, transB ? k : n,
+                out << 2, n, accumulate ? 1 : 0, 1, 0, 0, 0);
+    return;
+  }
+  const at = transA ? scratch(be, m * k) : a, bt = transB ? scratch(be, k * n) : b;
+  const dst = accumulate ? scratch(be, m * n) : out;
+  if (transA) transposeInto(be.wasm.HEAPF32, a, k, m, at);
+  if (transB) transposeInto(be.wasm.HEAPF32, b, n, k, bt);
+  gemm(be, at, m, k, bt, n, dst);
+  const h = be.wasm.HEAPF32;
+  if (accumulate) for (let j = 0; j < m * n; j++) h[out + j]! += h[dst + j]!;
+  for (const [x, own] of [[at, transA], [bt, transB], [dst, accumulate]] as const) if (own) be.wasm._free(x << 2);
 }
 
 /** Row softmax of `rows` rows of length `channels` from float offset x to float offset out (XNNPACK). */
@@ -284,10 +327,11 @@ function patchKernels(): void {
 }
 
 /**
- * Batched and transposed matMul on XNNPACK: per batch element, transposed operands are transposed by JS
- * first, then one 2-D product. (The backend sends anything but a plain 2-D product to a naive loop at
- * 1-2 GFLOP/s.) Plain 2-D products stay with the backend, which caches the packed right operand per
- * tensor (the weights). Batch dims broadcast when one side has a single batch. Else null.
+ * Batched and transposed matMul. With a native GEMM: every product, one call with the flags and batch
+ * strides. On XNNPACK: per batch element, transposed operands are transposed by JS first, then one 2-D
+ * product (the backend sends anything but a plain 2-D product to a naive loop at 1-2 GFLOP/s); plain 2-D
+ * products stay with the backend, which caches the packed right operand per tensor (the weights). Batch
+ * dims broadcast when one side has a single batch. Else null.
  */
 function batchMatMulInfo(be: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return null;
@@ -297,15 +341,20 @@ function batchMatMulInfo(be: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, tr
   const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!, n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   if (k !== kb || m === 0 || n === 0 || k === 0) return null;
   const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1), batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  if (batchA === 1 && batchB === 1 && !transposeA && !transposeB) return null;
+  if (!native && batchA === 1 && batchB === 1 && !transposeA && !transposeB) return null;
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
   const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
   if (batchA !== 1 && batchB !== 1 && outerA.join() !== outerB.join()) return null;
   const batch = Math.max(batchA, batchB);
   const out = be.makeOutput([...tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB), m, n], 'float32');
-  const ta = transposeA ? scratch(be, m * k) : -1, tb = transposeB ? scratch(be, k * n) : -1;
   const ao = be.dataIdMap.get(a.dataId)!.memoryOffset >>> 2, bo = be.dataIdMap.get(b.dataId)!.memoryOffset >>> 2;
   const oo = be.dataIdMap.get(out.dataId)!.memoryOffset >>> 2;
+  if (native) {
+    native.gemm(be.wasm.HEAPF32.buffer, +transposeA, +transposeB, m, n, k, ao << 2, transposeA ? m : k, bo << 2,
+                transposeB ? k : n, oo << 2, n, 0, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n);
+    return out;
+  }
+  const ta = transposeA ? scratch(be, m * k) : -1, tb = transposeB ? scratch(be, k * n) : -1;
   let lastB = -1;
   for (let i = 0; i < batch; i++) {
     let ai = ao + (batchA === 1 ? 0 : i) * m * k, bi = bo + (batchB === 1 ? 0 : i) * k * n;
@@ -467,7 +516,10 @@ export function mergeHeadsFast(x: tf.Tensor): tf.Tensor3D | null {
 // ---------------------------------------------------------------------------------------------------
 // Dense layers
 
-/** y = x W on XNNPACK; the gradient's products too (dx = dy W^T, dW = x^T dy with explicit JS transposes). */
+/**
+ * y = x W on XNNPACK (or the native GEMM); the gradient's products too: dx = dy W^T, dW = x^T dy, with
+ * explicit JS transposes on XNNPACK and transpose flags on the native GEMM.
+ */
 export function matMul2dFast(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D | null {
   const be = fastBackend(x, w);
   if (!be || x.rank !== 2 || w.rank !== 2 || x.dtype !== 'float32' || w.dtype !== 'float32') return null;
@@ -479,6 +531,7 @@ export function matMul2dFast(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D | null
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
         const bb = be;
         if (!bb) return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy)];
+        if (native) return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false)];
         return [tf.matMul(dy, transposeRaw(bb, ws) as tf.Tensor2D), tf.matMul(transposeRaw(bb, xs) as tf.Tensor2D, dy)];
       },
     };
@@ -734,18 +787,14 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
   const forward = (qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor): { o: tf.Tensor; p: tf.Tensor } => {
     const out = alloc(be, [b, hq, t, dv]);
     const p = alloc(be, [bh * pSize]);
-    const kt = scratch(be, dh * s), sc = scratch(be, maxRows * s);
+    const sc = scratch(be, maxRows * s);
     const qo = off(be, qs), ko = off(be, ks), vo = off(be, vs), mo = mask ? off(be, mask) : -1;
     for (let i = 0; i < bh; i++) {
       const qi = qo + i * t * dh, ki = ko + i * s * dh, vi = vo + i * s * dv, oi = out.o + i * t * dv, pi = p.o + i * pSize;
       for (const c of chunks) {
         const rows = c.r1 - c.r0, n = c.keys;
-        if (rows === 1) {
-          gemm(be, ki, n, dh, qi + c.r0 * dh, 1, sc); // scores as a column: K q^T
-        } else {
-          transposeInto(be.wasm.HEAPF32, ki, n, dh, kt);
-          gemm(be, qi + c.r0 * dh, rows, dh, kt, n, sc);
-        }
+        if (rows === 1) product(be, ki, false, qi + c.r0 * dh, false, n, dh, 1, sc); // scores as a column: K q^T
+        else product(be, qi + c.r0 * dh, false, ki, true, rows, dh, n, sc); // Q K^T
         const h = be.wasm.HEAPF32;
         for (let r = 0; r < rows; r++) {
           const row = sc + r * n;
@@ -757,18 +806,16 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
           }
         }
         softmaxRows(be, sc, pi + c.p, rows, n);
-        gemm(be, pi + c.p, rows, n, vi, dv, oi + c.r0 * dv);
+        product(be, pi + c.p, false, vi, false, rows, n, dv, oi + c.r0 * dv); // P V
       }
     }
-    be.wasm._free(kt << 2);
     be.wasm._free(sc << 2);
     return { o: out.t, p: p.t };
   };
 
   const backward = (dO: tf.Tensor, qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor, ps: tf.Tensor): tf.Tensor[] => {
     const dq = alloc(be, qs.shape), dkk = alloc(be, ks.shape), dvv = alloc(be, vs.shape);
-    const vt = scratch(be, dv * s), dp = scratch(be, maxRows * s), tr = scratch(be, maxRows * s);
-    const acc = scratch(be, s * Math.max(dh, dv));
+    const dp = scratch(be, maxRows * s);
     const qo = off(be, qs), ko = off(be, ks), vo = off(be, vs), po = off(be, ps), go = off(be, dO);
     be.wasm.HEAPF32.fill(0, dkk.o, dkk.o + bh * s * dh);
     be.wasm.HEAPF32.fill(0, dvv.o, dvv.o + bh * s * dv);
@@ -777,9 +824,8 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
       const dqi = dq.o + i * t * dh, dki = dkk.o + i * s * dh, dvi = dvv.o + i * s * dv;
       for (const c of chunks) {
         const rows = c.r1 - c.r0, n = c.keys, pc = pi + c.p;
-        transposeInto(be.wasm.HEAPF32, vi, n, dv, vt);
-        gemm(be, gi + c.r0 * dv, rows, dv, vt, n, dp); // dP = dO V^T
-        let h = be.wasm.HEAPF32;
+        product(be, gi + c.r0 * dv, false, vi, true, rows, dv, n, dp); // dP = dO V^T
+        const h = be.wasm.HEAPF32;
         for (let r = 0; r < rows; r++) { // dS = (P*dP - rowsum(P*dP) * P) * scale (the softmax and scale gradients)
           const pr = pc + r * n, dr = dp + r * n;
           let sum = 0;
@@ -790,18 +836,12 @@ export function attendFast(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
             h[dr + j] = Math.fround(Math.fround(pv * h[dr + j]!) - Math.fround(fs * pv)) * scale;
           }
         }
-        gemm(be, dp, rows, n, ki, dh, dqi + c.r0 * dh); // dQ = dS K
-        transposeInto(be.wasm.HEAPF32, dp, rows, n, tr);
-        gemm(be, tr, n, rows, qi + c.r0 * dh, dh, acc); // dK += dS^T Q
-        h = be.wasm.HEAPF32;
-        for (let j = 0; j < n * dh; j++) h[dki + j]! += h[acc + j]!;
-        transposeInto(h, pc, rows, n, tr);
-        gemm(be, tr, n, rows, gi + c.r0 * dv, dv, acc); // dV += P^T dO
-        h = be.wasm.HEAPF32;
-        for (let j = 0; j < n * dv; j++) h[dvi + j]! += h[acc + j]!;
+        product(be, dp, false, ki, false, rows, n, dh, dqi + c.r0 * dh); // dQ = dS K
+        product(be, dp, true, qi + c.r0 * dh, false, n, rows, dh, dki, true); // dK += dS^T Q
+        product(be, pc, true, gi + c.r0 * dv, false, n, rows, dv, dvi, true); // dV += P^T dO
       }
     }
-    for (const x of [vt, dp, tr, acc]) be.wasm._free(x << 2);
+    be.wasm._free(dp << 2);
     return [dq.t, dkk.t, dvv.t];
   };
 

@@ -1,11 +1,18 @@
 // Backend choice. `auto` tries them in DESIGN.md's order; a forced backend that fails is bad input.
+// `wasm+openblas` is tfjs-wasm with every matrix product of the fast paths on the system's OpenBLAS
+// (harness/native.ts); it comes before plain `wasm`, and records name whichever ran.
 import * as tf from '@tensorflow/tfjs';
+import { setNativeGemm } from '../architectures/fastpath.ts';
 import { UsageError } from './errors.ts';
+import { loadNativeGemm } from './native.ts';
 
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 type Loader = () => Promise<string | null>;
+
+/** Why backends tried before the chosen one did not start (where a loader can tell). */
+let problems: string[] = [];
 
 async function tryImport(mod: string): Promise<boolean> {
   try {
@@ -36,7 +43,20 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Loader> = {
     return null;
   },
   webgpu: async () => ((await tryImport('@tensorflow/tfjs-backend-webgpu')) && (await activate('webgpu')) ? 'webgpu' : null),
-  wasm: async () => ((await tryImport('@tensorflow/tfjs-backend-wasm')) && (await activate('wasm')) ? 'wasm' : null),
+  'wasm+openblas': async () => {
+    const gemm = loadNativeGemm();
+    if ('problem' in gemm) {
+      problems.push(`wasm+openblas: ${gemm.problem}`);
+      return null;
+    }
+    if (!(await tryImport('@tensorflow/tfjs-backend-wasm')) || !(await activate('wasm'))) return null;
+    setNativeGemm(gemm);
+    return `@tensorflow/tfjs-backend-wasm + ${gemm.library}`;
+  },
+  wasm: async () => {
+    setNativeGemm(null);
+    return (await tryImport('@tensorflow/tfjs-backend-wasm')) && (await activate('wasm')) ? 'wasm' : null;
+  },
   cpu: async () => ((await activate('cpu')) ? 'cpu' : null),
 };
 
@@ -45,6 +65,8 @@ export interface BackendInfo {
   /** The package that provided it (e.g. @tensorflow/tfjs-node-gpu). */
   provider: string;
   tried: string[];
+  /** Why the backends tried before it were passed over, where known (e.g. no OpenBLAS). */
+  skipped: string[];
 }
 
 let current: BackendInfo | null = null;
@@ -55,11 +77,12 @@ export async function selectBackend(requested: string): Promise<BackendInfo> {
   }
   const order = requested === 'auto' ? BACKENDS.slice(1) : [requested as Exclude<BackendName, 'auto'>];
   const tried: string[] = [];
+  problems = [];
   for (const name of order as Exclude<BackendName, 'auto'>[]) {
     tried.push(name);
     const provider = await loaders[name]();
     if (provider) {
-      current = { name, provider, tried };
+      current = { name, provider, tried, skipped: problems };
       return current;
     }
   }
@@ -69,4 +92,14 @@ export async function selectBackend(requested: string): Promise<BackendInfo> {
 export function currentBackend(): BackendInfo {
   if (!current) throw new Error('no backend selected');
   return current;
+}
+
+/** "backend NAME (PROVIDER)", and why earlier backends were passed over: one line for logs. */
+export function backendLine(b: BackendInfo): string {
+  return `backend ${b.name} (${b.provider})${b.skipped.length ? `; passed over ${b.skipped.join('; ')}` : ''}`;
+}
+
+/** The selected backend's name (e.g. wasm+openblas), or tf's own when none was selected through here. */
+export function selectedBackendName(): string {
+  return current?.name ?? tf.getBackend();
 }

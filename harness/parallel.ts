@@ -22,6 +22,7 @@ import { Params } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
 import type { Batch } from './data/streams.ts';
 import type { TrainConfig } from './presets.ts';
+import { selectedBackendName } from './backend.ts';
 import { log } from './progress.ts';
 import { FlatAdamW, FlatLayout, type TrainHooks, type TrainResult, clipScale, learningRate, maskSum, shardGradients, sumSquares } from './train.ts';
 
@@ -271,7 +272,7 @@ export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: 
     log(`data-parallel training not possible (${problem}); training on one thread`);
     return { taken: [] };
   }
-  const backend = tf.getBackend();
+  const backend = selectedBackendName();
   const workers = workersFor(backend, n - 1);
   if (!workers) return { taken: [] };
 

@@ -56,6 +56,7 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
     versions: { node: process.version, tfjs: tf.version.tfjs },
     backend: backend.name,
     backend_provider: backend.provider,
+    backend_passed_over: backend.skipped,
     machine: await machineInfo(),
     start_time: (previous?.start_time as string | undefined) ?? new Date().toISOString(),
     resumed: previous ? [...((previous.resumed as string[] | undefined) ?? []), new Date().toISOString()] : [],

@@ -17,7 +17,7 @@ import {
   Extrapolator, analyticCrossover, crossover, disposeReplaced, disposeState, medianInterval, stateBytes,
 } from '../suites/efficiency-measure.ts';
 import type { Measurement, SuiteContext } from '../suites/interface.ts';
-import { cli, tempDir, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, cli, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend();
@@ -214,7 +214,7 @@ describe('records through the CLI (tiny preset)', () => {
     for (const r of own) {
       for (const k of ['suite', 'arch', 'seed', 'preset', 'metric', 'unit', 'dims', 'params', 'backend', 'elapsed_s', 'time']) expect(r).toHaveProperty(k);
       expect(r.preset).toBe('tiny');
-      expect(r.backend).toBe('wasm');
+      expect(r.backend).toBe(AUTO_CPU_BACKEND);
       if (/_bytes$/.test(r.metric)) expect(r.unit, r.metric).toBe('bytes');
       if (/_latency(_p75|_p99)?$/.test(r.metric)) expect(r.unit, r.metric).toBe('s');
       if (/_tokens_per_s$/.test(r.metric)) expect(r.unit, r.metric).toBe('tokens/s');

@@ -1,14 +1,14 @@
 // Every wasm fast path against the plain tf implementation: values and gradients within 1e-5 relative
 // (max |fast - plain| <= 1e-5 * max |plain|), and the replaced data-movement kernels bit for bit.
 import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attend, attendPlain, causalAttend } from '../architectures/attention.ts';
-import { fastPathEnabled, setFastPath } from '../architectures/fastpath.ts';
+import { fastPathEnabled, setFastPath, setNativeGemm } from '../architectures/fastpath.ts';
 import { getArchitecture } from '../architectures/index.ts';
 import * as L from '../architectures/layers.ts';
 import { Params } from '../architectures/layers.ts';
 import { tokenNll, tokenNllPlain } from '../harness/train.ts';
-import { useBackend } from './helpers.ts';
+import { CPU_BACKENDS, NATIVE_GEMM, useBackend } from './helpers.ts';
 
 const TOL = 1e-5;
 
@@ -59,10 +59,20 @@ function expectAgree(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], refe
 
 const rnd = (shape: number[], seed: number, std = 1) => tf.randomNormal(shape, 0, std, 'float32', seed);
 
-describe('fast paths agree with the plain implementation (values and gradients, 1e-5 relative)', () => {
-  it('is on by default on wasm', () => {
+describe.each(CPU_BACKENDS)('fast paths agree with the plain implementation (values and gradients, 1e-5 relative) on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('is on by default on wasm, with the native GEMM exactly on wasm+openblas', () => {
     expect(fastPathEnabled()).toBe(true);
     expect(tf.getBackend()).toBe('wasm');
+    const gemm = setNativeGemm(null);
+    setNativeGemm(gemm);
+    expect(gemm !== null).toBe(backend === 'wasm+openblas');
   });
 
   it('matMul2d / linear vs tf.matMul with its own (transposed) gradient', () => {
@@ -209,8 +219,16 @@ describe('fast paths agree with the plain implementation (values and gradients, 
   });
 });
 
-describe('batched and transposed matMul on XNNPACK agrees with the backend\'s own kernel (1e-5 relative)', () => {
+describe.each(CPU_BACKENDS)('batched and transposed matMul agrees with the backend\'s own kernel (1e-5 relative) on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend('wasm');
+  });
+
   const cases: [string, number[], number[], boolean, boolean][] = [
+    ['2-D', [33, 20], [20, 17], false, false],
     ['2-D transposeA', [33, 20], [33, 17], true, false],
     ['2-D transposeB', [20, 33], [17, 33], false, true],
     ['2-D both', [33, 20], [17, 33], true, true],
@@ -234,6 +252,54 @@ describe('batched and transposed matMul on XNNPACK agrees with the backend\'s ow
       expect(relErr(fast, plain)).toBeLessThanOrEqual(TOL);
     });
   }
+});
+
+describe('the native GEMM (harness/native/gemm.c)', () => {
+  it.runIf(process.env.CI)('is built and loads in CI (.ci/run installs OpenBLAS)', () => {
+    expect(NATIVE_GEMM).not.toHaveProperty('problem');
+  });
+
+  /** C_i = op(A_i) op(B_i) + beta C_i by plain loops, row-major, the arguments as the native call takes them. */
+  function reference(h: Float32Array, ta: boolean, tb: boolean, m: number, n: number, k: number, a: number, lda: number,
+                     b: number, ldb: number, c: number, ldc: number, beta: number, batch: number, sa: number, sb: number, sc: number): void {
+    for (let i = 0; i < batch; i++) {
+      for (let r = 0; r < m; r++) {
+        for (let col = 0; col < n; col++) {
+          let sum = 0;
+          for (let j = 0; j < k; j++) {
+            const av = h[a + i * sa + (ta ? j * lda + r : r * lda + j)]!, bv = h[b + i * sb + (tb ? col * ldb + j : j * ldb + col)]!;
+            sum += av * bv;
+          }
+          const at = c + i * sc + r * ldc + col;
+          h[at] = sum + beta * h[at]!;
+        }
+      }
+    }
+  }
+
+  it.runIf(!('problem' in NATIVE_GEMM))('matches plain loops with flags, leading dimensions, batch strides, broadcast and beta = 1', () => {
+    const g = NATIVE_GEMM as Exclude<typeof NATIVE_GEMM, { problem: string }>;
+    const base = new Float32Array(4096).map((_, i) => Math.sin(i * 0.37));
+    for (const [ta, tb, beta, sa] of [[false, false, 0, 60], [true, false, 1, 60], [false, true, 0, 0], [true, true, 1, 60]] as const) {
+      const m = 5, n = 4, k = 6, batch = 3, lda = ta ? 7 : 8, ldb = tb ? 9 : 5, ldc = 6;
+      const got = base.slice(), want = base.slice();
+      g.gemm(got.buffer, +ta, +tb, m, n, k, 10 * 4, lda, 400 * 4, ldb, 800 * 4, ldc, beta, batch, sa, 70, 40);
+      reference(want, ta, tb, m, n, k, 10, lda, 400, ldb, 800, ldc, beta, batch, sa, 70, 40);
+      expect(relErr(tf.tensor1d(got), tf.tensor1d(want))).toBeLessThanOrEqual(TOL);
+      expect(got.subarray(0, 800)).toEqual(base.subarray(0, 800)); // nothing written outside C
+    }
+  });
+
+  it.runIf(!('problem' in NATIVE_GEMM))('refuses matrices outside the heap and empty sizes', () => {
+    const g = NATIVE_GEMM as Exclude<typeof NATIVE_GEMM, { problem: string }>;
+    const heap = new ArrayBuffer(4 * 64);
+    expect(() => g.gemm(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 128, 4, 0, 1, 0, 0, 0)).not.toThrow();
+    expect(() => g.gemm(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 196, 4, 0, 1, 0, 0, 0)).toThrow(/outside the heap/);
+    expect(() => g.gemm(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 128, 4, 0, 2, 0, 0, 20)).toThrow(/outside the heap/);
+    expect(() => g.gemm(heap, 0, 0, 0, 4, 4, 0, 4, 64, 4, 128, 4, 0, 1, 0, 0, 0)).toThrow(/bad sizes/);
+    const short = g.gemm as unknown as (...args: unknown[]) => void;
+    expect(() => short(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 128, 4, 0)).toThrow(/17 arguments/);
+  });
 });
 
 describe('replaced wasm kernels are bit-identical to the originals', () => {

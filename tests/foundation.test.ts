@@ -11,7 +11,7 @@ import { buildModel, corpusStream, matchedConfig, trainedModel } from '../harnes
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
 import { evaluateBpb } from '../harness/train.ts';
-import { cli, cliProcess, tempDir, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;
 const spec = getArchitecture('transformer')!;
@@ -116,7 +116,7 @@ describe('bad input exits 2 with one line and writes nothing', () => {
     [['run', 'nosuch'], /unknown suite 'nosuch'; valid: .*perplexity/],
     [['run', '--arch', 'transformer,nosuch'], /unknown architecture 'nosuch'; valid: .*transformer/],
     [['run', '--preset', 'huge'], /unknown preset 'huge'; valid: tiny, small, paper/],
-    [['run', '--backend', 'quantum'], /'quantum' is invalid.*auto, tensorflow, webgpu, wasm, cpu/],
+    [['run', '--backend', 'quantum'], /'quantum' is invalid.*auto, tensorflow, webgpu, wasm\+openblas, wasm, cpu/],
     [['run', '--seeds', '2x'], /--seeds must be a positive integer, got '2x'/],
     [['run', '--shard', '3/2'], /--shard must be i\/n/],
     [['list', 'gadgets'], /unknown list 'gadgets'; valid: archs, suites, presets/],
@@ -160,7 +160,7 @@ describe('run directory', () => {
     expect(new Set(keys).size).toBe(keys.length);
     expect(new Set(records.map(unitKey)).size).toBe(3);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(manifest.backend).toBe('wasm');
+    expect(manifest.backend).toBe(AUTO_CPU_BACKEND);
     expect(manifest.resumed).toHaveLength(1);
     const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(records.length + 1);

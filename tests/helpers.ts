@@ -6,8 +6,18 @@ import { join } from 'node:path';
 import { selectBackend } from '../harness/backend.ts';
 import { main } from '../harness/cli.ts';
 import { ROOT } from '../harness/hash.ts';
+import { loadNativeGemm } from '../harness/native.ts';
 
 export const useBackend = (name = 'wasm') => selectBackend(name);
+
+/** The native GEMM, or why it does not load here (CI installs OpenBLAS, so there it must load). */
+export const NATIVE_GEMM = loadNativeGemm();
+
+/** The CPU backends to hold to the same results: wasm, and wasm+openblas where its GEMM loads. */
+export const CPU_BACKENDS = 'problem' in NATIVE_GEMM ? ['wasm'] : ['wasm', 'wasm+openblas'];
+
+/** What `--backend auto` picks on these CPUs. */
+export const AUTO_CPU_BACKEND = CPU_BACKENDS.at(-1)!;
 
 export const tempDir = (prefix = 'archbench-'): string => mkdtempSync(join(tmpdir(), prefix));
 

@@ -13,7 +13,7 @@ import { corpusStream, matchedConfig, trainedModel } from '../harness/models.ts'
 import { stopWorkers } from '../harness/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { AdamW, FlatAdamW, FlatLayout, MIN_PARALLEL_STEPS, clipByGlobalNorm, clipScale, defaultWorkers, gradients, sumSquares, train } from '../harness/train.ts';
-import { relMax, tempDir, useBackend } from './helpers.ts';
+import { CPU_BACKENDS, relMax, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -53,7 +53,13 @@ function run(workers: number, stream: WindowStream): { losses: number[]; weights
   }
 }
 
-describe('data-parallel training', () => {
+describe.each(CPU_BACKENDS)('data-parallel training on %s', (backend) => {
+  beforeAll(async () => {
+    await useBackend(backend);
+  });
+  afterAll(async () => {
+    await useBackend('wasm');
+  });
   const text = textStream(loadCorpus('default').splits.train, { test: 'parallel' });
   let one: ReturnType<typeof run>;
 

@@ -3,7 +3,7 @@
 // line on stdout in DESIGN.md's shape; the machine, backend, commit and peak assumptions go to stderr.
 import type { Command } from 'commander';
 import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../bench.ts';
-import { selectBackend } from '../backend.ts';
+import { backendLine, selectBackend } from '../backend.ts';
 import { loadCorpus } from '../data/corpus.ts';
 import { UsageError, parsePositiveInt } from '../errors.ts';
 import { gitSha } from '../hash.ts';
@@ -51,7 +51,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const sha = gitSha();
       const err = (s: string) => process.stderr.write(s);
       const info = opts.json ? err : out;
-      info(`# machine: ${machineLabel(machine)}; backend: ${backend.name} (${backend.provider}); commit: ${sha}; node ${process.version}\n`);
+      info(`# machine: ${machineLabel(machine)}; ${backendLine(backend)}; commit: ${sha}; node ${process.version}\n`);
       info(`# ${peak.assumptions}\n`);
       const gate = correctnessGate();
       if (!gate.ok) {

@@ -8,7 +8,7 @@ import { architectureNames } from '../../architectures/index.ts';
 import { buildReport, type ReproduceInfo } from '../../reports/build.ts';
 import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/papers.ts';
 import { suiteNames } from '../../suites/index.ts';
-import { selectBackend } from '../backend.ts';
+import { backendLine, selectBackend } from '../backend.ts';
 import { loadCorpus } from '../data/corpus.ts';
 import { invalid, parsePositiveInt } from '../errors.ts';
 import { PRESET_NAMES } from '../presets.ts';
@@ -72,7 +72,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const t0 = performance.now();
       if (p.suites.length && p.archs.length) {
         const backend = await selectBackend(opts.backend as string);
-        log(`backend ${backend.name} (${backend.provider}); running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${seeds} seed(s), preset ${preset}`);
+        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${seeds} seed(s), preset ${preset}`);
         await run({
           suites: p.suites, archs: p.archs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
           match: 'params', command: process.argv.slice(2).join(' '),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { architectureNames } from '../../architectures/index.ts';
 import { suiteNames } from '../../suites/index.ts';
-import { BACKENDS, selectBackend } from '../backend.ts';
+import { BACKENDS, backendLine, selectBackend } from '../backend.ts';
 import { loadCorpus } from '../data/corpus.ts';
 import { UsageError, parseNames, parsePositiveInt } from '../errors.ts';
 import { PRESETS, PRESET_NAMES } from '../presets.ts';
@@ -44,7 +44,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const shard = opts.shard ? parseShard(opts.shard as string) : undefined;
       loadCorpus(opts.corpus as string); // validates the corpus before anything is written
       const backend = await selectBackend(opts.backend as string);
-      process.stderr.write(`backend ${backend.name} (${backend.provider})\n`);
+      process.stderr.write(`${backendLine(backend)}\n`);
       const outDir = (opts.out as string) || join('runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       const result = await run({
         suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,

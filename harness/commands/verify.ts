@@ -2,7 +2,7 @@
 // ../shared/golden/README.md). Prints each case/form's max abs error and tolerance; exit 0 iff all pass,
 // 1 on a mismatch, 2 on an unknown case type or a malformed file.
 import type { Command } from 'commander';
-import { selectBackend } from '../backend.ts';
+import { backendLine, selectBackend } from '../backend.ts';
 import { UsageError } from '../errors.ts';
 import { formatCheck, loadGoldenDir, runCases } from '../golden.ts';
 import { backendOption } from './run.ts';
@@ -17,7 +17,7 @@ export function register(program: Command, out: (s: string) => void): void {
       if (!opts.golden) throw new UsageError('verify needs --golden DIR (e.g. ../shared/golden)');
       const cases = loadGoldenDir(opts.golden); // every file parsed and typed before anything runs
       const backend = await selectBackend(opts.backend);
-      if (!opts.json) process.stderr.write(`backend ${backend.name} (${backend.provider})\n`);
+      if (!opts.json) process.stderr.write(`${backendLine(backend)}\n`);
       const checks = runCases(cases);
       for (const k of checks) {
         out(opts.json

@@ -1,0 +1,8 @@
+{
+  "targets": [{
+    "target_name": "gemm",
+    "sources": ["gemm.c"],
+    "cflags": ["-O2"],
+    "libraries": ["-ldl"]
+  }]
+}
