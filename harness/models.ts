@@ -3,6 +3,7 @@
 import type { ArchitectureSpec, LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params, type InitScheme } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
+import { selectedBackendName } from './backend.ts';
 import { ModelCache } from './cache.ts';
 import type { Corpus } from './data/corpus.ts';
 import { batches, textStream, type WindowStream } from './data/streams.ts';
@@ -102,7 +103,10 @@ export interface StopRule {
 export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
   const key = ModelCache.key({
     purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed, ...(req.stop ? { stop: req.stop.spec } : {}),
-    init: req.init ? 'from-text' : !req.scheme || req.scheme === 'native' ? 'scratch' : `scratch-${req.scheme}`, code: codeVersion(), backendIndependent: true,
+    init: req.init ? 'from-text' : !req.scheme || req.scheme === 'native' ? 'scratch' : `scratch-${req.scheme}`, code: codeVersion(),
+    // Weights differ across backends in float rounding (and wasm+openblas sums in another order than XNNPACK),
+    // so a model is reused only by runs on the backend that trained it: a record's backend is then true of both.
+    backend: selectedBackendName(),
   });
   const model = buildModel(req.spec, req.config, req.seed, req.scheme);
   const found = cache.load(key, model.params);

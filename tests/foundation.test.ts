@@ -11,7 +11,7 @@ import { buildModel, corpusStream, matchedConfig, trainedModel } from '../harnes
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
 import { evaluateBpb } from '../harness/train.ts';
-import { AUTO_CPU_BACKEND, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;
 const spec = getArchitecture('transformer')!;
@@ -108,6 +108,19 @@ describe('model cache', () => {
     expect(testBpb(rebuilt.model)).toBe(bpb);
     writeFileSync(weights, readFileSync(weights).subarray(0, 64)); // truncated
     expect(tinyTextModel(dir).info.cache).toBe('rebuilt');
+  });
+
+  it.runIf(CPU_BACKENDS.length > 1)('keeps one entry per backend: a model trained on wasm is not served to wasm+openblas', async () => {
+    const dir = tempDir();
+    try {
+      expect(tinyTextModel(dir).info.cache).toBe('trained');
+      await useBackend('wasm+openblas');
+      expect(tinyTextModel(dir).info.cache).toBe('trained');
+      expect(tinyTextModel(dir).info.cache).toBe('hit');
+      expect(readdirSync(dir)).toHaveLength(2);
+    } finally {
+      await useBackend('wasm');
+    }
   });
 });
 
