@@ -23,16 +23,18 @@ async function tryImport(mod: string): Promise<boolean> {
   }
 }
 
-/** setBackend's own answer counts: tf.getBackend() can name a backend that failed to start. */
+/** setBackend's own answer counts: tf.getBackend() can name a backend that failed to start (why goes to problems). */
 async function activate(name: string): Promise<boolean> {
   if (!tf.findBackend(name) && !tf.engine().registryFactory[name]) return false;
   try {
     const ok = await tf.setBackend(name);
     await tf.ready();
-    return ok && tf.getBackend() === name;
-  } catch {
-    return false;
+    if (ok && tf.getBackend() === name) return true;
+    problems.push(`${name}: setBackend answered ${ok}, active ${tf.getBackend()}`);
+  } catch (e) {
+    problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
+  return false;
 }
 
 const loaders: Record<Exclude<BackendName, 'auto'>, Loader> = {
@@ -86,7 +88,7 @@ export async function selectBackend(requested: string): Promise<BackendInfo> {
       return current;
     }
   }
-  throw new UsageError(`backend '${requested}' is not available on this machine; tried: ${tried.join(', ')}`);
+  throw new UsageError(`backend '${requested}' is not available on this machine; tried: ${tried.join(', ')}${problems.length ? ` (${problems.join('; ')})` : ''}`);
 }
 
 export function currentBackend(): BackendInfo {

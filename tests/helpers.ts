@@ -12,6 +12,7 @@ export const useBackend = (name = 'wasm') => selectBackend(name);
 
 /** The native GEMM, or why it does not load here (CI installs OpenBLAS, so there it must load). */
 export const NATIVE_GEMM = loadNativeGemm();
+if ('problem' in NATIVE_GEMM) process.stderr.write(`wasm+openblas is not tested here: ${NATIVE_GEMM.problem}\n`);
 
 /** The CPU backends to hold to the same results: wasm, and wasm+openblas where its GEMM loads. */
 export const CPU_BACKENDS = 'problem' in NATIVE_GEMM ? ['wasm'] : ['wasm', 'wasm+openblas'];
