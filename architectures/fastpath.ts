@@ -165,8 +165,9 @@ function gemm(be: WasmBackend, a: number, m: number, k: number, b: number, n: nu
 function product(be: WasmBackend, a: number, transA: boolean, b: number, transB: boolean, m: number, k: number, n: number,
                  out: number, accumulate = false): void {
   if (native) {
-    native.gemm(be.wasm.HEAPF32.buffer, +transA, +transB, m, n, k, a << 2, transA ? m : k, b << 2, transB ? k : n,
-                out << 2, n, accumulate ? 1 : 0, 1, 0, 0, 0);
+    // byte offsets as * 4, not << 2: a heap past 2 GiB would turn negative in 32-bit shifts
+    native.gemm(be.wasm.HEAPF32.buffer, +transA, +transB, m, n, k, a * 4, transA ? m : k, b * 4, transB ? k : n,
+                out * 4, n, accumulate ? 1 : 0, 1, 0, 0, 0);
     return;
   }
   const at = transA ? scratch(be, m * k) : a, bt = transB ? scratch(be, k * n) : b;
@@ -350,8 +351,8 @@ function batchMatMulInfo(be: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, tr
   const ao = be.dataIdMap.get(a.dataId)!.memoryOffset >>> 2, bo = be.dataIdMap.get(b.dataId)!.memoryOffset >>> 2;
   const oo = be.dataIdMap.get(out.dataId)!.memoryOffset >>> 2;
   if (native) {
-    native.gemm(be.wasm.HEAPF32.buffer, +transposeA, +transposeB, m, n, k, ao << 2, transposeA ? m : k, bo << 2,
-                transposeB ? k : n, oo << 2, n, 0, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n);
+    native.gemm(be.wasm.HEAPF32.buffer, +transposeA, +transposeB, m, n, k, ao * 4, transposeA ? m : k, bo * 4,
+                transposeB ? k : n, oo * 4, n, 0, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n);
     return out;
   }
   const ta = transposeA ? scratch(be, m * k) : -1, tb = transposeB ? scratch(be, k * n) : -1;

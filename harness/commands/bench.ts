@@ -1,6 +1,7 @@
 // `archbench bench [--json]`: training tokens/s, model FLOP/s, MFU and decode tokens/s of the reference
 // configs and of every architecture at the small preset (harness/bench.ts). With --json, one object per
 // line on stdout in DESIGN.md's shape; the machine, backend, commit and peak assumptions go to stderr.
+import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../bench.ts';
 import { backendLine, selectBackend } from '../backend.ts';
@@ -66,14 +67,16 @@ export function register(program: Command, out: (s: string) => void): void {
       const rows: BenchRow[] = [];
       const fastBefore = setFastPath(!opts.plain);
       if (opts.plain) info('# --plain: fast paths off (plain tfjs ops), one worker: the baseline the fast paths are measured against\n');
+      // plain tf ops never reach the native GEMM: their rows name tf's own backend (wasm, not wasm+openblas)
+      const rowBackend = opts.plain ? tf.getBackend() : backend.name;
       try {
         for (const c of configs) {
-          const { row, detail } = benchOne(c, corpus, peak, backend.name, { steps, warmup, workers, decodeContext, decodeSteps });
+          const { row, detail } = benchOne(c, corpus, peak, rowBackend, { steps, warmup, workers, decodeContext, decodeSteps });
           if (opts.plain) row.name += '/plain'; // a baseline figure never passes for an optimised one
           rows.push(row);
           if (opts.json) {
             out(`${JSON.stringify(row)}\n`);
-            err(`# ${row.name}: workers ${detail.workers}, step s ${detail.stepS.map((s) => s.toFixed(3)).join(' ')}, FLOPs/token ${detail.flopsPerToken}; ${machineLabel(machine)}, ${backend.name}, ${sha}\n`);
+            err(`# ${row.name}: workers ${detail.workers}, step s ${detail.stepS.map((s) => s.toFixed(3)).join(' ')}, FLOPs/token ${detail.flopsPerToken}; ${machineLabel(machine)}, ${rowBackend}, ${sha}\n`);
           } else {
             const k = row.config;
             const cfgText = `d${k.d} L${k.layers} H${k.heads} T${k.seq} B${k.batch}`;
@@ -84,6 +87,6 @@ export function register(program: Command, out: (s: string) => void): void {
         setFastPath(fastBefore);
         await stopWorkers();
       }
-      if (!opts.json) out(`# decode: step() after a prefill of ${decodeContext} tokens, batch 1, median of ${decodeSteps}; every figure: ${machineLabel(machine)}, ${backend.name}, ${sha}\n`);
+      if (!opts.json) out(`# decode: step() after a prefill of ${decodeContext} tokens, batch 1, median of ${decodeSteps}; every figure: ${machineLabel(machine)}, ${rowBackend}, ${sha}\n`);
     });
 }
