@@ -157,6 +157,17 @@ function gemm(be: WasmBackend, a: number, m: number, k: number, b: number, n: nu
 }
 
 /**
+ * `batch` products out_i (+)= op(a_i) op(b_i) on the native GEMM, contiguous row-major operands at float offsets
+ * (a_i = a + i * strideA, b_i likewise; a stride of 0 broadcasts, out_i = out + i * M * N). Byte offsets are
+ * * 4, not << 2: a heap past 2 GiB would turn negative in a 32-bit shift.
+ */
+function nativeProducts(g: NativeGemm, be: WasmBackend, a: number, transA: boolean, b: number, transB: boolean, m: number,
+                        k: number, n: number, out: number, accumulate: boolean, batch: number, strideA: number, strideB: number): void {
+  g.gemm(be.wasm.HEAPF32.buffer, +transA, +transB, m, n, k, a * 4, transA ? m : k, b * 4, transB ? k : n, out * 4, n,
+         accumulate ? 1 : 0, batch, strideA, strideB, m * n);
+}
+
+/**
  * out[M,N] = op(a) op(b), or out += op(a) op(b) with `accumulate`, for row-major matrices at float offsets of
  * the heap, where op(x) = x^T when its flag is set (a is then stored [K,M], b [N,K]). A native GEMM takes the
  * flags and the sum as they are; on XNNPACK, transposed operands are transposed into scratch first and the
@@ -165,9 +176,7 @@ function gemm(be: WasmBackend, a: number, m: number, k: number, b: number, n: nu
 function product(be: WasmBackend, a: number, transA: boolean, b: number, transB: boolean, m: number, k: number, n: number,
                  out: number, accumulate = false): void {
   if (native) {
-    // byte offsets as * 4, not << 2: a heap past 2 GiB would turn negative in 32-bit shifts
-    native.gemm(be.wasm.HEAPF32.buffer, +transA, +transB, m, n, k, a * 4, transA ? m : k, b * 4, transB ? k : n,
-                out * 4, n, accumulate ? 1 : 0, 1, 0, 0, 0);
+    nativeProducts(native, be, a, transA, b, transB, m, k, n, out, accumulate, 1, 0, 0);
     return;
   }
   const at = transA ? scratch(be, m * k) : a, bt = transB ? scratch(be, k * n) : b;
@@ -351,8 +360,7 @@ function batchMatMulInfo(be: HeapBackend, a: tf.TensorInfo, b: tf.TensorInfo, tr
   const ao = be.dataIdMap.get(a.dataId)!.memoryOffset >>> 2, bo = be.dataIdMap.get(b.dataId)!.memoryOffset >>> 2;
   const oo = be.dataIdMap.get(out.dataId)!.memoryOffset >>> 2;
   if (native) {
-    native.gemm(be.wasm.HEAPF32.buffer, +transposeA, +transposeB, m, n, k, ao * 4, transposeA ? m : k, bo * 4,
-                transposeB ? k : n, oo * 4, n, 0, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n, m * n);
+    nativeProducts(native, be, ao, transposeA, bo, transposeB, m, k, n, oo, false, batch, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n);
     return out;
   }
   const ta = transposeA ? scratch(be, m * k) : -1, tb = transposeB ? scratch(be, k * n) : -1;

@@ -255,6 +255,7 @@ describe.each(CPU_BACKENDS)('batched and transposed matMul agrees with the backe
 });
 
 describe('the native GEMM (harness/native/gemm.c)', () => {
+  const g = NATIVE_GEMM as Exclude<typeof NATIVE_GEMM, { problem: string }>; // used only where it loaded
   it.runIf(process.env.CI)('is built and loads in CI (.ci/run installs OpenBLAS)', () => {
     expect(NATIVE_GEMM).not.toHaveProperty('problem');
   });
@@ -278,7 +279,6 @@ describe('the native GEMM (harness/native/gemm.c)', () => {
   }
 
   it.runIf(!('problem' in NATIVE_GEMM))('matches plain loops with flags, leading dimensions, batch strides, broadcast and beta = 1', () => {
-    const g = NATIVE_GEMM as Exclude<typeof NATIVE_GEMM, { problem: string }>;
     const base = new Float32Array(4096).map((_, i) => Math.sin(i * 0.37));
     for (const [ta, tb, beta, sa] of [[false, false, 0, 60], [true, false, 1, 60], [false, true, 0, 0], [true, true, 1, 60]] as const) {
       const m = 5, n = 4, k = 6, batch = 3, lda = ta ? 7 : 8, ldb = tb ? 9 : 5, ldc = 6;
@@ -291,7 +291,6 @@ describe('the native GEMM (harness/native/gemm.c)', () => {
   });
 
   it.runIf(!('problem' in NATIVE_GEMM))('refuses matrices outside the heap and empty sizes', () => {
-    const g = NATIVE_GEMM as Exclude<typeof NATIVE_GEMM, { problem: string }>;
     const heap = new ArrayBuffer(4 * 64);
     expect(() => g.gemm(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 128, 4, 0, 1, 0, 0, 0)).not.toThrow();
     expect(() => g.gemm(heap, 0, 0, 4, 4, 4, 0, 4, 64, 4, 196, 4, 0, 1, 0, 0, 0)).toThrow(/outside the heap/);

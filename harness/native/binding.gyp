@@ -3,6 +3,6 @@
     "target_name": "gemm",
     "sources": ["gemm.c"],
     "cflags": ["-O2"],
-    "libraries": ["-ldl"]
+    "libraries": ["-ldl", "-lpthread"]
   }]
 }

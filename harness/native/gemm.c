@@ -3,6 +3,7 @@
 // One BLAS thread per calling thread: data-parallel training already runs one worker per core.
 #include <dlfcn.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -19,8 +20,8 @@ static char library[512];
     return NULL;                                                                                                     \
   }
 
-/** Opens the first OpenBLAS that loads; fills `library` with its name and configuration. */
-static int open_blas(void) {
+/** Opens the first OpenBLAS that loads; fills `library` with its name and configuration (once per process). */
+static void open_blas(void) {
   static const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libopenblasp.so.0"};
   for (unsigned i = 0; i < sizeof names / sizeof *names; i++) {
     void *h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
@@ -32,10 +33,11 @@ static int open_blas(void) {
     if (!sgemm) continue;
     if (set_threads) set_threads(1);
     snprintf(library, sizeof library, "%s (%s; core %s)", names[i], config ? config() : "?", core ? core() : "?");
-    return 1;
+    return;
   }
-  return 0;
 }
+
+static pthread_once_t opened = PTHREAD_ONCE_INIT;
 
 /** Floats spanned by a rows x cols row-major matrix with leading dimension ld. */
 static int64_t extent(int64_t rows, int64_t cols, int64_t ld) { return (rows - 1) * ld + cols; }
@@ -82,7 +84,9 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  if (!sgemm && !open_blas()) {
+  // Worker threads load the addon too: open the library once, whichever thread comes first.
+  pthread_once(&opened, open_blas);
+  if (!sgemm) {
     napi_throw_error(env, NULL, "no OpenBLAS library found (libopenblas.so.0; Debian package libopenblas0)");
     return NULL;
   }
