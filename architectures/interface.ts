@@ -2,6 +2,15 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Params } from './layers.ts';
 
+/** A model's named trainable parameters, as the harness and suites see them (architectures build into Params). */
+export interface ParamStore {
+  /** Every variable under its stable name; names key checkpoints and the trainer's flat layout. */
+  readonly vars: ReadonlyMap<string, tf.Variable>;
+  get(name: string): tf.Variable;
+  count(): { total: number; nonEmbedding: number };
+  dispose(): void;
+}
+
 /** Plain-data model configuration. `mixer` holds architecture-specific options. */
 export interface ModelConfig {
   arch: string;
@@ -45,7 +54,7 @@ export interface DecodeState {
 
 export interface LanguageModel {
   readonly config: ModelConfig;
-  readonly params: Params;
+  readonly params: ParamStore;
   readonly capabilities: Capabilities;
   /** Parallel form: tokens [B, T] (int32) -> logits [B, T, V]. */
   forward(tokens: tf.Tensor2D): tf.Tensor3D;

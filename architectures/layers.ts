@@ -259,11 +259,6 @@ export function causalMask(t: number, s: number, window = 0): tf.Tensor2D {
   return tf.tensor2d(m, [t, s]);
 }
 
-/** Bytes a tensor really holds (float32/int32: 4 bytes per element). */
-export function tensorBytes(t: tf.Tensor): number {
-  return t.size * (t.dtype === 'bool' ? 1 : 4);
-}
-
 /** Rotation tables for one angle set, cached for prefixes starting at 0 (kept outside tidy scopes). */
 export class RotationCache {
   private readonly prefix = new Map<number, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();

@@ -4,7 +4,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 try {
-  const { main } = await import('../harness/cli.ts');
+  const { main } = await import('../cli/main.ts');
   process.exitCode = await main(process.argv);
 } catch (e) {
   process.stderr.write(`archbench: internal error: ${e instanceof Error ? e.stack : String(e)}\n`);

@@ -10,7 +10,8 @@ import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { setFastPath } from '../architectures/fastpath.ts';
 import { architectureNames, getArchitecture } from '../architectures/index.ts';
-import type { DecodeState, LanguageModel, ModelConfig } from '../architectures/interface.ts';
+import { disposeReplaced, disposeState } from '../architectures/decode-state.ts';
+import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
 import type { Corpus } from './data/corpus.ts';
 import { batches, textStream } from './data/streams.ts';
@@ -185,19 +186,8 @@ export function benchDecode(model: LanguageModel, context: number, opts: { steps
     state = next.state;
   }
   logits.dispose();
-  disposeReplaced(state, { pos: 0, layers: [] });
+  disposeState(state);
   return times;
-}
-
-function stateTensors(s: DecodeState): tf.Tensor[] {
-  const out: tf.Tensor[] = [];
-  for (const layer of s.layers) for (const v of Object.values(layer)) if (typeof v !== 'number' && v) out.push(v);
-  return out;
-}
-
-function disposeReplaced(old: DecodeState, next: DecodeState): void {
-  const keep = new Set(stateTensors(next).map((t) => t.id));
-  for (const t of stateTensors(old)) if (!keep.has(t.id) && !t.isDisposed) t.dispose();
 }
 
 /** One row: train, then decode with the trained replica's weights. */
@@ -224,7 +214,7 @@ export function benchOne(cfg: BenchConfig, corpus: Corpus, peak: Peak, backend: 
       decode_tokens_per_s: round(1 / median(decodeStepS), 2),
       backend,
     },
-    detail: { workers, stepS, flopsPerToken, decodeStepS, params: [...model.params.shapes.values()].reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0) },
+    detail: { workers, stepS, flopsPerToken, decodeStepS, params: model.params.count().total },
   };
 }
 

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Params } from '../architectures/layers.ts';
+import type { ParamStore } from '../architectures/interface.ts';
 import { canonicalJson, sha256 } from './hash.ts';
 
 interface Meta {
@@ -28,7 +28,7 @@ export class ModelCache {
   }
 
   /** Load weights into params. A corrupt entry is deleted and reported so the caller retrains. */
-  load(key: string, params: Params): CacheLookup {
+  load(key: string, params: ParamStore): CacheLookup {
     const dir = this.entry(key);
     if (!existsSync(dir)) return { status: 'miss' };
     const bad = (reason: string): CacheLookup => {
@@ -59,7 +59,7 @@ export class ModelCache {
   }
 
   /** Write atomically: a temporary folder renamed into place. */
-  save(key: string, params: Params, info: Record<string, unknown>): void {
+  save(key: string, params: ParamStore, info: Record<string, unknown>): void {
     mkdirSync(this.dir, { recursive: true });
     const names = [...params.vars.keys()].sort();
     const arrays = names.map((n) => params.get(n).dataSync() as Float32Array);

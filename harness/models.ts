@@ -1,6 +1,7 @@
 // Building models under identical settings: configs from the preset's size, FFN width matched to the
 // Transformer's non-embedding parameter count, text models trained once and cached by content hash.
 import type { ArchitectureSpec, LanguageModel, ModelConfig } from '../architectures/interface.ts';
+import { countParams } from '../architectures/dry-build.ts';
 import { Params, type InitScheme } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
 import { selectedBackendName } from './backend.ts';
@@ -16,14 +17,6 @@ import { train } from './train.ts';
 /** The architecture every other one is matched against. */
 export const REFERENCE_ARCH = 'transformer';
 export const MATCH_TOLERANCE = 0.03;
-
-export function countParams(spec: ArchitectureSpec, cfg: ModelConfig): { total: number; nonEmbedding: number } {
-  const p = new Params(0, true);
-  spec.build(cfg, p);
-  const c = p.count();
-  p.dispose();
-  return c;
-}
 
 export interface MatchedConfig {
   config: ModelConfig;

@@ -17,6 +17,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../architectures/fastpath.ts';
+import { dryParamSignature } from '../architectures/dry-build.ts';
 import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
@@ -251,11 +252,7 @@ export async function stopWorkers(): Promise<void> {
 function replicationProblem(model: LanguageModel, layout: FlatLayout): string | null {
   const spec = getArchitecture(model.config.arch);
   if (!spec) return `architecture '${model.config.arch}' is not registered`;
-  const dry = new Params(0, true);
-  spec.build(model.config, dry);
-  const sig = [...dry.shapes].map(([n, s]) => `${n}:${s.join('x')}`).join(',');
-  dry.dispose();
-  return sig === layout.signature() ? null : 'a fresh build has different parameters';
+  return dryParamSignature(spec, model.config) === layout.signature() ? null : 'a fresh build has different parameters';
 }
 
 /**

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { crossEntropyFast, readFloats } from '../architectures/fastpath.ts';
+import { paramSignature } from '../architectures/dry-build.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
 import type { Batch } from './data/streams.ts';
 import type { PeakMeter } from './measure.ts';
@@ -51,7 +52,7 @@ export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
   private t = 0;
-  constructor(private readonly cfg: TrainConfig, private readonly vars: Map<string, tf.Variable>) {
+  constructor(private readonly cfg: TrainConfig, private readonly vars: ReadonlyMap<string, tf.Variable>) {
     for (const [n, w] of vars) {
       this.m.set(n, tf.variable(tf.zerosLike(w), false));
       this.v.set(n, tf.variable(tf.zerosLike(w), false));
@@ -161,7 +162,7 @@ export class FlatLayout {
   /** Whether each parameter gets weight decay (matrices do; norms and gains do not). */
   readonly decayed: boolean[];
   readonly total: number;
-  constructor(vars: Map<string, tf.Variable>) {
+  constructor(vars: ReadonlyMap<string, tf.Variable>) {
     this.names = [...vars.keys()];
     this.shapes = this.names.map((n) => [...vars.get(n)!.shape]);
     this.sizes = this.shapes.map((s) => s.reduce((a, b) => a * b, 1));
@@ -176,7 +177,7 @@ export class FlatLayout {
   }
   /** Names and shapes, to check that two replicas hold the same parameters in the same order. */
   signature(): string {
-    return this.names.map((n, i) => `${n}:${this.shapes[i]!.join('x')}`).join(',');
+    return paramSignature(this.names.map((n, i) => [n, this.shapes[i]!]));
   }
   /** Copy tensors (by name; missing ones as zeros) into flat. */
   write(tensors: Record<string, tf.Tensor>, flat: Float32Array): void {
@@ -188,11 +189,11 @@ export class FlatLayout {
     });
   }
   /** Copy the variables' values into flat. */
-  read(vars: Map<string, tf.Variable>, flat: Float32Array): void {
+  read(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): void {
     this.write(Object.fromEntries(vars), flat);
   }
   /** Set every variable from flat. */
-  assign(vars: Map<string, tf.Variable>, flat: Float32Array): void {
+  assign(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): void {
     this.names.forEach((n, i) => {
       const o = this.offsets[i]!;
       tf.tidy(() => vars.get(n)!.assign(tf.tensor(flat.subarray(o, o + this.sizes[i]!), this.shapes[i], 'float32')));

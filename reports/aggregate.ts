@@ -4,7 +4,7 @@
 import type { ResultRecord } from '../harness/store.ts';
 import { meanCi, mean, pairedBootstrap, t95, std } from '../harness/stats.ts';
 import { HARNESS_METRICS, isHeadline, isTail, metricInfo } from './metrics.ts';
-import type { Direction, MetricInfo } from './types.ts';
+import type { Direction, MetricInfo } from '../suites/interface.ts';
 
 export type AxisValue = string | number;
 

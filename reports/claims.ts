@@ -7,7 +7,7 @@ import { mean, meanCi, powerLawFit, std } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
 import { canonical, combineIntervals, fmt, fmtCi, groupRecords, pairedCompare, type AxisValue, type PairedResult, type SeedSeries } from './aggregate.ts';
 import { candidates, type AxisPick, type Claim, type ClaimCheck, type DimValue, type Paper, type PaperTable } from './papers.ts';
-import type { Direction, MetricInfo } from './types.ts';
+import type { Direction, MetricInfo } from '../suites/interface.ts';
 
 export type Verdict = 'holds' | 'fails' | 'inconclusive' | 'not yet measurable';
 

@@ -8,7 +8,7 @@
 // Points at floor or ceiling are not discriminating and are never a regression.
 import type { ResultRecord } from '../harness/store.ts';
 import { detectAxes, fmt, fmtCi, groupRecords, type Cell } from './aggregate.ts';
-import type { Direction, MetricKind } from './types.ts';
+import type { Direction, MetricKind } from '../suites/interface.ts';
 
 export interface CompareOptions {
   /** Relative threshold for latency / memory / throughput (0.1 = 10%). */

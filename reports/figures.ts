@@ -8,9 +8,8 @@ import { powerLawFit } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
 import { canonical, fmt, groupRecords, type AxisValue, type MetricGroup } from './aggregate.ts';
 import { HARNESS_METRICS, isTail } from './metrics.ts';
-import type { BarOptions, FigureKit, FigureSpec, HeatmapOptions, LineOptions, VegaLiteSpec } from './types.ts';
+import type { BarOptions, FigureKit, FigureSpec, HeatmapOptions, LineOptions, VegaLiteSpec } from '../suites/interface.ts';
 
-export type { FigureKit, FigureSpec } from './types.ts';
 
 export const FONT = 'DejaVu Sans';
 const WIDTH = 380, HEIGHT = 220;

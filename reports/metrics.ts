@@ -2,10 +2,7 @@
 // derived from the record's `unit` and the metric's name. A suite can override any metric through
 // Suite.metrics (see reports/README.md); the first matching rule below wins otherwise.
 import { getSuite } from '../suites/index.ts';
-
-import type { Direction, MetricInfo } from './types.ts';
-
-export type { Direction, MetricInfo, MetricKind } from './types.ts';
+import type { Direction, MetricInfo } from '../suites/interface.ts';
 
 interface Rule {
   rule: string;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
-import type { VegaLiteSpec } from './types.ts';
+import type { VegaLiteSpec } from '../suites/interface.ts';
 
 type Measure = (item: { font?: string; fontSize?: number; fontStyle?: string; fontVariant?: string; fontWeight?: string | number; text?: unknown }, text?: unknown) => number;
 

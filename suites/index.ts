@@ -1,7 +1,7 @@
 // Importing this module registers every suite. Adding one: a file here and one line below.
-import './perplexity.ts';
-import './extrapolation.ts';
-import './needle.ts';
-import './icl.ts';
-import './efficiency.ts';
+import './perplexity/suite.ts';
+import './extrapolation/suite.ts';
+import './needle/suite.ts';
+import './icl/suite.ts';
+import './efficiency/suite.ts';
 export * from './registry.ts';

@@ -5,12 +5,14 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { DecodeState, LanguageModel, ModelConfig, SizeSpec } from '../architectures/interface.ts';
 import { getArchitecture } from '../architectures/index.ts';
-import { Params, tensorBytes } from '../architectures/layers.ts';
+import { bufferBytes } from '../architectures/decode-state.ts';
+import { Params } from '../architectures/layers.ts';
 import { lambdaInit } from '../architectures/diff.ts';
 import { setFastPath } from '../architectures/fastpath.ts';
 import { blockStart } from '../architectures/lex.ts';
 import type { YocoLM } from '../architectures/yoco.ts';
-import { countParams, matchedConfig, MATCH_TOLERANCE } from '../harness/models.ts';
+import { countParams } from '../architectures/dry-build.ts';
+import { matchedConfig, MATCH_TOLERANCE } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { useBackend } from './helpers.ts';
 
@@ -62,7 +64,7 @@ function stateBytes(state: DecodeState): number {
   for (const layer of state.layers) for (const v of Object.values(layer)) {
     if (v instanceof tf.Tensor && !seen.has(v.dataId)) {
       seen.add(v.dataId);
-      bytes += tensorBytes(v);
+      bytes += bufferBytes(v);
     }
   }
   return bytes;
@@ -127,7 +129,7 @@ describe.each(VARIANTS)('$name', ({ arch, size, mixer, prepare }) => {
     expect(Number.isFinite(value.dataSync()[0]!)).toBe(true);
     const zero = [...m.params.vars].filter(([, v]) => !grads[v.name] || tf.max(tf.abs(grads[v.name]!)).dataSync()[0]! === 0).map(([n]) => n);
     expect(zero).toEqual([]);
-    expect(vars.length).toBe(m.params.shapes.size);
+    expect(vars.length).toBe(m.params.vars.size);
     m.params.dispose();
   });
 });

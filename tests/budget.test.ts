@@ -12,7 +12,7 @@ import { disposeModel, matchedConfig } from '../harness/models.ts';
 import { stopWorkers } from '../harness/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { FlatLayout, train } from '../harness/train.ts';
-import { iclTask } from '../suites/icl-episodes.ts';
+import { iclTask } from '../suites/icl/episodes.ts';
 import type { SuiteContext } from '../suites/interface.ts';
 import { sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';

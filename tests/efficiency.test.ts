@@ -12,10 +12,11 @@ import { buildModel, disposeModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import type { ResultRecord } from '../harness/store.ts';
-import { EFFICIENCY_SETTINGS, crossoversFromRecords, runEfficiency, type EfficiencySettings } from '../suites/efficiency.ts';
+import { EFFICIENCY_SETTINGS, crossoversFromRecords, runEfficiency, type EfficiencySettings } from '../suites/efficiency/suite.ts';
 import {
-  Extrapolator, analyticCrossover, crossover, disposeReplaced, disposeState, medianInterval, stateBytes,
-} from '../suites/efficiency-measure.ts';
+  Extrapolator, analyticCrossover, crossover, medianInterval,
+} from '../suites/efficiency/measure.ts';
+import { disposeReplaced, disposeState, stateBytes } from '../architectures/decode-state.ts';
 import type { Measurement, SuiteContext } from '../suites/interface.ts';
 import { AUTO_CPU_BACKEND, cli, tempDir, useBackend } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { buildModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords } from '../harness/store.ts';
 import { evaluateBpb } from '../harness/train.ts';
-import { attentionResolution, bucketEdges, positionNll, regionStarts, resolutionRecords } from '../suites/extrapolation.ts';
+import { attentionResolution, bucketEdges, positionNll, regionStarts, resolutionRecords } from '../suites/extrapolation/suite.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {

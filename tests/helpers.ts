@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../harness/backend.ts';
-import { main } from '../harness/cli.ts';
+import { main } from '../cli/main.ts';
 import { ROOT } from '../harness/hash.ts';
 import { loadNativeGemm } from '../harness/native.ts';
 

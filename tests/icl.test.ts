@@ -14,10 +14,10 @@ import { readRecords } from '../harness/store.ts';
 import {
   COMPACT_INPUT_BASE, COMPACT_LABEL_BASE, EPISODE_START, arrange, drawDemos, drawMapping, evalDemoSets, groupDemos, iclTask,
   mappingFingerprint, permutation, sideOf, summariseShortcuts, truncateToContext, type IclTask, type Mapping, type Pair,
-} from '../suites/icl-episodes.ts';
-import { scoreConventional, scoreStructured } from '../suites/icl-score.ts';
-import { spreadComparison } from '../suites/icl-analysis.ts';
-import { ICL_SETTINGS, evalOrder } from '../suites/icl.ts';
+} from '../suites/icl/episodes.ts';
+import { scoreConventional, scoreStructured } from '../suites/icl/score.ts';
+import { spreadComparison } from '../suites/icl/analysis.ts';
+import { ICL_SETTINGS, evalOrder } from '../suites/icl/suite.ts';
 import { CALIBRATION_BAND, sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';

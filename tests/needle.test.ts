@@ -8,7 +8,7 @@ import { loadCorpus } from '../harness/data/corpus.ts';
 import { Rng } from '../harness/data/rng.ts';
 import { batches } from '../harness/data/streams.ts';
 import { readRecords } from '../harness/store.ts';
-import { RETRIEVAL_SETTINGS, gridDepths, gridLengths } from '../suites/needle.ts';
+import { RETRIEVAL_SETTINGS, gridDepths, gridLengths } from '../suites/needle/suite.ts';
 import { calibrationVerdict, evalEpisodes } from '../suites/tasks/calibrate.ts';
 import { Haystack, answerMask, bindingSide, taskStream } from '../suites/tasks/episodes.ts';
 import { MARK, mqarTask, needleTask } from '../suites/tasks/retrieval.ts';

@@ -3,7 +3,8 @@
 // elsewhere. A query is correct iff every decoded answer token equals the reference (exact match).
 // Also: per-cell accuracy records (Wilson intervals, floor/ceiling flags, the shortcut) and effective length.
 import * as tf from '@tensorflow/tfjs';
-import type { DecodeState, LanguageModel } from '../../architectures/interface.ts';
+import { disposeReplaced, disposeState } from '../../architectures/decode-state.ts';
+import type { LanguageModel } from '../../architectures/interface.ts';
 import { accuracyFlag, wilson } from '../../harness/stats.ts';
 import type { Dims } from '../../harness/store.ts';
 import type { Measurement } from '../interface.ts';
@@ -18,12 +19,6 @@ export interface Decoded {
 
 function signature(ep: Episode): string {
   return `${ep.tokens.length}|${ep.queries.map((q) => `${q.start}+${q.answer.length}`).join(',')}`;
-}
-
-function disposeState(old: DecodeState, keep: DecodeState): void {
-  const kept = new Set<number>();
-  for (const l of keep.layers) for (const v of Object.values(l)) if (v instanceof tf.Tensor) kept.add(v.id);
-  for (const l of old.layers) for (const v of Object.values(l)) if (v instanceof tf.Tensor && !kept.has(v.id)) v.dispose();
 }
 
 /** tf.tidy for results that hold a DecodeState (its tensors are kept, the rest disposed). */
@@ -54,11 +49,11 @@ function decodeGroup(model: LanguageModel, eps: Episode[]): Decoded[] {
     const feed = new Int32Array(b);
     for (let i = 0; i < b; i++) feed[i] = isAnswer.has(p) ? next[i]! : eps[i]!.tokens[p]!;
     const r = tidyState(() => model.step(state, tf.tensor1d(feed, 'int32')));
-    disposeState(state, r.state);
+    disposeReplaced(state, r.state);
     logits = r.logits;
     state = r.state;
   }
-  disposeState(state, { pos: 0, layers: [] });
+  disposeState(state);
   return eps.map((ep, i) => {
     const predicted = ep.queries.map((q) => Array.from(preds[i]!.subarray(q.start, q.start + q.answer.length)));
     return { predicted, correct: predicted.map((p, qi) => p.every((t, j) => t === ep.queries[qi]!.answer[j])) };

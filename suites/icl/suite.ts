@@ -29,26 +29,26 @@
 //   order records with dims.budget 'own': the order experiment at the architecture's own budget (settings: ownBudgetAbove)
 // Accuracy flags (./tasks/score.ts): 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98),
 // 'shortcut' (the interval does not clear the shortcut score).
-import { evalWindows, mixture } from '../harness/data/streams.ts';
-import { disposeModel, type TrainedModel } from '../harness/models.ts';
-import { log } from '../harness/progress.ts';
-import { mean, std } from '../harness/stats.ts';
-import type { Dims } from '../harness/store.ts';
-import { evaluateBpb } from '../harness/train.ts';
-import type { LanguageModel } from '../architectures/interface.ts';
+import { evalWindows, mixture } from '../../harness/data/streams.ts';
+import { disposeModel, type TrainedModel } from '../../harness/models.ts';
+import { log } from '../../harness/progress.ts';
+import { mean, std } from '../../harness/stats.ts';
+import type { Dims } from '../../harness/store.ts';
+import { evaluateBpb } from '../../harness/train.ts';
+import type { LanguageModel } from '../../architectures/interface.ts';
 import {
   evalDemoSets, iclTask, permutation, summariseShortcuts, type Arrangement, type IclFormat, type IclTask, type Pair,
-} from './icl-episodes.ts';
-import { scoreConventionalMany, scoreStructured, type ScoredItem } from './icl-score.ts';
-import type { Measurement, Suite, SuiteContext } from './interface.ts';
-import { registerSuite } from './registry.ts';
-import { mqarTrainingStream } from './needle.ts';
-import { calibrationVerdict, sideEpisodes } from './tasks/calibrate.ts';
-import { taskStream } from './tasks/episodes.ts';
-import { accuracyRecord } from './tasks/score.ts';
+} from './episodes.ts';
+import { scoreConventionalMany, scoreStructured, type ScoredItem } from './score.ts';
+import type { Measurement, Suite, SuiteContext } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
+import { mqarTrainingStream } from '../needle/suite.ts';
+import { calibrationVerdict, sideEpisodes } from '../tasks/calibrate.ts';
+import { taskStream } from '../tasks/episodes.ts';
+import { accuracyRecord } from '../tasks/score.ts';
 import {
   TASK_ADAMW, budgetedModel, ownBudgetModel, smallTaskModel, taskConfig, taskTrainingRecords, type Budget, type BudgetProbe, type TaskTraining,
-} from './tasks/training.ts';
+} from '../tasks/training.ts';
 
 export interface IclCalibration {
   /** What was measured, on which architecture, seed and machine, and when. */

@@ -8,12 +8,12 @@ import { architectureNames } from '../../architectures/index.ts';
 import { buildReport, type ReproduceInfo } from '../../reports/build.ts';
 import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/papers.ts';
 import { suiteNames } from '../../suites/index.ts';
-import { backendLine, selectBackend } from '../backend.ts';
-import { loadCorpus } from '../data/corpus.ts';
-import { invalid, parsePositiveInt } from '../errors.ts';
-import { PRESET_NAMES } from '../presets.ts';
+import { backendLine, selectBackend } from '../../harness/backend.ts';
+import { loadCorpus } from '../../harness/data/corpus.ts';
+import { invalid, parsePositiveInt } from '../../harness/errors.ts';
+import { PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
-import { writeJsonAtomic } from '../store.ts';
+import { writeJsonAtomic } from '../../harness/store.ts';
 import { backendOption, checkPreset } from './run.ts';
 
 /** Default seeds: 3 (paired comparisons need more than one); 1 on tiny, which is for tests and CI. */

@@ -2,8 +2,8 @@
 // the order-robustness table, the paired spread comparison of two architectures, and structured
 // against conventional ICL by number of demonstrations. Reads records only; names no architecture.
 //   node --import tsx suites/icl-analysis.ts RUN_DIR [archA archB]
-import { mean, pairedBootstrap, std } from '../harness/stats.ts';
-import { readRecords, type ResultRecord } from '../harness/store.ts';
+import { mean, pairedBootstrap, std } from '../../harness/stats.ts';
+import { readRecords, type ResultRecord } from '../../harness/store.ts';
 
 const icl = (rs: ResultRecord[], metric: string) => rs.filter((r) => r.suite === 'icl' && r.metric === metric);
 const num = (v: unknown) => Number(v);

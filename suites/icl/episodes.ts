@@ -24,8 +24,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../harness/data/rng.ts';
-import { drawOnSide, evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from './tasks/episodes.ts';
+import { Rng } from '../../harness/data/rng.ts';
+import { drawOnSide, evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from '../tasks/episodes.ts';
 
 export type IclFormat = 'compact' | 'natural';
 export type Arrangement = 'random' | 'clustered';

@@ -2,7 +2,7 @@
 // line naming the bad value and the valid ones, exit 2.
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../harness/errors.ts';
 
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command('archbench')

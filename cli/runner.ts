@@ -5,15 +5,15 @@ import * as tf from '@tensorflow/tfjs';
 import { getArchitecture } from '../architectures/index.ts';
 import { getSuite } from '../suites/index.ts';
 import type { SuiteContext } from '../suites/interface.ts';
-import { currentBackend } from './backend.ts';
-import { ModelCache } from './cache.ts';
-import { loadCorpus } from './data/corpus.ts';
-import { gitSha } from './hash.ts';
-import { PeakMeter, machineInfo } from './measure.ts';
-import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from './models.ts';
-import { PRESETS } from './presets.ts';
-import { log } from './progress.ts';
-import { RunStore, writeJsonAtomic, type ResultRecord } from './store.ts';
+import { currentBackend } from '../harness/backend.ts';
+import { ModelCache } from '../harness/cache.ts';
+import { loadCorpus } from '../harness/data/corpus.ts';
+import { gitSha } from '../harness/hash.ts';
+import { PeakMeter, machineInfo } from '../harness/measure.ts';
+import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
+import { PRESETS } from '../harness/presets.ts';
+import { log } from '../harness/progress.ts';
+import { RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
 
 export interface RunOptions {
   suites: string[];

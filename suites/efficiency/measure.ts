@@ -1,70 +1,11 @@
-// Measurement helpers of the efficiency suite: the bytes a decoding state really holds, disposal of a
-// replaced state, timing with tinybench, memory estimates and budgets, and crossovers against the reference.
+// Measurement helpers of the efficiency suite: timing with tinybench, memory estimates and budgets, and crossovers against the reference.
 // Nothing here names an architecture.
 import { constrainedMemory, memoryUsage } from 'node:process';
 import { freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
-import type { DecodeState } from '../architectures/interface.ts';
-import { nvidiaGpus } from '../harness/measure.ts';
-import { powerLawFit } from '../harness/stats.ts';
-
-const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8 };
-
-/** Bytes of one buffer as the engine counts them (float32/int32 4 per element, bool 1). */
-export function bufferBytes(t: tf.Tensor): number {
-  return t.size * (BYTES_PER_ELEMENT[t.dtype] ?? 4);
-}
-
-/**
- * The distinct buffers a decoding state holds. A buffer referenced from several layers (one shared KV
- * cache, a reshape of another tensor) shares its dataId and is counted once: these are the bytes the
- * cache really occupies.
- */
-export function stateBuffers(state: DecodeState): tf.Tensor[] {
-  const seen = new Set<unknown>();
-  const out: tf.Tensor[] = [];
-  for (const layer of state.layers) {
-    for (const v of Object.values(layer)) {
-      if (typeof v === 'number' || v === null || v === undefined) continue;
-      if (seen.has(v.dataId)) continue;
-      seen.add(v.dataId);
-      out.push(v);
-    }
-  }
-  return out;
-}
-
-export function stateBytes(state: DecodeState): number {
-  return stateBuffers(state).reduce((s, t) => s + bufferBytes(t), 0);
-}
-
-/** Every tensor object a state references (disposal works per tensor object, not per buffer). */
-function stateTensors(state: DecodeState): tf.Tensor[] {
-  const out: tf.Tensor[] = [];
-  for (const layer of state.layers) for (const v of Object.values(layer)) if (typeof v !== 'number' && v) out.push(v);
-  return out;
-}
-
-/** Dispose the tensors of `old` that `next` does not hold (compared by tensor id). */
-export function disposeReplaced(old: DecodeState, next: DecodeState): void {
-  const keep = new Set(stateTensors(next).map((t) => t.id));
-  const done = new Set<number>();
-  for (const t of stateTensors(old)) {
-    if (keep.has(t.id) || done.has(t.id)) continue;
-    done.add(t.id);
-    if (!t.isDisposed) t.dispose();
-  }
-}
-
-export function disposeState(state: DecodeState): void {
-  const done = new Set<number>();
-  for (const t of stateTensors(state)) {
-    if (done.has(t.id)) continue;
-    done.add(t.id);
-    if (!t.isDisposed) t.dispose();
-  }
-}
+import { nvidiaGpus } from '../../harness/measure.ts';
+import { powerLawFit } from '../../harness/stats.ts';
 
 export interface Timing {
   /** Seconds. */

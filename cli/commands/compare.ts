@@ -1,8 +1,8 @@
 // `archbench compare BASELINE CURRENT`: per-metric change judged against noise; exit 1 on a regression.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../errors.ts';
-import { readRecords } from '../store.ts';
+import { UsageError } from '../../harness/errors.ts';
+import { readRecords } from '../../harness/store.ts';
 import { compareRuns, compareText, DEFAULT_COMPARE } from '../../reports/compare.ts';
 import { checkRunDir } from './report.ts';
 

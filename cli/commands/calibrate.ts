@@ -8,12 +8,12 @@ import { loadCorpus } from '../../harness/data/corpus.ts';
 import { mixture } from '../../harness/data/streams.ts';
 import * as models from '../../harness/models.ts';
 import { PRESETS, type TrainConfig } from '../../harness/presets.ts';
-import { iclTask } from '../icl-episodes.ts';
-import { ICL_SETTINGS } from '../icl.ts';
-import { mqarTrainingStream } from '../needle.ts';
-import { learningCurve, sideEpisodes, type CurvePoint } from './calibrate.ts';
-import { taskStream, type Episode, type Side } from './episodes.ts';
-import * as retrieval from './retrieval.ts';
+import { iclTask } from '../../suites/icl/episodes.ts';
+import { ICL_SETTINGS } from '../../suites/icl/suite.ts';
+import { mqarTrainingStream } from '../../suites/needle/suite.ts';
+import { learningCurve, sideEpisodes, type CurvePoint } from '../../suites/tasks/calibrate.ts';
+import { taskStream, type Episode, type Side } from '../../suites/tasks/episodes.ts';
+import * as retrieval from '../../suites/tasks/retrieval.ts';
 
 // By hand: node --import tsx suites/tasks/calibrate-cli.ts <needle|mqar|retrieval|icl> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]
 // keys: arch, seed (model init and training data), seq (episode length), layers, keys, values, filler, train (pairs), middle, extra, fill, probe, side, warmup, beta2, minLrFrac,

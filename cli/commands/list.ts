@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { architectureNames, getArchitecture } from '../../architectures/index.ts';
 import { getSuite, suiteNames } from '../../suites/index.ts';
-import { UsageError } from '../errors.ts';
-import { PRESETS, PRESET_NAMES } from '../presets.ts';
+import { UsageError } from '../../harness/errors.ts';
+import { PRESETS, PRESET_NAMES } from '../../harness/presets.ts';
 import { paperListing } from '../../reports/papers.ts';
 
 const LISTABLE = ['archs', 'suites', 'presets', 'papers'] as const;

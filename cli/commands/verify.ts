@@ -2,9 +2,9 @@
 // ../shared/golden/README.md). Prints each case/form's max abs error and tolerance; exit 0 iff all pass,
 // 1 on a mismatch, 2 on an unknown case type or a malformed file.
 import type { Command } from 'commander';
-import { backendLine, selectBackend } from '../backend.ts';
-import { UsageError } from '../errors.ts';
-import { formatCheck, loadGoldenDir, runCases } from '../golden.ts';
+import { backendLine, selectBackend } from '../../harness/backend.ts';
+import { UsageError } from '../../harness/errors.ts';
+import { formatCheck, loadGoldenDir, runCases } from '../../harness/golden.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {

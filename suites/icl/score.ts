@@ -4,11 +4,11 @@
 // encoded independently, then the query with prefill + step), decoded the same way: the answer's length
 // in tokens, feeding the model's own greedy output.
 import * as tf from '@tensorflow/tfjs';
-import type { DecodeState, LanguageModel, StructuredContext, StructuredPrompting } from '../architectures/interface.ts';
+import type { DecodeState, LanguageModel, StructuredContext, StructuredPrompting } from '../../architectures/interface.ts';
 import {
   answerRoom, answerTokens, groupDemos, groupTokensOf, iclEpisode, queriesOf, queryTokens, truncateToContext, type IclFormat, type Pair,
-} from './icl-episodes.ts';
-import { decodeEpisodes } from './tasks/score.ts';
+} from './episodes.ts';
+import { decodeEpisodes } from '../tasks/score.ts';
 
 export interface ScoredItem {
   query: Pair;

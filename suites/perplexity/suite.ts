@@ -1,12 +1,12 @@
 // Language-modeling perplexity: test-split bits per byte at the training context, beside the corpus's
 // unigram baseline (what a model gets from letter frequencies alone). The interval is a t interval over
 // equal-sized batches of evaluation windows.
-import { unigramBpb } from '../harness/data/corpus.ts';
-import { evalWindows } from '../harness/data/streams.ts';
-import { meanCi } from '../harness/stats.ts';
-import { evaluateBpb } from '../harness/train.ts';
-import type { Measurement, Suite } from './interface.ts';
-import { registerSuite } from './registry.ts';
+import { unigramBpb } from '../../harness/data/corpus.ts';
+import { evalWindows } from '../../harness/data/streams.ts';
+import { meanCi } from '../../harness/stats.ts';
+import { evaluateBpb } from '../../harness/train.ts';
+import type { Measurement, Suite } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
 
 export const perplexity: Suite = {
   name: 'perplexity',

@@ -15,24 +15,23 @@
 // backend's heap or the machine; it also skips what would overrun the phase's time budget.
 import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import type { DecodeState, LanguageModel } from '../architectures/interface.ts';
-import { Params } from '../architectures/layers.ts';
-import { getArchitecture } from '../architectures/registry.ts';
-import { currentBackend } from '../harness/backend.ts';
-import type { Batch } from '../harness/data/streams.ts';
-import { Rng } from '../harness/data/rng.ts';
-import { REFERENCE_ARCH, buildModel, disposeModel, matchedConfig } from '../harness/models.ts';
-import { log } from '../harness/progress.ts';
-import { powerLawFit } from '../harness/stats.ts';
-import type { Dims, ResultRecord } from '../harness/store.ts';
-import { AdamW, clipByGlobalNorm, gradients } from '../harness/train.ts';
+import { bufferBytes, disposeReplaced, disposeState, stateBytes } from '../../architectures/decode-state.ts';
+import type { DecodeState, LanguageModel } from '../../architectures/interface.ts';
+import { withDryModel } from '../../architectures/dry-build.ts';
+import { getArchitecture } from '../../architectures/registry.ts';
+import { currentBackend } from '../../harness/backend.ts';
+import type { Batch } from '../../harness/data/streams.ts';
+import { Rng } from '../../harness/data/rng.ts';
+import { REFERENCE_ARCH, buildModel, disposeModel, matchedConfig } from '../../harness/models.ts';
+import { log } from '../../harness/progress.ts';
+import { powerLawFit } from '../../harness/stats.ts';
+import type { Dims, ResultRecord } from '../../harness/store.ts';
+import { AdamW, clipByGlobalNorm, gradients } from '../../harness/train.ts';
 import {
-  Extrapolator, analyticCrossover, bufferBytes, crossover, disposeReplaced, disposeState, linearFit, memoryBudget, mib, sampleCount,
-  stateBytes, timeIt, type Timing,
-} from './efficiency-measure.ts';
-import type { MetricInfo } from '../reports/types.ts';
-import type { Measurement, Suite, SuiteContext } from './interface.ts';
-import { registerSuite } from './registry.ts';
+  Extrapolator, analyticCrossover, crossover, linearFit, memoryBudget, mib, sampleCount, timeIt, type Timing,
+} from './measure.ts';
+import type { Measurement, MetricInfo, Suite, SuiteContext } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
 
 interface TimingSettings {
   /** tinybench warm-up calls, made only when one run takes at most warmupMaxS (a profiled run always precedes). */
@@ -713,9 +712,7 @@ function analyticAgainstReference(rec: Recorder, ctx: SuiteContext, analytic: ((
   const refSpec = getArchitecture(REFERENCE_ARCH);
   if (!refSpec || !analytic) return;
   const refCfg = matchedConfig(refSpec, ctx.preset, 'params').config;
-  const dry = new Params(0, true);
-  try {
-    const refModel = refSpec.build(refCfg, dry);
+  withDryModel(refSpec, refCfg, (refModel) => {
     if (!refModel.analyticStateBytes) return;
     const refA = (t: number, b: number) => refModel.analyticStateBytes!(t, b).bytes;
     const b = settings.batches[0]!;
@@ -733,9 +730,7 @@ function analyticAgainstReference(rec: Recorder, ctx: SuiteContext, analytic: ((
       flag: at === null ? 'not-reached' : undefined,
       note: at === null ? 'analytic state never smaller than the reference\'s up to 2^24 tokens' : 'smallest length from which the analytic state is smaller than the reference\'s',
     });
-  } finally {
-    dry.dispose();
-  }
+  });
 }
 
 const info = { direction: 'none', kind: 'info', headline: false } as const;

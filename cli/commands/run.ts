@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { architectureNames } from '../../architectures/index.ts';
 import { suiteNames } from '../../suites/index.ts';
-import { BACKENDS, backendLine, selectBackend } from '../backend.ts';
-import { loadCorpus } from '../data/corpus.ts';
-import { UsageError, parseNames, parsePositiveInt } from '../errors.ts';
-import { PRESETS, PRESET_NAMES } from '../presets.ts';
+import { BACKENDS, backendLine, selectBackend } from '../../harness/backend.ts';
+import { loadCorpus } from '../../harness/data/corpus.ts';
+import { UsageError, parseNames, parsePositiveInt } from '../../harness/errors.ts';
+import { PRESETS, PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
 
 export function parseShard(v: string): { index: number; count: number } {

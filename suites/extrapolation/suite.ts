@@ -13,11 +13,11 @@
 // is 0 (full attention): the same trained weights rebuilt with window = T, so a reader can separate the
 // position scheme from the window.
 import * as tf from '@tensorflow/tfjs';
-import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
-import { Params } from '../architectures/layers.ts';
-import { tokenNll } from '../harness/train.ts';
-import type { Measurement, Suite, SuiteContext } from './interface.ts';
-import { registerSuite } from './registry.ts';
+import type { LanguageModel, ModelConfig } from '../../architectures/interface.ts';
+import { Params } from '../../architectures/layers.ts';
+import { tokenNll } from '../../harness/train.ts';
+import type { Measurement, Suite, SuiteContext } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
 
 export interface ExtrapolationSettings {
   /** Evaluation lengths as multiples of T. */

@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readRecords } from '../store.ts';
-import { UsageError } from '../errors.ts';
+import { readRecords } from '../../harness/store.ts';
+import { UsageError } from '../../harness/errors.ts';
 import { buildReport } from '../../reports/build.ts';
 
 /** The most recently modified run directory under runs/ (for `archbench report` with no argument). */

@@ -1,6 +1,6 @@
 // `archbench merge DIR... --out DIR`: joins shard outputs into one run (records de-duplicated by unit).
 import type { Command } from 'commander';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../harness/errors.ts';
 import { mergeRuns } from '../../reports/merge.ts';
 
 export function register(program: Command, out: (s: string) => void): void {

@@ -13,18 +13,18 @@
 //   task_train_* (how the task model was trained).
 // Accuracy flags: 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98), 'shortcut' (interval
 // does not clear the copy-any-value score).
-import type { LanguageModel } from '../architectures/interface.ts';
-import type { Corpus } from '../harness/data/corpus.ts';
-import { mixture, type WindowStream } from '../harness/data/streams.ts';
-import { disposeModel, type TrainedModel } from '../harness/models.ts';
-import type { Dims } from '../harness/store.ts';
-import type { Measurement, Suite, SuiteContext } from './interface.ts';
-import { registerSuite } from './registry.ts';
-import { calibrationVerdict, evalEpisodes } from './tasks/calibrate.ts';
-import { taskStream, type EpisodeTask } from './tasks/episodes.ts';
-import { mqarTask, needleTask, type MqarSetting, type NeedleFormat, type NeedleSetting } from './tasks/retrieval.ts';
-import { accuracyRecord, decodeEpisodes, effectiveLength } from './tasks/score.ts';
-import { TASK_ADAMW, smallTaskModel, streamModel, taskModel, taskTrainingRecords, type TaskTraining } from './tasks/training.ts';
+import type { LanguageModel } from '../../architectures/interface.ts';
+import type { Corpus } from '../../harness/data/corpus.ts';
+import { mixture, type WindowStream } from '../../harness/data/streams.ts';
+import { disposeModel, type TrainedModel } from '../../harness/models.ts';
+import type { Dims } from '../../harness/store.ts';
+import type { Measurement, Suite, SuiteContext } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
+import { calibrationVerdict, evalEpisodes } from '../tasks/calibrate.ts';
+import { taskStream, type EpisodeTask } from '../tasks/episodes.ts';
+import { mqarTask, needleTask, type MqarSetting, type NeedleFormat, type NeedleSetting } from '../tasks/retrieval.ts';
+import { accuracyRecord, decodeEpisodes, effectiveLength } from '../tasks/score.ts';
+import { TASK_ADAMW, smallTaskModel, streamModel, taskModel, taskTrainingRecords, type TaskTraining } from '../tasks/training.ts';
 
 export interface NeedleGrid {
   /** [needles, queried] settings evaluated. */

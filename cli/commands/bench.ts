@@ -3,13 +3,13 @@
 // line on stdout in DESIGN.md's shape; the machine, backend, commit and peak assumptions go to stderr.
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../bench.ts';
-import { backendLine, selectBackend } from '../backend.ts';
-import { loadCorpus } from '../data/corpus.ts';
-import { UsageError, parsePositiveInt } from '../errors.ts';
-import { gitSha } from '../hash.ts';
-import { machineInfo, machineLabel } from '../measure.ts';
-import { stopWorkers } from '../parallel.ts';
+import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../../harness/bench.ts';
+import { backendLine, selectBackend } from '../../harness/backend.ts';
+import { loadCorpus } from '../../harness/data/corpus.ts';
+import { UsageError, parsePositiveInt } from '../../harness/errors.ts';
+import { gitSha } from '../../harness/hash.ts';
+import { machineInfo, machineLabel } from '../../harness/measure.ts';
+import { stopWorkers } from '../../harness/parallel.ts';
 import { setFastPath } from '../../architectures/fastpath.ts';
 import { backendOption } from './run.ts';
 
