@@ -2,7 +2,9 @@
 // REFERENCE_ARCH), computed from a run's efficiency records: for each cost in CROSSOVER_METRICS, at each
 // batch size, over the lengths both units measured with the same seed, preset and backend. Only records
 // count, so the numbers are the same whatever order or process (resumed, sharded, merged) the units ran
-// in.
+// in. `archbench report` shows them in the efficiency section and writes report/efficiency-crossovers.json
+// and .csv (crossoversFile).
+import { stringify } from 'csv-stringify/sync';
 import { REFERENCE_ARCH } from '../harness/models.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import type { ResultRecord } from '../harness/store.ts';
@@ -10,6 +12,8 @@ import { curvesOf, type Curve } from '../suites/efficiency/fits.ts';
 import { linearFit } from '../suites/efficiency/measure.ts';
 import { CROSSOVER_METRICS } from '../suites/efficiency/metrics.ts';
 import type { Measurement } from '../suites/interface.ts';
+import { fmt } from './aggregate.ts';
+import { esc, sortableTable, type Td } from './html.ts';
 
 export interface Crossover {
   /** Length (tokens) from which the architecture stays cheaper than the reference; NaN when not reached. */
@@ -130,4 +134,35 @@ export function crossoversFromRecords(records: ResultRecord[], reference = REFER
     out.push(...measurements.map((m) => ({ arch, seed, preset, backend, ...m })));
   }
   return out;
+}
+
+const COLUMNS = ['arch', 'seed', 'preset', 'backend', 'metric', 'value', 'unit', 'dims', 'flag', 'note'];
+
+/** The rows as report/efficiency-crossovers.json and .csv (dims as JSON in the CSV, like results.csv). */
+export function crossoversFile(rows: CrossoverRow[], reference = REFERENCE_ARCH): { json: string; csv: string } {
+  const json = `${JSON.stringify({ reference, rows }, null, 2)}\n`;
+  const csv = stringify(rows.map((r) => [r.arch, r.seed, r.preset, r.backend, r.metric, Number.isFinite(r.value) ? r.value : '', r.unit,
+    JSON.stringify(r.dims ?? {}), r.flag ?? '', r.note ?? '']), { header: true, columns: COLUMNS });
+  return { json, csv };
+}
+
+const TABLE_COLUMNS = [{ head: 'architecture' }, { head: 'seed' }, { head: 'metric' }, { head: 'point' }, { head: 'value' }, { head: 'unit' }, { head: 'flag / note' }];
+
+function cells(r: CrossoverRow): Td[] {
+  const point = Object.entries(r.dims ?? {}).filter(([k]) => k !== 'versus').map(([k, v]) => `${k}=${v}`).join(', ');
+  return [
+    { html: esc(r.arch), sort: r.arch }, { html: esc(r.seed), sort: r.seed, num: true }, { html: esc(r.metric), sort: r.metric },
+    { html: esc(point), sort: point }, { html: esc(fmt(r.value)), sort: r.value, num: true }, { html: esc(r.unit) },
+    { html: esc([r.flag, r.note].filter(Boolean).join(': ')) },
+  ];
+}
+
+/** The crossover table of the leaderboard's efficiency section, with the per-point ratios folded below it. */
+export function crossoversHtml(rows: CrossoverRow[], reference = REFERENCE_ARCH): string {
+  const ratios = rows.filter((r) => r.metric === 'ratio_vs_reference');
+  const main = rows.filter((r) => r.metric !== 'ratio_vs_reference');
+  return `<h3 id="efficiency-crossovers">Crossovers against the reference (${esc(reference)})</h3>
+${sortableTable('table-efficiency-crossovers', TABLE_COLUMNS, main.map(cells))}
+<p class="note">Computed by the report from the records of each unit and of the reference unit with the same seed, preset and backend, whatever order or process they ran in: the length from which a cost stays below the reference's, and the measured state bytes per token over the reference's. Analytic ones (of=state_bytes_analytic) are the suite's own records. Also in efficiency-crossovers.json and .csv beside this page.</p>
+<details><summary>Cost over the reference's at each measured point (${ratios.length})</summary>${sortableTable('table-efficiency-ratios', TABLE_COLUMNS, ratios.map(cells))}</details>`;
 }

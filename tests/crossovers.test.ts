@@ -1,10 +1,14 @@
 // Crossovers and cost ratios against the reference, computed by the report from the efficiency records:
-// the crossover math, the same rows whatever order the units' records come in, and a skipped row when the
-// reference was not measured.
+// the crossover math, the same rows whatever order the units' records come in, a skipped row when the
+// reference was not measured, and the table and files in DIR/report/.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResultRecord } from '../harness/store.ts';
+import { buildReport } from '../reports/build.ts';
 import { crossover, crossoversFromRecords, type CrossoverRow } from '../reports/crossovers.ts';
-import { syntheticRecords } from './report-fixtures.ts';
+import { tempDir } from './helpers.ts';
+import { syntheticRecords, writeRun } from './report-fixtures.ts';
 
 /** Two units per seed: the transformer's state grows 512 B per token, retnet's stays at 8192 B. */
 const efficiencyRecords = (): ResultRecord[] => syntheticRecords({ archs: ['transformer', 'retnet'], seeds: 2 }).filter((r) => r.suite === 'efficiency');
@@ -52,5 +56,24 @@ describe('crossovers from records', () => {
     expect(skipped[0]).toMatchObject({ flag: 'skipped', dims: { of: 'measured', versus: 'transformer' } });
     expect(Number.isNaN(skipped[0]!.value)).toBe(true);
     expect(skipped[0]!.note).toMatch(/no measured efficiency records of the reference \(transformer\) for seed 1/);
+  });
+});
+
+describe('the report', () => {
+  it('shows the crossovers in the efficiency section and writes them beside the page', async () => {
+    const dir = writeRun(tempDir(), efficiencyRecords());
+    const { index } = await buildReport(dir);
+    const html = readFileSync(index, 'utf8');
+    const section = html.slice(html.indexOf('id="suite-efficiency"'));
+    expect(section).toContain('id="table-efficiency-crossovers"');
+    expect(section).toContain('id="table-efficiency-ratios"');
+    expect(section).toContain('<td data-sort="crossover_length">crossover_length</td><td data-sort="of=state_bytes, batch=1">of=state_bytes, batch=1</td><td class="num" data-sort="16">16</td>');
+    const json = JSON.parse(readFileSync(join(dir, 'report', 'efficiency-crossovers.json'), 'utf8')) as { reference: string; rows: CrossoverRow[] };
+    expect(json.reference).toBe('transformer');
+    expect(json.rows).toEqual(JSON.parse(JSON.stringify(crossoversFromRecords(efficiencyRecords()))));
+    const csv = readFileSync(join(dir, 'report', 'efficiency-crossovers.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('arch,seed,preset,backend,metric,value,unit,dims,flag,note');
+    expect(csv).toHaveLength(json.rows.length + 1); // no note holds a line break
+    expect(csv).toContainEqual(expect.stringMatching(/^retnet,0,tiny,wasm,crossover_length,16,tokens,"{""of"":""state_bytes"",""batch"":1,""versus"":""transformer""}",,"interpolated: /));
   });
 });
