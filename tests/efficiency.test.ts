@@ -156,7 +156,10 @@ describe('a unit on its own', () => {
   it('records the same whether or not the reference unit ran before it in this process', async () => {
     const retnet = getArchitecture('retnet')!;
     const seed = 5; // no other test runs this seed: nothing of the reference's at it before this test
-    const run = (spec: ArchitectureSpec) => runEfficiency({ ...context(spec), seed }, quick());
+    // a fixed number of decode steps (the state after decoding is measured at context + steps taken)
+    const base = EFFICIENCY_SETTINGS.tiny!.decode;
+    const settings = quick({ decode: { ...base, warmupMaxS: Infinity, minSamples: base.maxSamples } });
+    const run = (spec: ArchitectureSpec) => runEfficiency({ ...context(spec), seed }, settings);
     const alone = await run(retnet);
     await run(transformer());
     const after = await run(retnet);
