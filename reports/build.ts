@@ -1,12 +1,14 @@
 // `archbench report DIR`: DIR/report/index.html (one self-contained file), DIR/report/figures/*
-// (.vl.json, .svg, .png), and, for a reproduce run (DIR/reproduce.json), the papers' tables
-// (Markdown and HTML) and the claims ledger.
+// (.vl.json, .svg, .png), for an efficiency run the crossovers against the reference
+// (DIR/report/efficiency-crossovers.json, .csv), and, for a reproduce run (DIR/reproduce.json), the
+// papers' tables (Markdown and HTML) and the claims ledger.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { readRecords, type ResultRecord } from '../harness/store.ts';
 import { getSuite } from '../suites/index.ts';
 import { commonPoints, fmt, fmtCi, groupRecords, overallRank, rankSuite, seedSeries, seriesStats, type MetricGroup, type SuiteRanking } from './aggregate.ts';
 import { cellText, evaluatePaper, ledgerMarkdown, paperMarkdown, type PaperResult, type PaperTableResult } from './claims.ts';
+import { crossoversFile, crossoversFromRecords, crossoversHtml } from './crossovers.ts';
 import { figuresFor } from './figures.ts';
 import { anchor, dataUri, esc, page, sortableTable, type Td } from './html.ts';
 import { HARNESS_METRICS, isTail } from './metrics.ts';
@@ -85,7 +87,8 @@ function metricHead(g: MetricGroup): { head: string; title: string } {
   return { head: `${g.metric}${g.unit ? ` (${g.unit})` : ''} ${dir}`.trim(), title: `${g.info.direction === 'none' ? 'informational' : `${g.info.direction} is better`}; ${g.info.kind}${g.axes.length ? `; mean over ${g.axes.join(', ')}` : ''}` };
 }
 
-function suiteSection(suite: string, groups: MetricGroup[], ranking: SuiteRanking, figs: { title: string; caption?: string; svg: string; file: string }[], records: ResultRecord[]): string {
+/** One suite's section; `extra` is HTML of its own placed before the figures (the efficiency crossovers). */
+function suiteSection(suite: string, groups: MetricGroup[], ranking: SuiteRanking, figs: { title: string; caption?: string; svg: string; file: string }[], records: ResultRecord[], extra = ''): string {
   const mine = groups.filter((g) => g.suite === suite);
   const desc = getSuite(suite)?.description ?? 'suite not registered in this build';
   const head = mine.filter((g) => ranking.headline.includes(g.metric));
@@ -134,6 +137,7 @@ function suiteSection(suite: string, groups: MetricGroup[], ranking: SuiteRankin
 ${sortableTable(`table-${id}`, cols, rows)}
 ${notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${divergedNote}
+${extra}
 ${figures}
 <details><summary>All measurements (${allRows.length})</summary>${sortableTable(`all-${id}`, allCols, allRows)}</details>
 </section>`;
@@ -189,6 +193,15 @@ ${ledgerHtml(results)}
 ${results.map(paperHtml).join('\n')}</section>`;
 }
 
+/** The efficiency crossovers against the reference, from the records: written beside the page, and its table. */
+function efficiencyCrossovers(records: ResultRecord[], reportDir: string): string {
+  const rows = crossoversFromRecords(records);
+  const { json, csv } = crossoversFile(rows);
+  writeAtomic(join(reportDir, 'efficiency-crossovers.json'), json);
+  writeAtomic(join(reportDir, 'efficiency-crossovers.csv'), csv);
+  return crossoversHtml(rows);
+}
+
 /** Build DIR/report/. Throws when DIR has no records (the command turns that into a usage error). */
 export async function buildReport(dir: string, opts: { log?: (s: string) => void } = {}): Promise<ReportResult> {
   const log = opts.log ?? (() => {});
@@ -219,7 +232,7 @@ export async function buildReport(dir: string, opts: { log?: (s: string) => void
       }
     }
     log(`report: ${suite}: ${rendered.length} figure(s)`);
-    sections.push(suiteSection(suite, groups, rankings[i]!, rendered, records));
+    sections.push(suiteSection(suite, groups, rankings[i]!, rendered, records, suite === 'efficiency' ? efficiencyCrossovers(records, reportDir) : ''));
   }
   // Papers: only for a reproduce run.
   const info = readJson<ReproduceInfo>(join(dir, 'reproduce.json'));

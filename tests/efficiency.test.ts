@@ -1,6 +1,7 @@
 // The efficiency suite: state bytes counted from the tensors against the analytic size, the memory guard
-// (a point that would not fit is recorded as skipped, not run), the correctness gate, the fits and
-// crossovers, and the records' fields and units (tiny preset, through the CLI).
+// (a point that would not fit is recorded as skipped, not run), the correctness gate, the fits, a unit's
+// records independent of the units before it, and the records' fields and units (tiny preset, through the
+// CLI). Crossovers against the reference are the report's: tests/crossovers.test.ts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,10 +13,10 @@ import { buildModel, disposeModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import type { ResultRecord } from '../harness/store.ts';
-import { EFFICIENCY_SETTINGS, crossoversFromRecords, runEfficiency, type EfficiencySettings } from '../suites/efficiency/suite.ts';
-import {
-  Extrapolator, analyticCrossover, crossover, medianInterval,
-} from '../suites/efficiency/measure.ts';
+import { crossoversFromRecords } from '../reports/crossovers.ts';
+import { Extrapolator, analyticCrossover, medianInterval } from '../suites/efficiency/measure.ts';
+import { EFFICIENCY_SETTINGS, type EfficiencySettings } from '../suites/efficiency/settings.ts';
+import { runEfficiency } from '../suites/efficiency/suite.ts';
 import { disposeReplaced, disposeState, stateBytes } from '../architectures/decode-state.ts';
 import type { Measurement, SuiteContext } from '../suites/interface.ts';
 import { AUTO_CPU_BACKEND, cli, tempDir, useBackend } from './helpers.ts';
@@ -151,7 +152,28 @@ describe('memory guard and gate', () => {
   });
 });
 
-describe('fits, estimates and crossovers', () => {
+describe('a unit on its own', () => {
+  it('records the same whether or not the reference unit ran before it in this process', async () => {
+    const retnet = getArchitecture('retnet')!;
+    const seed = 5; // no other test runs this seed: nothing of the reference's at it before this test
+    // a fixed number of decode steps (the state after decoding is measured at context + steps taken)
+    const base = EFFICIENCY_SETTINGS.tiny!.decode;
+    const settings = quick({ decode: { ...base, warmupMaxS: Infinity, minSamples: base.maxSamples } });
+    const run = (spec: ArchitectureSpec) => runEfficiency({ ...context(spec), seed }, settings);
+    const alone = await run(retnet);
+    await run(transformer());
+    const after = await run(retnet);
+    const key = (m: Measurement) => `${m.metric} ${JSON.stringify(m.dims)} ${m.unit} ${m.flag ?? ''}`;
+    expect(after.map(key)).toEqual(alone.map(key));
+    // values that do not depend on timing are equal too (notes included)
+    const exact = (ms: Measurement[]) => ms.filter((m) => /^(param_bytes|correctness_gate|gate_relative_logit_diff|state_bytes.*|crossover_length)$/.test(m.metric))
+      .map((m) => ({ ...m, value: Number.isNaN(m.value) ? 'NaN' : m.value }));
+    expect(exact(after)).toEqual(exact(alone));
+    expect(exact(alone).length).toBeGreaterThan(10);
+  });
+});
+
+describe('fits and estimates', () => {
   it('recovers a known power-law exponent with its interval', () => {
     const xs = [256, 512, 1024, 2048, 4096, 8192];
     const noise = [1.03, 0.98, 1.01, 0.97, 1.02, 0.99];
@@ -178,16 +200,10 @@ describe('fits, estimates and crossovers', () => {
     expect(time.predict(400)).toBeCloseTo(16, 6);
   });
 
-  it('finds where a constant cost crosses a linear one', () => {
-    const lens = [16, 32, 64, 128, 256];
-    const constant = new Map(lens.map((l) => [l, 1000]));
-    const linear = new Map(lens.map((l) => [l, 10 * l]));
-    const x = crossover(constant, linear)!;
-    expect(x.kind).toBe('interpolated');
-    expect(x.length).toBe(100);
-    expect(crossover(linear, constant)!.kind).toBe('not-reached');
-    expect(crossover(new Map([[16, 1]]), new Map([[16, 2]]))!.kind).toBe('below-range');
+  it('finds where a constant analytic cost falls below a linear one', () => {
     expect(analyticCrossover(() => 1000, (t) => 10 * t)).toBe(101);
+    expect(analyticCrossover((t) => 10 * t, () => 1000)).toBe(1);
+    expect(analyticCrossover(() => 1000, () => 1000)).toBeNull();
   });
 
   it('gives the median an order-statistics interval with at least 95% coverage', () => {
@@ -233,15 +249,14 @@ describe('records through the CLI (tiny preset)', () => {
     }
   });
 
-  it('records the constant retention state and its crossover with the transformer', () => {
+  it('records the constant retention state; its measured crossover with the transformer follows from the records', () => {
     const ret = records.filter((r) => r.arch === 'retnet' && r.metric === 'state_bytes' && r.dims.batch === 1);
     expect(ret.length).toBe(3);
     expect(new Set(ret.map((r) => r.value)).size).toBe(1);
-    const x = records.find((r) => r.arch === 'retnet' && r.metric === 'crossover_length' && r.dims.of === 'state_bytes' && r.dims.batch === 1);
-    expect(x).toBeDefined();
-    // the same crossovers follow from the records alone (resumed / sharded runs)
-    const again = crossoversFromRecords(records).find((c) => c.arch === 'retnet')!;
-    const y = again.measurements.find((m) => m.metric === 'crossover_length' && m.dims?.of === 'state_bytes' && m.dims?.batch === 1)!;
-    expect(y.value).toBe(x!.value);
+    // the suite records only the analytic comparison; measured ones are the report's
+    expect(records.filter((r) => /ratio_vs_reference$/.test(r.metric) || (r.metric === 'crossover_length' && r.dims.of !== 'state_bytes_analytic'))).toEqual([]);
+    expect(records.find((r) => r.arch === 'retnet' && r.metric === 'crossover_length' && r.dims.of === 'state_bytes_analytic')?.value).toBe(17);
+    const x = crossoversFromRecords(records).find((c) => c.arch === 'retnet' && c.metric === 'crossover_length' && c.dims?.of === 'state_bytes' && c.dims?.batch === 1);
+    expect(x?.value).toBe(16); // 8192 B against 512 B/token: equal at 16, half at 32
   });
 });

@@ -1,11 +1,11 @@
-// Measurement helpers of the efficiency suite: timing with tinybench, memory estimates and budgets, and crossovers against the reference.
+// Measurement helpers of the efficiency suite: timing with tinybench, memory estimates and budgets, a
+// linear fit, and where one analytic cost falls below another.
 // Nothing here names an architecture.
 import { constrainedMemory, memoryUsage } from 'node:process';
 import { freemem } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Bench } from 'tinybench';
 import { nvidiaGpus } from '../../harness/measure.ts';
-import { powerLawFit } from '../../harness/stats.ts';
 
 export interface Timing {
   /** Seconds. */
@@ -187,60 +187,6 @@ export function linearFit(x: number[], y: number[]): { intercept: number; slope:
   }
   const slope = sxx > 0 ? sxy / sxx : 0;
   return { intercept: my - slope * mx, slope };
-}
-
-export interface Crossover {
-  /** Length (tokens) from which the architecture stays cheaper than the reference; NaN when not reached. */
-  length: number;
-  /**
-   * 'interpolated': between two measured lengths (log-log); 'below-range': cheaper already at the
-   * shortest common length (the value is that length, an upper bound); 'extrapolated': beyond the
-   * measured range, from a power law of the ratio; 'not-reached': dearer at every measured length and
-   * the ratio does not fall with length.
-   */
-  kind: 'interpolated' | 'below-range' | 'extrapolated' | 'not-reached';
-  note: string;
-}
-
-/** A crossover is extrapolated only from a regular trend (R^2 of the ratio's power law) and not far past the data. */
-export const EXTRAPOLATE_MIN_R2 = 0.9;
-export const EXTRAPOLATE_MAX_FACTOR = 8;
-
-/**
- * Where `arch` (lower is cheaper) becomes cheaper than `ref` for good, from values at common lengths.
- * Returns null with fewer than one common length.
- */
-export function crossover(arch: Map<number, number>, ref: Map<number, number>): Crossover | null {
-  const lengths = [...arch.keys()].filter((l) => ref.has(l) && arch.get(l)! > 0 && ref.get(l)! > 0).sort((a, b) => a - b);
-  if (lengths.length === 0) return null;
-  const ratio = lengths.map((l) => arch.get(l)! / ref.get(l)!);
-  const fmt = (i: number) => `${lengths[i]}: ${ratio[i]!.toFixed(3)}`;
-  const table = lengths.map((_, i) => fmt(i)).join(', ');
-  let last = -1; // last index where arch is not cheaper
-  ratio.forEach((r, i) => { if (r >= 1) last = i; });
-  if (last === -1) return { length: lengths[0]!, kind: 'below-range', note: `cheaper at every common length (ratio vs reference ${table})` };
-  if (last < lengths.length - 1) {
-    const l0 = Math.log(lengths[last]!), l1 = Math.log(lengths[last + 1]!);
-    const r0 = Math.log(ratio[last]!), r1 = Math.log(ratio[last + 1]!);
-    const at = r0 === r1 ? l1 : l0 + ((0 - r0) * (l1 - l0)) / (r1 - r0);
-    return { length: Math.round(Math.exp(at)), kind: 'interpolated', note: `log-log interpolation between ${lengths[last]} and ${lengths[last + 1]}; ratio vs reference ${table}` };
-  }
-  let why = 'the ratio does not fall with length';
-  if (lengths.length >= 2) {
-    const fit = powerLawFit(lengths, ratio);
-    const longest = lengths.at(-1)!;
-    const law = `ratio ~ ${fit.coefficient.toPrecision(3)} T^${fit.exponent.toFixed(3)} (R^2 ${fit.r2.toFixed(3)})`;
-    if (fit.exponent < -0.02) {
-      const at = Math.pow(1 / fit.coefficient, 1 / fit.exponent);
-      if (fit.r2 >= EXTRAPOLATE_MIN_R2 && at <= EXTRAPOLATE_MAX_FACTOR * longest) {
-        return { length: Math.round(at), kind: 'extrapolated', note: `${law} reaches 1 beyond the measured range; ratio ${table}` };
-      }
-      why = fit.r2 < EXTRAPOLATE_MIN_R2
-        ? `the ratio falls but too irregularly to extrapolate (${law}, R^2 below ${EXTRAPOLATE_MIN_R2})`
-        : `${law} would reach 1 only near ${at.toPrecision(3)}, beyond ${EXTRAPOLATE_MAX_FACTOR}x the longest common length: not reported`;
-    }
-  }
-  return { length: NaN, kind: 'not-reached', note: `dearer at every common length; ${why} (ratio ${table})` };
 }
 
 /** Smallest integer T in [1, maxT] where f(T) < g(T) holds from T on (monotone search on doubling then bisection). */
