@@ -9,14 +9,15 @@
 // (q, k, v, g) and 2^-1 (out).
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { RotationCache, linear, splitHeads } from './layers.ts';
-import { addXavier, linspaceAngles, numOption } from './ops.ts';
+import { RotationCache, linear } from './layers.ts';
+import { splitHeads } from './ops/attention/index.ts';
+import { msrLogDecays, msrScale } from './ops/retention/decay.ts';
+import { msrRetain } from './ops/retention/index.ts';
+import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
 import { registerArchitecture } from './registry.ts';
-import {
-  type RetentionMixer, decayedState, emptyState, gatedOutput, msrChunkwise, msrLogDecays, msrParallel, msrScale, retentionForm,
-  retentionMixer, retentionStep,
-} from './retention.ts';
+import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
 import { StackedLM, type MixerFactory } from './stack.ts';
+import { addXavier, linspaceAngles, numOption } from './tensor-helpers.ts';
 
 export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
   const { d, heads } = cfg;
@@ -43,7 +44,7 @@ export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => 
         g: g!,
       };
     },
-    retain: ({ qr, kr, v }, c) => (c === null ? msrParallel(qr, kr, v, logGammas) : msrChunkwise(qr, kr, v, logGammas, c)),
+    retain: ({ qr, kr, v }, c) => msrRetain(qr, kr, v, logGammas, c),
     // U = sum_m γ^(T-1-m) kr_m^T v_m
     promptState({ kr, v }, t) {
       const w = tf.tensor(logGammas.flatMap((lg) => Array.from({ length: t }, (_, m) => Math.exp(lg * (t - 1 - m)))), [1, heads, t, 1]);
