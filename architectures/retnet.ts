@@ -3,7 +3,7 @@
 //   γ_h = 1 - 2^(-5-h) per head;  MSR(X) = (swish(X W_G) ⊙ GroupNorm(head_1..head_h)) W_O
 // Parallel (training), recurrent (decoding; O(1) state S_n = γ S_{n-1} + k_n^T v_n) and chunkwise
 // (long sequences; chunk size `chunk`) forms, selected by `form`. Normalisations as the torchscale
-// reference: D rows / sqrt(sum), the abs-sum clamp, the chunkwise scales (see retention.ts).
+// reference: D rows / sqrt(sum), the abs-sum clamp, the chunkwise scales (see ops/retention/).
 // Paper/reference sizes: key dim d, value dim 2d (W_V, W_G: d x 2d; W_O: 2d x d), FFN 2d (SwiGLU, as
 // torchscale's GLU with swish), per-head RMS group norm (eps 1e-6, no weight), xavier init gains 2^-2.5
 // (q, k, v, g) and 2^-1 (out).
