@@ -1,28 +1,9 @@
-// Softmax attention pieces shared by the attention-based mixers (Transformer, LeX, momentum, YOCO).
+// Softmax attention pieces shared by the attention-based mixers (Transformer, LeX, momentum, YOCO), around
+// the attention op itself (ops/attention/): causal masking, the KV cache, the FLOP count.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerState } from './interface.ts';
-import { attendFast, mayNeedGradient } from './fastpath.ts';
 import { MASK_CACHE_LIMIT, cachedCausalMask } from './layers.ts';
-
-/**
- * softmax(q k^T * scale + mask) v.  q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv] -> [B,H,T,Dv].
- * On wasm this runs per head on XNNPACK as one op (fastpath.ts) when the mask is a constant [T, S] table
- * (or null); otherwise, and on other backends, as plain batched tf ops.
- */
-export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D {
-  if (!mask || !mayNeedGradient(mask)) {
-    const fast = attendFast(q, k, v, scale, mask);
-    if (fast) return fast;
-  }
-  return attendPlain(q, k, v, scale, mask);
-}
-
-/** attend as plain tf ops (the reference for the fast path). */
-export function attendPlain(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D {
-  let s = tf.mul(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), scale);
-  if (mask) s = tf.add(s, mask);
-  return tf.matMul(tf.softmax(s), v as tf.Tensor4D) as tf.Tensor4D;
-}
+import { attend } from './ops/attention/index.ts';
 
 /**
  * Causal attention over a sequence (optionally with a sliding window of `window` keys). A single query

@@ -9,13 +9,15 @@
 // (repeat_interleave of the 2*kvHeads key maps and kvHeads value heads); subln RMSNorm eps 1e-5 with a
 // weight; λ vectors ~ N(0, 0.1). Decoding keeps a KV cache (rotated keys [B,2KVH,S,d], values [B,KVH,S,2d]).
 import * as tf from '@tensorflow/tfjs';
-import { appendKV, attend, causalAttend } from './attention.ts';
+import { appendKV, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { RotationCache, addLinear, linear, mergeHeads, rmsNorm, splitHeads } from './layers.ts';
-import { linspaceAngles, numOption, repeatHeads } from './ops.ts';
+import { RotationCache, addLinear, linear } from './layers.ts';
+import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { rmsNorm } from './ops/norm/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
+import { linspaceAngles, numOption, repeatHeads } from './tensor-helpers.ts';
 import { defaultFfn } from './transformer.ts';
 
 export const lambdaInit = (depth: number): number => 0.8 - 0.6 * Math.exp(-0.3 * depth);

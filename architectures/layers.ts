@@ -1,7 +1,10 @@
-// Shared layers: parameters, linear, RMSNorm, SwiGLU FFN, embeddings, interleaved rotations.
-// Every architecture is built from these; they differ only in the sequence mixer.
+// Shared layers: parameters, linear, SwiGLU FFN, rotation tables, causal masks (the ops they run on, with
+// their fast kernels, live in ops/). Every architecture is built from these; they differ only in the
+// sequence mixer.
 import * as tf from '@tensorflow/tfjs';
-import { gatherRowsFast, matMul2dFast, mayNeedGradient, mergeHeadsFast, rmsNormFast, rotateFast, siluGateFast, splitHeadsFast, transposeLast } from './fastpath.ts';
+import { siluGate } from './ops/activation/index.ts';
+import { matMul2d } from './ops/matmul/index.ts';
+import { applyRotation } from './ops/rotation/index.ts';
 
 /** Deterministic 32-bit hash of a string (FNV-1a), used to derive per-parameter seeds. */
 export function hashString(s: string): number {
@@ -79,28 +82,6 @@ export class Params {
   }
 }
 
-/** The function type tf.customGrad takes (its inputs and a save callback). */
-export type GradFunc = Parameters<typeof tf.customGrad>[0];
-
-/**
- * y = x W, 2-D only and without transpose flags, in the forward and in the gradient, so that the
- * wasm backend's XNNPACK fast path serves all three products (it ignores transposed/batched ones).
- * The gradient's transposes are explicit (JS loops on wasm: the backend's Transpose is slow).
- */
-export const matMul2d = (x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => matMul2dFast(x, w) ?? matMul2dPlain(x, w);
-
-/** matMul2d as plain tf ops (the reference for the fast path). */
-export const matMul2dPlain = tf.customGrad(((x: tf.Tensor2D, w: tf.Tensor2D, save: tf.GradSaveFunc) => {
-  save([x, w]);
-  return {
-    value: tf.matMul(x, w),
-    gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-      return [tf.matMul(dy, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy)];
-    },
-  };
-}) as unknown as GradFunc) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
-
 /** Linear map over the last axis: x [..., in] @ W [in, out] -> [..., out]. No bias. */
 export function linear(x: tf.Tensor, w: tf.Tensor): tf.Tensor {
   const inDim = w.shape[0], outDim = w.shape[1]!;
@@ -113,86 +94,11 @@ export function addLinear(p: Params, name: string, inDim: number, outDim: number
   return p.add(name, [inDim, outDim], { kind: 'normal', std });
 }
 
-/** RMSNorm_eps(z) = z / sqrt(mean(z^2) + eps), times a weight when given. Over the last axis. */
-export function rmsNorm(x: tf.Tensor, weight: tf.Tensor | null, eps: number): tf.Tensor {
-  return rmsNormFast(x, weight, eps) ?? rmsNormPlain(x, weight, eps);
-}
-
-/** rmsNorm as plain tf ops (the reference for the fast path). */
-export function rmsNormPlain(x: tf.Tensor, weight: tf.Tensor | null, eps: number): tf.Tensor {
-  const normed = tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
-  return weight ? tf.mul(normed, weight) : normed;
-}
-
-export const silu = (z: tf.Tensor): tf.Tensor => tf.mul(z, tf.sigmoid(z));
-
 /** SwiGLU FFN: down(silu(x W_gate) * (x W_up)); gate and up share one [d, 2f] matMul. */
 export function swiglu(x: tf.Tensor, wGateUp: tf.Tensor, wDown: tf.Tensor): tf.Tensor {
   const f = wDown.shape[0];
   const gu = linear(x, wGateUp);
   return linear(siluGate(gu, f), wDown);
-}
-
-/** silu(g) * u where gu = [g | u] along the last axis, each of width f. */
-export function siluGate(gu: tf.Tensor, f: number): tf.Tensor {
-  if (gu.shape[gu.rank - 1] === 2 * f) {
-    const fast = siluGateFast(gu);
-    if (fast) return fast;
-  }
-  return siluGatePlain(gu, f);
-}
-
-/** siluGate as plain tf ops (the reference for the fast path). */
-export function siluGatePlain(gu: tf.Tensor, f: number): tf.Tensor {
-  const [g, u] = tf.split(gu, [f, f], -1);
-  return tf.mul(silu(g!), u!);
-}
-
-/**
- * Embedding lookup. Forward: gather. Gradient: a scatter-add of dy into the table's rows (JS on wasm),
- * else onehot^T @ dy as one 2-D matMul: the wasm backend has no UnsortedSegmentSum (gather's own gradient).
- */
-export function embed(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
-  const dim = table.shape[1];
-  const fast = gatherRowsFast(table, ids);
-  return (fast ?? embedRowsPlain(table, ids)).reshape([...ids.shape, dim]);
-}
-
-/** embed's lookup as plain tf ops: gather, with a one-hot matMul gradient. Returns [N, D]. */
-export function embedRowsPlain(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor2D {
-  const vocab = table.shape[0];
-  const flat = ids.reshape([-1]) as tf.Tensor1D;
-  const lookup = tf.customGrad(((t: tf.Tensor2D, save: tf.GradSaveFunc) => {
-    save([flat]);
-    return {
-      value: tf.gather(t, flat),
-      // oneHot then cast: the wasm backend's OneHot ignores dtype 'float32' (it writes int32 bits).
-      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => [tf.matMul(transposeLast(tf.cast(tf.oneHot(saved[0] as tf.Tensor1D, vocab), 'float32')) as tf.Tensor2D, dy)],
-    };
-  }) as unknown as GradFunc);
-  return lookup(table) as tf.Tensor2D;
-}
-
-/** rotate_every_two([a0,a1,a2,a3,...]) = [-a1, a0, -a3, a2, ...] over the last axis. */
-export function rotateEveryTwo(x: tf.Tensor): tf.Tensor {
-  const d = x.shape[x.shape.length - 1]!;
-  const pairs = x.reshape([...x.shape.slice(0, -1), d / 2, 2]);
-  const [a, b] = tf.unstack(pairs, -1);
-  return tf.stack([tf.neg(b!), a!], -1).reshape(x.shape);
-}
-
-/** Interleaved (GPT-J) rotation: out = x * cosDup + rotate_every_two(x) * sinDup; tables [T, d] broadcast. */
-export function applyRotation(x: tf.Tensor, cosDup: tf.Tensor, sinDup: tf.Tensor): tf.Tensor {
-  if (!mayNeedGradient(cosDup) && !mayNeedGradient(sinDup)) {
-    const fast = rotateFast(x, cosDup, sinDup);
-    if (fast) return fast;
-  }
-  return applyRotationPlain(x, cosDup, sinDup);
-}
-
-/** applyRotation as plain tf ops (the reference for the fast path). */
-export function applyRotationPlain(x: tf.Tensor, cosDup: tf.Tensor, sinDup: tf.Tensor): tf.Tensor {
-  return tf.add(tf.mul(x, cosDup), tf.mul(rotateEveryTwo(x), sinDup));
 }
 
 /** dup([c0,c1,...]) = [c0,c0,c1,c1,...] for a row-major [rows, half] table, as a Float32Array [rows, 2*half]. */
@@ -223,28 +129,6 @@ export function rotationTables(angles: Float32Array, start: number, len: number)
     cos: tf.tensor2d(dupColumns(c, len, half), [len, 2 * half]),
     sin: tf.tensor2d(dupColumns(s, len, half), [len, 2 * half]),
   };
-}
-
-/** Split heads: [B, T, H*Dh] -> [B, H, T, Dh]. */
-export function splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
-  return splitHeadsFast(x, heads) ?? splitHeadsPlain(x, heads);
-}
-
-/** splitHeads as plain tf ops (the reference for the fast path). */
-export function splitHeadsPlain(x: tf.Tensor, heads: number): tf.Tensor4D {
-  const [b, t, d] = x.shape as [number, number, number];
-  return x.reshape([b, t, heads, d / heads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
-}
-
-/** Merge heads: [B, H, T, Dh] -> [B, T, H*Dh]. */
-export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
-  return mergeHeadsFast(x) ?? mergeHeadsPlain(x);
-}
-
-/** mergeHeads as plain tf ops (the reference for the fast path). */
-export function mergeHeadsPlain(x: tf.Tensor): tf.Tensor3D {
-  const [b, h, t, dh] = x.shape as [number, number, number, number];
-  return x.transpose([0, 2, 1, 3]).reshape([b, t, h * dh]) as tf.Tensor3D;
 }
 
 /** Additive causal mask [T, S]: 0 where key s <= query t + offset, -1e9 elsewhere (offset = S - T). */

@@ -14,13 +14,14 @@
 // re-applies xPos to them each step as torchscale does (keys offset 0, query offset S-1), which keeps
 // the zeta powers bounded however long the sequence.
 import * as tf from '@tensorflow/tfjs';
-import { appendKV, attend, attentionFlops, causalAttend } from './attention.ts';
+import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { addLinear, linear, mergeHeads, splitHeads } from './layers.ts';
-import { cachedConst, numOption } from './ops.ts';
+import { addLinear, linear } from './layers.ts';
+import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
+import { cachedConst, numOption } from './tensor-helpers.ts';
 import { defaultFfn, withAttentionScores } from './transformer.ts';
 import { Xpos } from './xpos.ts';
 

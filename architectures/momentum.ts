@@ -6,10 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { RotationCache, addLinear, linear, matMul2d, mergeHeads, ropeAngles, splitHeads } from './layers.ts';
-import { cachedConst, numOption } from './ops.ts';
+import { RotationCache, addLinear, linear, ropeAngles } from './layers.ts';
+import { mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { matMul2d } from './ops/matmul/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
+import { cachedConst, numOption } from './tensor-helpers.ts';
 import { defaultFfn, kvCacheBytes, withAttentionScores } from './transformer.ts';
 
 /** EMA weights E[t, i] = eta^(t-i) for i < t, else 0, for t = 0..rows-1 over `cols` values: [rows, cols]. */

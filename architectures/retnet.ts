@@ -3,20 +3,21 @@
 //   γ_h = 1 - 2^(-5-h) per head;  MSR(X) = (swish(X W_G) ⊙ GroupNorm(head_1..head_h)) W_O
 // Parallel (training), recurrent (decoding; O(1) state S_n = γ S_{n-1} + k_n^T v_n) and chunkwise
 // (long sequences; chunk size `chunk`) forms, selected by `form`. Normalisations as the torchscale
-// reference: D rows / sqrt(sum), the abs-sum clamp, the chunkwise scales (see retention.ts).
+// reference: D rows / sqrt(sum), the abs-sum clamp, the chunkwise scales (see ops/retention/).
 // Paper/reference sizes: key dim d, value dim 2d (W_V, W_G: d x 2d; W_O: 2d x d), FFN 2d (SwiGLU, as
 // torchscale's GLU with swish), per-head RMS group norm (eps 1e-6, no weight), xavier init gains 2^-2.5
 // (q, k, v, g) and 2^-1 (out).
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { RotationCache, linear, splitHeads } from './layers.ts';
-import { addXavier, linspaceAngles, numOption } from './ops.ts';
+import { RotationCache, linear } from './layers.ts';
+import { splitHeads } from './ops/attention/index.ts';
+import { msrLogDecays, msrScale } from './ops/retention/decay.ts';
+import { msrRetain } from './ops/retention/index.ts';
+import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
 import { registerArchitecture } from './registry.ts';
-import {
-  type RetentionMixer, decayedState, emptyState, gatedOutput, msrChunkwise, msrLogDecays, msrParallel, msrScale, retentionForm,
-  retentionMixer, retentionStep,
-} from './retention.ts';
+import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
 import { StackedLM, type MixerFactory } from './stack.ts';
+import { addXavier, linspaceAngles, numOption } from './tensor-helpers.ts';
 
 export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
   const { d, heads } = cfg;
@@ -43,7 +44,7 @@ export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => 
         g: g!,
       };
     },
-    retain: ({ qr, kr, v }, c) => (c === null ? msrParallel(qr, kr, v, logGammas) : msrChunkwise(qr, kr, v, logGammas, c)),
+    retain: ({ qr, kr, v }, c) => msrRetain(qr, kr, v, logGammas, c),
     // U = sum_m γ^(T-1-m) kr_m^T v_m
     promptState({ kr, v }, t) {
       const w = tf.tensor(logGammas.flatMap((lg) => Array.from({ length: t }, (_, m) => Math.exp(lg * (t - 1 - m)))), [1, heads, t, 1]);

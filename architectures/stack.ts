@@ -2,7 +2,9 @@
 // Architectures supply only the sequence mixer (torchscale style).
 import * as tf from '@tensorflow/tfjs';
 import type { Capabilities, DecodeState, LanguageModel, LayerState, ModelConfig } from './interface.ts';
-import { Params, addLinear, embed, linear, rmsNorm, swiglu } from './layers.ts';
+import { Params, addLinear, linear, swiglu } from './layers.ts';
+import { embed } from './ops/embedding/index.ts';
+import { rmsNorm } from './ops/norm/index.ts';
 
 export const NORM_EPS = 1e-6;
 

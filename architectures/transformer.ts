@@ -2,9 +2,10 @@
 //   Attn(X) = softmax(R(Q) R(K)^T / sqrt(Dh) + M) V,  Q = X W_q, K = X W_k, V = X W_v
 // R is the interleaved rotary embedding; M the causal mask (optionally a sliding window of `window` keys).
 import * as tf from '@tensorflow/tfjs';
-import { appendKV, attend, attentionFlops, causalAttend } from './attention.ts';
+import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
-import { RotationCache, addLinear, linear, mergeHeads, ropeAngles, splitHeads } from './layers.ts';
+import { RotationCache, addLinear, linear, ropeAngles } from './layers.ts';
+import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';

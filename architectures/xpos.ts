@@ -7,7 +7,8 @@
 // Queries use offset 0 (offset src_len-1 when decoding) and upscale; keys offset 0 and downscale, so
 // q_n . k_m carries zeta^((n-m)/scale_base): only relative positions matter.
 import * as tf from '@tensorflow/tfjs';
-import { applyRotation, dupColumns } from './layers.ts';
+import { dupColumns } from './layers.ts';
+import { applyRotation } from './ops/rotation/index.ts';
 
 export interface XposTables {
   /** [rows, D/2] each, row-major (the reference's tables before dup and before downscale). */

@@ -13,14 +13,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, Capabilities, DecodeState, LanguageModel, LayerState, ModelConfig } from './interface.ts';
-import { type Params, RotationCache, addLinear, linear, mergeHeads, rmsNorm, splitHeads } from './layers.ts';
-import { addXavier, linspaceAngles, logSigmoid, numOption, repeatHeads } from './ops.ts';
+import { type Params, RotationCache, addLinear, linear } from './layers.ts';
+import { mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { rmsNorm } from './ops/norm/index.ts';
+import { cumsumLast } from './ops/retention/decay.ts';
+import { gatedRetain } from './ops/retention/index.ts';
+import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
 import { registerArchitecture } from './registry.ts';
-import {
-  type RetentionMixer, cumsumLast, decayedState, emptyState, gatedChunkwise, gatedOutput, gatedParallel, retentionForm, retentionMixer,
-  retentionStep,
-} from './retention.ts';
+import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
 import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, trainingFlops } from './stack.ts';
+import { addXavier, linspaceAngles, logSigmoid, numOption, repeatHeads } from './tensor-helpers.ts';
 import { defaultFfn, ropeAttention } from './transformer.ts';
 
 export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
@@ -48,7 +50,7 @@ export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
         a: tf.div(logSigmoid(linear(x, wGate)), normalizer).transpose([0, 2, 1]),
       };
     },
-    retain: ({ q, k, v, a }, c) => (c === null ? gatedParallel(q, k, v, a) : gatedChunkwise(q, k, v, a, c)),
+    retain: ({ q, k, v, a }, c) => gatedRetain(q, k, v, a, c),
     // S = sum_m exp(G_last - G_m) k_m^T v_m
     promptState({ k, v, a }, t) {
       const G = cumsumLast(a);

@@ -2,7 +2,7 @@
 // `wasm+openblas` is tfjs-wasm with every matrix product of the fast paths on the system's OpenBLAS
 // (harness/native.ts); it comes before plain `wasm`, and records name whichever ran.
 import * as tf from '@tensorflow/tfjs';
-import { setNativeGemm } from '../architectures/fastpath.ts';
+import { setNativeGemm } from '../architectures/ops/wasm-backend.ts';
 import { UsageError } from './errors.ts';
 import { loadNativeGemm } from './native.ts';
 

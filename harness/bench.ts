@@ -8,17 +8,18 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { setFastPath } from '../architectures/fastpath.ts';
 import { architectureNames, getArchitecture } from '../architectures/index.ts';
 import { disposeReplaced, disposeState } from '../architectures/decode-state.ts';
 import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
+import { setFastPath } from '../architectures/ops/fast-path.ts';
+import { tokenNll } from '../architectures/ops/loss/index.ts';
 import type { Corpus } from './data/corpus.ts';
 import { batches, textStream } from './data/streams.ts';
 import type { MachineInfo } from './measure.ts';
 import { matchedConfig } from './models.ts';
 import { PRESETS, type TrainConfig } from './presets.ts';
-import { defaultWorkers, tokenNll, train } from './train.ts';
+import { defaultWorkers, train } from './train.ts';
 
 export interface BenchConfig {
   name: string;

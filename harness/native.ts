@@ -2,7 +2,7 @@
 // harness/native/build.mjs), and loaded here when the system has OpenBLAS (Debian: libopenblas0).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { NativeGemm } from '../architectures/fastpath.ts';
+import type { NativeGemm } from '../architectures/ops/wasm-backend.ts';
 
 const ADDON = new URL('./native/build/Release/gemm.node', import.meta.url);
 

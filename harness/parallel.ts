@@ -16,10 +16,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { fastPathEnabled, setFastPath } from '../architectures/fastpath.ts';
 import { dryParamSignature } from '../architectures/dry-build.ts';
 import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
+import { fastPathEnabled, setFastPath } from '../architectures/ops/fast-path.ts';
 import { getArchitecture } from '../architectures/registry.ts';
 import type { Batch } from './data/streams.ts';
 import type { TrainConfig } from './presets.ts';

@@ -1,27 +1,14 @@
 // Training: masked next-token cross-entropy, AdamW, linear warm-up + cosine decay, global-norm clipping.
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
-import { crossEntropyFast, readFloats } from '../architectures/fastpath.ts';
 import { paramSignature } from '../architectures/dry-build.ts';
 import type { LanguageModel } from '../architectures/interface.ts';
+import { tokenNll } from '../architectures/ops/loss/index.ts';
+import { readFloats } from '../architectures/ops/wasm-backend.ts';
 import type { Batch } from './data/streams.ts';
 import type { PeakMeter } from './measure.ts';
 import { trainParallel } from './parallel.ts';
 import type { TrainConfig } from './presets.ts';
-
-/** Per-target negative log-likelihood in nats: logits [B,T,V], targets [B,T] -> [B,T]. */
-export function tokenNll(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
-  const [b, t, v] = logits.shape;
-  const fast = crossEntropyFast(logits.reshape([b * t, v]) as tf.Tensor2D, targets.reshape([b * t]) as tf.Tensor1D);
-  return fast ? (fast.reshape([b, t]) as tf.Tensor2D) : tokenNllPlain(logits, targets);
-}
-
-/** tokenNll as plain tf ops (the reference for the fast path). */
-export function tokenNllPlain(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
-  const v = logits.shape[2];
-  const logp = tf.logSoftmax(logits);
-  return tf.neg(tf.sum(tf.mul(logp, tf.oneHot(targets, v)), -1)) as tf.Tensor2D;
-}
 
 /** Split a batch into model inputs [B,T], targets [B,T] and mask [B,T]. */
 export function batchTensors(b: Batch): { inputs: tf.Tensor2D; targets: tf.Tensor2D; mask: tf.Tensor2D } {

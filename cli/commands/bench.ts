@@ -10,7 +10,7 @@ import { UsageError, parsePositiveInt } from '../../harness/errors.ts';
 import { gitSha } from '../../harness/hash.ts';
 import { machineInfo, machineLabel } from '../../harness/measure.ts';
 import { stopWorkers } from '../../harness/parallel.ts';
-import { setFastPath } from '../../architectures/fastpath.ts';
+import { setFastPath } from '../../architectures/ops/fast-path.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {

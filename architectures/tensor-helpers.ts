@@ -1,7 +1,8 @@
 // Small tensor helpers shared by the reference-following mixers (RetNet, Diff, YOCO, LeX, momentum),
 // beside layers.ts: reference initialisation, stop-gradient, head repetition, rotation angles.
 import * as tf from '@tensorflow/tfjs';
-import type { GradFunc, Params } from './layers.ts';
+import type { Params } from './layers.ts';
+import type { GradFunc } from './ops/custom-grad.ts';
 
 /**
  * A bias-free linear weight [in, sum(outs)] whose column blocks are xavier-uniform with `gain`
