@@ -4,7 +4,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../harness/backend.ts';
-import { main } from '../cli/main.ts';
 import { ROOT } from '../harness/hash.ts';
 import { loadNativeGemm } from '../harness/native.ts';
 
@@ -28,6 +27,7 @@ export async function cli(args: string[]): Promise<{ code: number; out: string; 
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
   try {
+    const { main } = await import('../cli/main.ts'); // loaded on first use: kernel tests need no CLI
     const code = await main(['node', 'archbench', ...args], (s) => (out += s));
     return { code, out, err };
   } finally {
