@@ -4,7 +4,7 @@
 //
 // learningCurve() trains one model on a task stream and scores a fixed held-out evaluation set every
 // few steps (greedy decoding, the real inference path); it is how budgets and the scratch-versus-text
-// question were measured, by hand with ./calibrate-cli.ts.
+// question were measured, by hand with `archbench calibrate` (cli/commands/calibrate.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { wilson } from '../../harness/stats.ts';
