@@ -13,7 +13,7 @@ export interface IclSettings {
    */
   trainDemos: number[];
   /**
-   * Interleave the ICL stream 1:1 with the retrieval suite's MQAR training stream of the same preset (the
+   * Interleave the ICL stream 1:1 with the preset's MQAR training stream (../tasks/mqar.ts, the needle suite's) (the
    * same in-context lookup with distinct values; measured at small: ICL then emerges at 1,200-1,450 steps
    * instead of about 3,000).
    */
