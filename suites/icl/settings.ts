@@ -13,9 +13,9 @@ export interface IclSettings {
    */
   trainDemos: number[];
   /**
-   * Interleave the ICL stream 1:1 with the preset's MQAR training stream (../tasks/mqar.ts, the needle suite's) (the
-   * same in-context lookup with distinct values; measured at small: ICL then emerges at 1,200-1,450 steps
-   * instead of about 3,000).
+   * Interleave the ICL stream 1:1 with the preset's MQAR training stream, the one the needle suite trains on
+   * (../tasks/mqar.ts): the same in-context lookup with distinct values; measured at small, ICL then emerges
+   * at 1,200-1,450 steps instead of about 3,000.
    */
   withMqar?: boolean;
   /** Demonstrations at the middle setting (the calibration cell: order experiment, random arrangement). */
