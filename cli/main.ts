@@ -1,4 +1,4 @@
-// The archbench command line (commander). Each command lives in harness/commands/; bad input is one
+// The archbench command line (commander). Each command lives in cli/commands/; bad input is one
 // line naming the bad value and the valid ones, exit 2.
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';

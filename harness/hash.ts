@@ -1,4 +1,4 @@
-// Content hashes: canonical JSON (sorted keys) and the code version that goes into cache keys.
+// Content hashes: canonical JSON (sorted keys) and source versions (content of files and folders) for cache keys.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,24 +18,43 @@ export function canonicalJson(v: unknown): string {
 
 export const sha256 = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-/** Hash of the sources that determine trained weights: architectures/ and the training/data code. */
-let version: string | undefined;
-export function codeVersion(): string {
-  if (version) return version;
-  const files = [
-    ...readdirSync(join(ROOT, 'architectures')).filter((f) => f.endsWith('.ts')).map((f) => join('architectures', f)),
-    ...['harness/train.ts', 'harness/parallel.ts', 'harness/data/streams.ts', 'harness/data/rng.ts', 'harness/data/corpus.ts'],
-  ].sort();
-  const h = createHash('sha256');
-  for (const f of files) {
-    try {
-      h.update(f).update(readFileSync(join(ROOT, f)));
-    } catch {
-      h.update(`${f}:absent`);
-    }
+/** Paths of the files at `rel` (a file, or a folder taken recursively), relative to ROOT; none when absent. */
+function filesAt(rel: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(join(ROOT, rel), { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    if (code === 'ENOTDIR') return [rel];
+    throw e;
   }
-  return (version = h.digest('hex').slice(0, 16));
+  return entries.flatMap((e) => (e.isDirectory() ? filesAt(join(rel, e.name)) : e.isFile() ? [join(rel, e.name)] : []));
 }
+
+/**
+ * The one code-version mechanism: a hash of the content of files and whole folders (recursively), paths
+ * relative to the repository root, every file named and hashed in sorted path order; absent paths are
+ * skipped. Cache keys carry it, so an edit under any of the paths retrains. Memoised per process.
+ */
+const versions = new Map<string, string>();
+export function sourceVersion(paths: readonly string[]): string {
+  const key = paths.join('\n');
+  let v = versions.get(key);
+  if (!v) {
+    const h = createHash('sha256');
+    for (const f of [...new Set(paths.flatMap(filesAt))].sort()) h.update(`${f}\0`).update(readFileSync(join(ROOT, f))).update('\0');
+    versions.set(key, (v = h.digest('hex').slice(0, 16)));
+  }
+  return v;
+}
+
+/**
+ * Version of the sources that determine trained weights: architectures/, the training code (harness/train/,
+ * and harness/train.ts and harness/parallel.ts while they exist) and harness/data/.
+ */
+export const codeVersion = (): string =>
+  sourceVersion(['architectures', 'harness/train', 'harness/train.ts', 'harness/parallel.ts', 'harness/data']);
 
 export function gitSha(): string {
   try {

@@ -34,7 +34,11 @@ export interface Measurement {
 export interface Suite {
   name: string;
   description: string;
-  /** Per-preset settings (plain data, keyed by preset name), written into the manifest; calibration figures live here. */
+  /**
+   * Per-preset settings (plain data, keyed by preset name), written into the manifest. A suite that
+   * calibrated task budgets attaches its dated history (its calibration.json) to each preset's settings as
+   * `calibration` (suites/tasks/calibration-history.ts).
+   */
   settings?: Record<string, Record<string, unknown>>;
   run(ctx: SuiteContext): Measurement[] | Promise<Measurement[]>;
   /**

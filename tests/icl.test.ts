@@ -16,8 +16,9 @@ import {
   mappingFingerprint, permutation, sideOf, summariseShortcuts, truncateToContext, type IclTask, type Mapping, type Pair,
 } from '../suites/icl/episodes.ts';
 import { scoreConventional, scoreStructured } from '../suites/icl/score.ts';
-import { spreadComparison } from '../suites/icl/analysis.ts';
-import { ICL_SETTINGS, evalOrder } from '../suites/icl/suite.ts';
+import { spreadComparison } from '../reports/icl-analysis.ts';
+import { ICL_SETTINGS } from '../suites/icl/settings.ts';
+import { evalOrder } from '../suites/icl/suite.ts';
 import { CALIBRATION_BAND, sideEpisodes } from '../suites/tasks/calibrate.ts';
 import { taskStream } from '../suites/tasks/episodes.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';

@@ -8,5 +8,7 @@ import { register as report } from './report.ts';
 import { register as compare } from './compare.ts';
 import { register as merge } from './merge.ts';
 import { register as bench } from './bench.ts';
+import { register as analyze } from './analyze.ts';
+import { register as calibrate } from './calibrate.ts';
 
-export const COMMANDS: ((program: Command, out: (s: string) => void) => void)[] = [list, run, verify, reproduce, report, compare, merge, bench];
+export const COMMANDS: ((program: Command, out: (s: string) => void) => void)[] = [list, run, verify, reproduce, report, compare, merge, bench, analyze, calibrate];

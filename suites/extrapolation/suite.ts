@@ -18,25 +18,7 @@ import { Params } from '../../architectures/layers.ts';
 import { tokenNll } from '../../architectures/ops/loss/index.ts';
 import type { Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
-
-export interface ExtrapolationSettings {
-  /** Evaluation lengths as multiples of T. */
-  multiples: number[];
-  /** Test regions of the longest length scored at every length (tokens per length = regions x longest). */
-  regions: number;
-  /** Tokens per forward batch (windows per batch = max(1, batchTokens / L)). */
-  batchTokens: number;
-  /** Skip a full-forward length whose attention logits (heads x L^2 x 4 B per sequence) exceed this. */
-  maxScoreBytes: number;
-  /** Windows per length used for attention resolution (first of each region). */
-  resolutionWindows: number;
-}
-
-export const EXTRAPOLATION_SETTINGS: Record<string, ExtrapolationSettings> = {
-  tiny: { multiples: [1, 2, 4], regions: 2, batchTokens: 256, maxScoreBytes: 1 << 28, resolutionWindows: 1 },
-  small: { multiples: [1, 2, 4, 8, 16], regions: 3, batchTokens: 2048, maxScoreBytes: 1 << 30, resolutionWindows: 1 },
-  paper: { multiples: [1, 2, 4, 8, 16], regions: 8, batchTokens: 16384, maxScoreBytes: 1 << 31, resolutionWindows: 2 },
-};
+import { EXTRAPOLATION_SETTINGS, type ExtrapolationSettings } from './settings.ts';
 
 /** Bucket edges: 0, T/4, T/2, T, 2T, 4T, ... up to L. */
 export function bucketEdges(seq: number, length: number): number[] {

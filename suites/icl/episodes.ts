@@ -21,10 +21,8 @@
 // Shortcut scores are computed on the very episodes a model is scored on: most-frequent label in the
 // context (ties broken by recency), the last demonstration's label, and the expected score of copying
 // any label present (1 / number of distinct labels present). The suite reports the largest beside chance.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Rng } from '../../harness/data/rng.ts';
+import { sourceVersion } from '../../harness/hash.ts';
 import { drawOnSide, evalSeed, fmix32, type Episode, type EpisodeTask, type Query, type Side } from '../tasks/episodes.ts';
 
 export type IclFormat = 'compact' | 'natural';
@@ -280,14 +278,6 @@ export interface IclSetting {
 /** Bytes after a 'stream' episode (never scored, never seen by scored positions: attention is causal). */
 export const PAD = 0;
 
-const CODE = (() => {
-  try {
-    return createHash('sha256').update(readFileSync(fileURLToPath(import.meta.url))).digest('hex').slice(0, 16);
-  } catch {
-    return 'unknown';
-  }
-})();
-
 /**
  * The ICL task as an EpisodeTask.
  * - {demos: n, layout: 'stream'} (training): one episode of the side's mapping, n demonstrations drawn
@@ -302,7 +292,7 @@ export function iclTask(cfg: IclTask): EpisodeTask<IclSetting> {
   const pools = taskPools(cfg);
   return {
     name: 'icl',
-    spec: { format: cfg.format, inputs: cfg.inputs, labels: cfg.labels, pools, disjoint: 'mapping fingerprint parity', iclCode: CODE },
+    spec: { format: cfg.format, inputs: cfg.inputs, labels: cfg.labels, pools, disjoint: 'mapping fingerprint parity', iclCode: sourceVersion(['suites/icl/episodes.ts']) },
     episode(rng, length, setting, side) {
       const m = drawMapping(rng, cfg, side);
       const layout = setting.layout ?? (setting.demos > 0 ? 'query' : 'stream');

@@ -2,6 +2,7 @@
 // multi-query associative recall (MQAR). Task models train on each task's stream with the loss on the
 // answers only (./tasks), the same budget, batch and optimizer for every architecture; evaluation uses
 // held-out values/bindings and test-split haystacks, and decodes greedily with prefill + step.
+// Settings per preset: ./settings.ts; the dated calibration history: ./calibration.json.
 //
 // Records (dims say every axis):
 //   needle_accuracy            {needles, queried, length, depth}   heatmap cells (depth x length)
@@ -14,145 +15,19 @@
 // Accuracy flags: 'floor' (chance inside the 95% interval), 'ceiling' (>= 0.98), 'shortcut' (interval
 // does not clear the copy-any-value score).
 import type { LanguageModel } from '../../architectures/interface.ts';
-import type { Corpus } from '../../harness/data/corpus.ts';
-import { mixture, type WindowStream } from '../../harness/data/streams.ts';
+import { mixture } from '../../harness/data/streams.ts';
 import { disposeModel, type TrainedModel } from '../../harness/models.ts';
 import type { Dims } from '../../harness/store.ts';
 import type { Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { calibrationVerdict, evalEpisodes } from '../tasks/calibrate.ts';
+import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { taskStream, type EpisodeTask } from '../tasks/episodes.ts';
-import { mqarTask, needleTask, type MqarSetting, type NeedleFormat, type NeedleSetting } from '../tasks/retrieval.ts';
+import { mqarOf, mqarTrainSettings } from '../tasks/mqar.ts';
+import { needleTask, type MqarSetting, type NeedleSetting } from '../tasks/retrieval.ts';
 import { accuracyRecord, decodeEpisodes, effectiveLength } from '../tasks/score.ts';
-import { TASK_ADAMW, smallTaskModel, streamModel, taskModel, taskTrainingRecords, type TaskTraining } from '../tasks/training.ts';
-
-export interface NeedleGrid {
-  /** [needles, queried] settings evaluated. */
-  settings: [number, number][];
-  /** The calibration setting (the suite's middle setting). */
-  middle: [number, number];
-  /** Lengths for every setting, as multiples of T. */
-  lengths: number[];
-  /** Extra lengths (multiples of T) for the middle setting only: its full depth x length heatmap. */
-  middleLengths: number[];
-  /** Depths d/(depths+1), d = 1..depths (10 gives the d/11 protocol). */
-  depths: number;
-  /** Seeded episodes per (setting, length, depth) cell. */
-  trials: number;
-  /** Needle counts in training episodes (every needle queried). */
-  trainNeedles: number[];
-  /** Training densification: up to this many repeated queries after the regular ones (0: none). */
-  trainExtra: number;
-  /** This task's own model (left out when the settings train one `shared` model). */
-  training?: TaskTraining;
-}
-
-export interface MqarGrid {
-  pairs: number[];
-  middle: number;
-  /** Multiples of T. */
-  lengths: number[];
-  /** Queries per (pairs, length) cell, at least: ceil(queries / k) episodes, each querying every key. */
-  queries: number;
-  keySymbols: number;
-  valueSymbols: number;
-  filler: 'pad' | 'text';
-  trainPairs: number[];
-  /** Training densification: up to this many repeated queries after the k regular ones (0: none). */
-  trainExtra: number;
-  /** With trainExtra: always as many repeated queries as fit (no filler left in training windows). */
-  trainFill?: boolean;
-  /** This task's own model (left out when the settings train one `shared` model). */
-  training?: TaskTraining;
-}
-
-export interface CalibrationFigure {
-  task: string;
-  setting: string;
-  length: string;
-  steps: number;
-  batch: number;
-  init: string;
-  /** The reference Transformer's accuracy that fixed the budget, with its Wilson interval and n. */
-  accuracy: number | null;
-  ci95: [number, number] | null;
-  n: number | null;
-  shortcut: number;
-  chance: number;
-  measured: string;
-}
-
-export interface RetrievalSettings {
-  format: NeedleFormat;
-  needle: NeedleGrid;
-  mqar: MqarGrid;
-  /** Episodes decoded together. */
-  evalBatch: number;
-  /** When set, one model trains on both tasks' streams (1:1) with this recipe, instead of one model per task (then the grids' own `training` is left out). */
-  shared?: TaskTraining;
-  calibration: CalibrationFigure[];
-}
-
-export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
-  tiny: {
-    format: 'compact',
-    needle: {
-      settings: [[1, 1], [2, 2], [2, 1]], middle: [2, 1], lengths: [1, 2], middleLengths: [], depths: 2, trials: 1,
-      trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
-    },
-    mqar: {
-      pairs: [2, 4], middle: 2, lengths: [1, 2], queries: 8, keySymbols: 16, valueSymbols: 16, filler: 'pad',
-      trainPairs: [2, 4], trainExtra: 8, training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 6 } },
-    },
-    evalBatch: 8,
-    calibration: [],
-  },
-  small: {
-    format: 'compact',
-    needle: {
-      settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [1, 8], middleLengths: [0.5, 2, 4],
-      depths: 10, trials: 1, trainNeedles: [1, 2, 4], trainExtra: 8,
-      // 1,500 steps: at 2,000 the reference passes the band's top (117/128 on the probe)
-      training: smallTaskModel(1500),
-    },
-    mqar: {
-      pairs: [2, 4, 8, 16], middle: 4, lengths: [1, 2, 4, 8], queries: 256, keySymbols: 16, valueSymbols: 16, filler: 'pad',
-      trainPairs: [4], trainExtra: 28, trainFill: true, training: smallTaskModel(2000),
-    },
-    evalBatch: 16,
-    // Measured (Transformer, seed 0, 2 cores, wasm), newest first. The recipe (smallTaskModel) meets the
-    // rule for MQAR (k4 at T = 64: 186/256 in the suite, 154/256 on the calibration probe), and for needles
-    // once the compact query is MARK key (not MARK key '='): N4/R2 at T = 64 14/20 in the suite, 110/128 at
-    // 1,500 steps on the probe.
-    calibration: [
-      { task: 'needle', setting: 'N4/R2, query MARK key (this preset, as `run needle --preset small` trains it)', length: 'T=64', steps: 1500, batch: 16, init: 'scratch (torch scheme)', accuracy: 14 / 20, ci95: [0.481, 0.855], n: 20, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-27, seed 0, 2 data-parallel workers, the suite\'s own evaluation set (10 depths x 1 trial x 2 queries; runs/s4-needle)' },
-      { task: 'needle', setting: 'N4/R2, query MARK key (this preset)', length: 'T=64', steps: 1500, batch: 16, init: 'scratch (torch scheme)', accuracy: 110 / 128, ci95: [0.789, 0.909], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, calibration probe (calibrate-cli.ts, one worker), smallTaskModel: 8/128 at step 500, 57/128 at 1,000, 117/128 at 2,000 (0.914: above the band, hence 1,500 steps)' },
-      { task: 'needle', setting: 'N4/R2, query MARK key \'=\'', length: 'T=64', steps: 5000, batch: 16, init: 'scratch (torch scheme)', accuracy: 28 / 128, ci95: [0.156, 0.298], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, smallTaskModel run on to 5,000 steps: 26-36/128 at every 500 steps; training loss 0.15-0.24 nats per answer token, the copy-any-needle level (ln N on the first digit over N = 1, 2, 4: 0.23)' },
-      { task: 'mqar', setting: 'k4, 16 keys / 16 values (this preset, as `run needle --preset small` trains it)', length: 'T=64', steps: 2000, batch: 16, init: 'scratch (torch scheme)', accuracy: 186 / 256, ci95: [0.669, 0.778], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, seed 0, 2 data-parallel workers, the suite\'s own evaluation set (runs/small-cal2)' },
-      { task: 'needle', setting: 'N4/R2, query MARK key \'=\' (as run)', length: 'T=64', steps: 2000, batch: 16, init: 'scratch (torch scheme)', accuracy: 5 / 20, ci95: [0.112, 0.469], n: 20, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, seed 0: at the shortcut' },
-      { task: 'mqar', setting: 'k4, 16 keys / 16 values (this preset)', length: 'T=64', steps: 2000, batch: 16, init: 'scratch (torch scheme)', accuracy: 154 / 256, ci95: [0.541, 0.660], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, smallTaskModel: 2 layers, PyTorch init and AdamW defaults; 63/256 at step 1,400, 108/256 at 1,600 (the transition), 138/256 at 1,800' },
-      { task: 'needle', setting: 'N4/R2, query MARK key \'=\'', length: 'T=64', steps: 1600, batch: 16, init: 'scratch (torch scheme)', accuracy: 32 / 128, ci95: [0.183, 0.332], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, smallTaskModel, needles 1/2/4 in training: 29/128 at step 800, 35/128 at 1,400; training loss 0.27 nats, about the copy-any-needle level (0.23). With 16 key bytes instead of 128: 31/128 at step 1,200' },
-      { task: 'needle', setting: 'N4/R2', length: 'T=128', steps: 2000, batch: 16, init: 'scratch (torch scheme)', accuracy: 36 / 128, ci95: [0.211, 0.365], n: 128, shortcut: 1 / 4, chance: 1 / 1000, measured: '2026-11-26, 2 layers at T = 128, needles 1-8 in training' },
-      { task: 'mqar', setting: 'k4, 16/16, pairs 2-16 in training', length: 'T=128', steps: 1250, batch: 16, init: 'scratch (torch scheme)', accuracy: 59 / 256, ci95: [0.183, 0.286], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, 2 layers at T = 128: at the shortcut at every point to 1,250 steps (stopped)' },
-      { task: 'retrieval (shared)', setting: 'mqar k8 / needle N4/R2', length: 'T=128', steps: 1200, batch: 16, init: 'scratch', accuracy: 27 / 256, ci95: [0.074, 0.149], n: 256, shortcut: 1 / 8, chance: 1 / 64, measured: '2026-11-26, the text model\'s shape (4 layers) and this suite\'s earlier optimizer: mqar k8 27/256; needle 4/2 0/64 (shortcut 0.25)' },
-      { task: 'retrieval (shared)', setting: 'mqar k8 / needle N4/R2', length: 'T=128', steps: 600, batch: 16, init: 'text', accuracy: 10 / 256, ci95: [0.021, 0.070], n: 256, shortcut: 1 / 8, chance: 1 / 64, measured: '2026-11-26, from the 1,000-step text checkpoint: slower than scratch; needle 0/64' },
-      { task: 'mqar', setting: 'k4, 16 keys / 16 values, 4 layers', length: 'T=64', steps: 800, batch: 16, init: 'scratch', accuracy: 65 / 256, ci95: [0.204, 0.311], n: 256, shortcut: 1 / 4, chance: 1 / 16, measured: '2026-11-26, 4 layers: at the shortcut at 600-800 steps whatever else changed (dense queries, lr 3e-3, embedding N(0, 1), AdamW beta2 0.999 with a constant lr, PyTorch init)' },
-    ],
-  },
-  paper: {
-    format: 'natural',
-    needle: {
-      settings: [[1, 1], [2, 2], [4, 2], [6, 2], [2, 1], [4, 1], [8, 1]], middle: [4, 2], lengths: [0.5, 1, 2, 4, 8], middleLengths: [],
-      depths: 10, trials: 5, trainNeedles: [1, 2, 4, 6, 8], trainExtra: 8, training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
-    },
-    mqar: {
-      pairs: [4, 8, 16, 32], middle: 8, lengths: [1, 2, 4, 8], queries: 256, keySymbols: 64, valueSymbols: 64, filler: 'pad',
-      trainPairs: [4, 8, 16, 32], trainExtra: 64, training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
-    },
-    evalBatch: 4,
-    calibration: [],
-  },
-};
+import { streamModel, taskModel, taskTrainingRecords, type TaskTraining } from '../tasks/training.ts';
+import { RETRIEVAL_SETTINGS, type NeedleGrid, type RetrievalSettings } from './settings.ts';
 
 /** Depths of the grid: d/(depths+1) for d = 1..depths. */
 export const gridDepths = (n: number): number[] => Array.from({ length: n }, (_, i) => +((i + 1) / (n + 1)).toFixed(4));
@@ -184,17 +59,6 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
 }
 
 const needleTrainSettings = (g: NeedleGrid): NeedleSetting[] => g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
-const mqarOf = (corpus: Corpus, g: MqarGrid) => mqarTask(corpus, { keySymbols: g.keySymbols, valueSymbols: g.valueSymbols, filler: g.filler });
-
-/** This suite's MQAR training stream at a preset (the icl suite mixes it into its own). */
-export function mqarTrainingStream(corpus: Corpus, preset: string): WindowStream {
-  const s = RETRIEVAL_SETTINGS[preset];
-  if (!s) throw new Error(`needle: no settings for preset ${preset}`);
-  return taskStream(mqarOf(corpus, s.mqar), mqarTrainSettings(s.mqar));
-}
-
-const mqarTrainSettings = (g: MqarGrid): MqarSetting[] => g.trainPairs.map((pairs) => ({ pairs, ...(g.trainExtra ? { extra: g.trainExtra, ...(g.trainFill ? { fill: true } : {}) } : {}) }));
-
 function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Measurement[] {
   const g = s.needle;
   const seq = model.config.seq; // the task model's T
@@ -307,7 +171,7 @@ function withModel(name: string, t: TaskTraining, trained: () => TrainedModel, e
 export const needle: Suite = {
   name: 'needle',
   description: 'retrieval: multi-needle in corpus text (N/R grid, depth x length) and MQAR (k pairs x length) on task-trained models, exact match of greedy decoding',
-  settings: RETRIEVAL_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  settings: withCalibration(RETRIEVAL_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   metrics: {
     needle_accuracy: { headline: false },
     calibration_cell_accuracy: { direction: 'none', kind: 'info' },

@@ -1,10 +1,11 @@
 // Calibration of synthetic-task budgets. The rule (DESIGN.md): per preset, the task's step budget is
 // set so the reference Transformer lands between 20% and 90%, and clearly above the shortcut, at
-// length T on the suite's middle setting. The preset then records the figure that fixed it.
+// length T on the suite's middle setting. The suite's calibration.json then records the figure that fixed it
+// (./calibration-history.ts).
 //
 // learningCurve() trains one model on a task stream and scores a fixed held-out evaluation set every
 // few steps (greedy decoding, the real inference path); it is how budgets and the scratch-versus-text
-// question were measured, by hand with ./calibrate-cli.ts.
+// question were measured, by hand with `archbench calibrate` (cli/commands/calibrate.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { wilson } from '../../harness/stats.ts';

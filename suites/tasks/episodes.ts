@@ -7,14 +7,11 @@
 // Disjointness: every task draws its training episodes from the 'train' side (train-split haystacks,
 // binding sets of even hash parity) and its evaluation episodes from the 'test' side (test-split
 // haystacks, odd parity), with independent seeds; sides are fixed by hashes, the same on every run.
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashString } from '../../architectures/layers.ts';
 import type { Corpus } from '../../harness/data/corpus.ts';
 import { Rng } from '../../harness/data/rng.ts';
 import type { Window, WindowStream } from '../../harness/data/streams.ts';
+import { sourceVersion } from '../../harness/hash.ts';
 
 /** Training episodes come from 'train', evaluation episodes from 'test'. */
 export type Side = 'train' | 'test';
@@ -68,7 +65,7 @@ export function answerMask(ep: Episode): Float32Array {
 export function taskStream<S>(task: EpisodeTask<S>, settings: S[], extraSpec: Record<string, unknown> = {}): WindowStream {
   if (settings.length === 0) throw new Error(`task ${task.name}: no training settings`);
   return {
-    spec: { kind: 'task', task: task.name, ...task.spec, settings, side: 'train', taskCode: taskCodeVersion(), ...extraSpec },
+    spec: { kind: 'task', task: task.name, ...task.spec, settings, side: 'train', taskCode: sourceVersion(['suites/tasks']), ...extraSpec },
     window(rng: Rng, seq: number): Window {
       for (let attempt = 0; attempt < 64; attempt++) {
         const s = settings[rng.int(settings.length)]!;
@@ -130,16 +127,6 @@ export function drawOnSide<T>(side: Side, what: string, draw: () => T, sideOf: (
 /** A fixed, hash-decided held-out set: true for about 1/every of the items, the same on every run. */
 export function heldOut(item: string, every: number): boolean {
   return mixedHash(`heldout|${item}`) % every === 0;
-}
-
-/** Hash of the task generators' sources: part of task-model cache keys, so edits retrain. */
-let taskVersion: string | undefined;
-export function taskCodeVersion(): string {
-  if (taskVersion) return taskVersion;
-  const dir = dirname(fileURLToPath(import.meta.url));
-  const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) h.update(f).update(readFileSync(join(dir, f)));
-  return (taskVersion = h.digest('hex').slice(0, 16));
 }
 
 /**

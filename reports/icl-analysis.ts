@@ -1,9 +1,9 @@
 // Tables from the icl suite's records (for notes and the report; the claims ledger may use them too):
 // the order-robustness table, the paired spread comparison of two architectures, and structured
 // against conventional ICL by number of demonstrations. Reads records only; names no architecture.
-//   node --import tsx suites/icl-analysis.ts RUN_DIR [archA archB]
-import { mean, pairedBootstrap, std } from '../../harness/stats.ts';
-import { readRecords, type ResultRecord } from '../../harness/store.ts';
+// From the command line: `archbench analyze icl RUN_DIR [archA archB]` (cli/commands/analyze.ts).
+import { mean, pairedBootstrap, std } from '../harness/stats.ts';
+import type { ResultRecord } from '../harness/store.ts';
 
 const icl = (rs: ResultRecord[], metric: string) => rs.filter((r) => r.suite === 'icl' && r.metric === metric);
 const num = (v: unknown) => Number(v);
@@ -28,7 +28,7 @@ const label = (r: ResultRecord) => (r.dims.budget === 'own' ? `${r.arch} (own bu
 
 /** Per architecture, demonstrations and arrangement: the permutation statistics, averaged over seeds. */
 export function orderTable(records: ResultRecord[]): OrderRow[] {
-  const rows = new Map<string, OrderRow & { n: number }>();
+  const rows = new Map<string, OrderRow>();
   const get = (metric: string, r: ResultRecord) => icl(records, metric).filter((x) => x.arch === r.arch && x.dims.demos === r.dims.demos && x.dims.arrangement === r.dims.arrangement && x.dims.budget === r.dims.budget);
   for (const r of icl(records, 'permutation_mean')) {
     const key = `${label(r)}|${r.dims.demos}|${r.dims.arrangement}`;
@@ -36,7 +36,7 @@ export function orderTable(records: ResultRecord[]): OrderRow[] {
     const avg = (metric: string) => mean(get(metric, r).map((x) => x.value));
     const pooled = get('icl_accuracy_pooled', r).filter((x) => x.dims.experiment === 'order');
     rows.set(key, {
-      arch: label(r), demos: num(r.dims.demos), arrangement: String(r.dims.arrangement), seeds: get('permutation_mean', r).length, n: 0,
+      arch: label(r), demos: num(r.dims.demos), arrangement: String(r.dims.arrangement), seeds: get('permutation_mean', r).length,
       mean: avg('permutation_mean'), std: avg('permutation_std'), worst: avg('permutation_worst'), best: avg('permutation_best'), gap: avg('permutation_gap'),
       pooled: mean(pooled.map((x) => x.value)), ci95: pooled.length === 1 ? (pooled[0]!.ci95 ?? null) : null,
       flag: [...new Set(pooled.map((x) => x.flag).filter(Boolean))].join(','),
@@ -131,30 +131,43 @@ export function scalingTable(records: ResultRecord[]): ScalingRow[] {
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const ci = (c: [number, number] | null) => (c ? `[${c[0].toFixed(2)}, ${c[1].toFixed(2)}]` : '');
 
-/** Markdown tables for a run directory. */
-export function markdown(records: ResultRecord[], pair?: [string, string]): string {
+export interface IclAnalysis {
+  order: OrderRow[];
+  /** With two architectures a, b: their paired spread comparison, flagged pairs left out, kept, and b at its own budget. */
+  spread?: { a: string; b: string; flaggedLeftOut: SpreadComparison[]; flaggedKept: SpreadComparison[]; bOwnBudget: SpreadComparison[] };
+  scaling: ScalingRow[];
+}
+
+/** Every table of a run's icl records (the spread comparison when `pair` names two architectures). */
+export function iclAnalysis(records: ResultRecord[], pair?: [string, string]): IclAnalysis {
+  const spread = pair && {
+    a: pair[0], b: pair[1],
+    flaggedLeftOut: spreadComparison(records, pair[0], pair[1]),
+    flaggedKept: spreadComparison(records, pair[0], pair[1], { keepFlagged: true }),
+    bOwnBudget: spreadComparison(records, pair[0], pair[1], { bBudget: 'own' }),
+  };
+  return { order: orderTable(records), ...(spread ? { spread } : {}), scaling: scalingTable(records) };
+}
+
+/** The analysis as markdown tables. */
+export function markdown(a: IclAnalysis): string {
   const lines: string[] = [];
   lines.push('| arch | demos | arrangement | mean | std | worst | best | gap | pooled [95% CI] | flag |', '|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of orderTable(records)) {
+  for (const r of a.order) {
     lines.push(`| ${r.arch} | ${r.demos} | ${r.arrangement} | ${f3(r.mean)} | ${f3(r.std)} | ${f3(r.worst)} | ${f3(r.best)} | ${f3(r.gap)} | ${f3(r.pooled)} ${ci(r.ci95)} | ${r.flag} |`);
   }
-  if (pair) {
-    lines.push('', `Paired spread comparison ${pair[0]} - ${pair[1]} (within-set std across permutations; pairs with a flagged pooled cell left out):`, '',
+  if (a.spread) {
+    const s = a.spread;
+    lines.push('', `Paired spread comparison ${s.a} - ${s.b} (within-set std across permutations; pairs with a flagged pooled cell left out):`, '',
       '| scope | pairs | left out | mean difference | 95% CI | verdict |', '|---|---|---|---|---|---|');
     const row = (c: SpreadComparison, scope: string) => lines.push(`| ${scope} | ${c.pairs} | ${c.excluded} | ${f3(c.diff)} | ${c.pairs ? ci(c.ci95) : ''} | ${c.verdict} |`);
-    for (const c of spreadComparison(records, pair[0], pair[1])) row(c, c.scope);
-    for (const c of spreadComparison(records, pair[0], pair[1], { keepFlagged: true })) row(c, `${c.scope}, flagged kept (not discriminating)`);
-    for (const c of spreadComparison(records, pair[0], pair[1], { bBudget: 'own' })) row(c, `${c.scope}, ${pair[1]} at its own budget (matched accuracy)`);
+    for (const c of s.flaggedLeftOut) row(c, c.scope);
+    for (const c of s.flaggedKept) row(c, `${c.scope}, flagged kept (not discriminating)`);
+    for (const c of s.bOwnBudget) row(c, `${c.scope}, ${s.b} at its own budget (matched accuracy)`);
   }
   lines.push('', '| arch | seed | demos | mode | groups | seen | accuracy [95% CI] | std across cells | flag |', '|---|---|---|---|---|---|---|---|---|');
-  for (const r of scalingTable(records)) {
+  for (const r of a.scaling) {
     lines.push(`| ${r.arch} | ${r.seed} | ${r.demos} | ${r.mode} | ${r.groups} | ${r.seen} | ${f3(r.accuracy)} ${ci(r.ci95)} | ${f3(r.std)} | ${r.flag} |`);
   }
   return lines.join('\n');
-}
-
-if (process.argv[1]?.endsWith('icl-analysis.ts')) {
-  const [dir, a, b] = process.argv.slice(2);
-  if (!dir) throw new Error('usage: node --import tsx suites/icl-analysis.ts RUN_DIR [archA archB]');
-  process.stdout.write(`${markdown(readRecords(dir), a && b ? [a, b] : undefined)}\n`);
 }

@@ -1,0 +1,29 @@
+// `archbench analyze icl RUN_DIR [archA archB]`: the icl suite's tables from a run's records (order
+// robustness, the paired spread comparison of two architectures, structured against conventional ICL),
+// as markdown or, with --json, as one JSON object.
+import type { Command } from 'commander';
+import { UsageError, invalid } from '../../harness/errors.ts';
+import { readRecords } from '../../harness/store.ts';
+import { iclAnalysis, markdown } from '../../reports/icl-analysis.ts';
+import { checkRunDir } from './report.ts';
+
+const ANALYSES = ['icl'];
+
+export function register(program: Command, out: (s: string) => void): void {
+  program.command('analyze')
+    .description("a suite's analysis tables from a run's records (icl: order robustness, paired spread comparison, structured vs conventional)")
+    .argument('<suite>', `one of ${ANALYSES.join(', ')}`)
+    .argument('<dir>', 'run directory')
+    .argument('[archs...]', 'two architectures whose order spread to compare (archA archB)')
+    .option('--json', 'print the tables as one JSON object')
+    .action((suite: string, dir: string, archs: string[], opts: { json?: boolean }) => {
+      if (!ANALYSES.includes(suite)) invalid('analysis', suite, ANALYSES);
+      if (archs.length !== 0 && archs.length !== 2) throw new UsageError(`analyze ${suite} compares two architectures (archA archB), got ${archs.length}: ${archs.join(' ')}`);
+      const records = readRecords(checkRunDir(dir)).filter((r) => r.suite === suite);
+      const present = [...new Set(records.map((r) => r.arch))].sort();
+      if (present.length === 0) throw new UsageError(`run directory '${dir}' holds no ${suite} records`);
+      for (const a of archs) if (!present.includes(a)) throw new UsageError(`architecture '${a}' has no ${suite} records in '${dir}'; valid: ${present.join(', ')}`);
+      const analysis = iclAnalysis(records, archs.length === 2 ? [archs[0]!, archs[1]!] : undefined);
+      out(opts.json ? `${JSON.stringify(analysis)}\n` : `${markdown(analysis)}\n`);
+    });
+}
