@@ -18,7 +18,8 @@ import { batches, textStream } from './data/streams.ts';
 import type { MachineInfo } from './measure.ts';
 import { matchedConfig } from './models.ts';
 import { PRESETS, type TrainConfig } from './presets.ts';
-import { defaultWorkers, tokenNll, train } from './train.ts';
+import { defaultWorkers, train } from './train/index.ts';
+import { tokenNll } from './train/step.ts';
 
 export interface BenchConfig {
   name: string;

@@ -24,7 +24,7 @@ export function codeVersion(): string {
   if (version) return version;
   const files = [
     ...readdirSync(join(ROOT, 'architectures')).filter((f) => f.endsWith('.ts')).map((f) => join('architectures', f)),
-    ...['harness/train.ts', 'harness/parallel.ts', 'harness/data/streams.ts', 'harness/data/rng.ts', 'harness/data/corpus.ts'],
+    ...['harness/train/index.ts', 'harness/train/step.ts', 'harness/train/optim.ts', 'harness/train/local.ts', 'harness/train/parallel.ts', 'architectures/ops/optim/host.ts', 'harness/data/streams.ts', 'harness/data/rng.ts', 'harness/data/corpus.ts'],
   ].sort();
   const h = createHash('sha256');
   for (const f of files) {

@@ -7,7 +7,7 @@ import { fastPathEnabled, setFastPath, setNativeGemm } from '../architectures/fa
 import { getArchitecture } from '../architectures/index.ts';
 import * as L from '../architectures/layers.ts';
 import { Params } from '../architectures/layers.ts';
-import { tokenNll, tokenNllPlain } from '../harness/train.ts';
+import { tokenNll, tokenNllPlain } from '../harness/train/step.ts';
 import { CPU_BACKENDS, NATIVE_GEMM, useBackend } from './helpers.ts';
 
 const TOL = 1e-5;

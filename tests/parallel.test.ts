@@ -1,18 +1,17 @@
-// Data-parallel training (harness/parallel.ts) matches the one-thread run: the same loss curve and the
+// Data-parallel training (harness/train/parallel.ts) matches the one-thread run: the same loss curve and the
 // same weights within float tolerance for the same global batch, for any number of workers (uneven
 // shards and masked losses included), and the number of workers is recorded.
-import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getArchitecture } from '../architectures/index.ts';
-import type { LanguageModel } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
 import { ModelCache } from '../harness/cache.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
 import { type WindowStream, batches, textStream } from '../harness/data/streams.ts';
 import { corpusStream, matchedConfig, trainedModel } from '../harness/models.ts';
-import { stopWorkers } from '../harness/parallel.ts';
+import { stopWorkers } from '../harness/train/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
-import { AdamW, FlatAdamW, FlatLayout, MIN_PARALLEL_STEPS, clipByGlobalNorm, clipScale, defaultWorkers, gradients, sumSquares, train } from '../harness/train.ts';
+import { MIN_PARALLEL_STEPS, defaultWorkers, train } from '../harness/train/index.ts';
+import { FlatLayout } from '../harness/train/optim.ts';
 import { CPU_BACKENDS, relMax, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -114,36 +113,5 @@ describe('the default number of workers', () => {
       else process.env.ARCHBENCH_WORKERS = prev;
       model.params.dispose();
     }
-  });
-});
-
-describe('the flat AdamW matches the tf-ops AdamW', () => {
-  it('three steps with clipping: weights within 1e-5 relative', () => {
-    const make = (): LanguageModel => spec.build(config, new Params(2));
-    const cfg: TrainConfig = { ...trainCfg, clip: 0.05 };
-    const data = [...Array(3)].map((_, i) => batches(textStream(loadCorpus('default').splits.train, {}), { batch: 2, seq: 16, seed: i }).next().value!);
-    const a = make(), b = make();
-    const opt = new AdamW(cfg, a.params.vars);
-    const layout = new FlatLayout(b.params.vars);
-    const flat = new FlatAdamW(cfg, layout);
-    const w = new Float32Array(layout.total), g = new Float32Array(layout.total);
-    layout.read(b.params.vars, w);
-    data.forEach((batch, step) => {
-      const ga = gradients(a, batch);
-      const clipped = clipByGlobalNorm(ga.grads, cfg.clip);
-      opt.apply(clipped.grads, 1e-2 * (step + 1));
-      tf.dispose(clipped.grads);
-      const gb = gradients(b, batch);
-      layout.write(gb.grads, g);
-      tf.dispose(gb.grads);
-      flat.apply(g, w, 1e-2 * (step + 1), clipScale(Math.sqrt(sumSquares(g)), cfg.clip));
-      layout.assign(b.params.vars, w);
-    });
-    const wa = new Float32Array(layout.total);
-    new FlatLayout(a.params.vars).read(a.params.vars, wa);
-    expect(relMax(w, wa)).toBeLessThan(1e-5);
-    opt.dispose();
-    a.params.dispose();
-    b.params.dispose();
   });
 });

@@ -26,7 +26,8 @@ import { REFERENCE_ARCH, buildModel, disposeModel, matchedConfig } from '../../h
 import { log } from '../../harness/progress.ts';
 import { powerLawFit } from '../../harness/stats.ts';
 import type { Dims, ResultRecord } from '../../harness/store.ts';
-import { AdamW, clipByGlobalNorm, gradients } from '../../harness/train.ts';
+import { openTrainer } from '../../harness/train/index.ts';
+import type { Trainer } from '../../harness/train/step.ts';
 import {
   Extrapolator, analyticCrossover, crossover, linearFit, memoryBudget, mib, sampleCount, timeIt, type Timing,
 } from './measure.ts';
@@ -589,22 +590,29 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
   const s = settings.train;
   const batch = s.batch;
   const cfg = model.config;
-  const opt = new AdamW(ctx.preset.train, model.params.vars);
-  const sync = [...model.params.vars.values()].reduce((a, v) => (v.size < a.size ? v : a));
   const makeBatch = (seq: number): Batch => ({
     batch, seq, tokens: tokenIds(cfg.vocab, batch, seq + 1, ctx.seed + 3), mask: new Float32Array(batch * seq).fill(1),
   });
+  // the trainer models are trained with (harness/train), with the workers training picks for a step of this shape;
+  // one per length, opened before the length's first timed step and one at a time (a data-parallel one holds the workers)
+  let open = null as { seq: number; trainer: Trainer } | null;
+  const trainerFor = (seq: number): Trainer => {
+    if (open?.seq !== seq) {
+      open?.trainer.close();
+      open = null; // (stays null if opening raises)
+      open = { seq, trainer: openTrainer(model, { ...ctx.preset.train, batch }, { seq }) };
+    }
+    return open.trainer;
+  };
   const step = async (b: Batch) => {
-    const { grads } = gradients(model, b);
-    const clipped = clipByGlobalNorm(grads, ctx.preset.train.clip);
-    opt.apply(clipped.grads, ctx.preset.train.lr);
-    tf.dispose(clipped.grads);
-    await sync.data(); // forces the update to complete on asynchronous backends
+    trainerFor(b.seq).step(b, ctx.preset.train.lr);
   };
   const mem = new Extrapolator('memory'), time = new Extrapolator('time');
 
   const measure = async (seq: number, dims: Dims) => {
     const b = makeBatch(seq);
+    const { workers } = trainerFor(seq);
+    const on = workers === 1 ? 'one thread' : `${workers} data-parallel threads`;
     let rssPeak = rss();
     const p = await profiled(() => step(b));
     await p.result;
@@ -614,11 +622,12 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
     time.add(seq, p.seconds);
     const warm = p.seconds <= s.warmupMaxS ? s.warmup : 0;
     const tt = await timeIt(() => step(b), { warmup: warm, samples: sampleCount(p.seconds, s), after: () => { rssPeak = Math.max(rssPeak, rss()); } });
-    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW`);
+    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW on ${on} (the training code)`);
     rec.add('train_tokens_per_s', (batch * seq) / tt.median, 'tokens/s', dims, { ci95: [(batch * seq) / tt.ci95[1], (batch * seq) / tt.ci95[0]] });
     const trainPeak = 3 * paramBytes + Math.max(0, p.peakBytes - p.before);
     rec.add('train_peak_tensor_bytes', trainPeak, 'bytes', dims, {
-      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`,
+      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`
+        + (workers === 1 ? '' : `; this thread's rows of the batch only (${on}: each worker's tensors live in its own backend)`),
     });
     rec.add('train_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
     addCurve(curves, 'train_step_latency', batch, seq, tt.median);
@@ -631,6 +640,7 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
     try {
       await step(makeBatch(s.probeLengths[0]!)); // unprofiled canary: a model whose training step raises fails here
       for (const seq of s.probeLengths) {
+        trainerFor(seq);
         const p = await profiled(() => step(makeBatch(seq)));
         await p.result;
         mem.add(seq, p.peakBytes - p.before);
@@ -673,7 +683,7 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
       }
     }
   } finally {
-    opt.dispose();
+    open?.trainer.close();
   }
 }
 

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel, ModelConfig } from '../../architectures/interface.ts';
 import { Params } from '../../architectures/layers.ts';
-import { tokenNll } from '../../harness/train.ts';
+import { tokenNll } from '../../harness/train/step.ts';
 import type { Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 
