@@ -622,7 +622,7 @@ async function trainSweep(model: LanguageModel, settings: EfficiencySettings, ct
     time.add(seq, p.seconds);
     const warm = p.seconds <= s.warmupMaxS ? s.warmup : 0;
     const tt = await timeIt(() => step(b), { warmup: warm, samples: sampleCount(p.seconds, s), after: () => { rssPeak = Math.max(rssPeak, rss()); } });
-    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW on ${on} (the training code)`);
+    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW by the trainer models are trained with, on ${on}`);
     rec.add('train_tokens_per_s', (batch * seq) / tt.median, 'tokens/s', dims, { ci95: [(batch * seq) / tt.ci95[1], (batch * seq) / tt.ci95[0]] });
     const trainPeak = 3 * paramBytes + Math.max(0, p.peakBytes - p.before);
     rec.add('train_peak_tensor_bytes', trainPeak, 'bytes', dims, {
