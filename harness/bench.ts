@@ -19,7 +19,7 @@ import { batches, textStream } from './data/streams.ts';
 import type { MachineInfo } from './measure.ts';
 import { matchedConfig } from './models.ts';
 import { PRESETS, type TrainConfig } from './presets.ts';
-import { defaultWorkers, train } from './train.ts';
+import { defaultWorkers, train } from './train/index.ts';
 
 export interface BenchConfig {
   name: string;

@@ -49,12 +49,8 @@ export function sourceVersion(paths: readonly string[]): string {
   return v;
 }
 
-/**
- * Version of the sources that determine trained weights: architectures/, the training code (harness/train/,
- * and harness/train.ts and harness/parallel.ts while they exist) and harness/data/.
- */
-export const codeVersion = (): string =>
-  sourceVersion(['architectures', 'harness/train', 'harness/train.ts', 'harness/parallel.ts', 'harness/data']);
+/** Version of the sources that determine trained weights: architectures/ (kernels included), harness/train/ and harness/data/. */
+export const codeVersion = (): string => sourceVersion(['architectures', 'harness/train', 'harness/data']);
 
 export function gitSha(): string {
   try {

@@ -12,7 +12,7 @@ import { codeVersion } from './hash.ts';
 import type { PeakMeter } from './measure.ts';
 import type { Preset, TrainConfig } from './presets.ts';
 import { Progress, log } from './progress.ts';
-import { train } from './train.ts';
+import { train } from './train/index.ts';
 
 /** The architecture every other one is matched against. */
 export const REFERENCE_ARCH = 'transformer';
@@ -120,7 +120,7 @@ export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel
   const info: TrainedModel['info'] = {
     steps: result.steps, tokens: result.tokens, seconds: result.seconds, tokensPerS: result.tokensPerS,
     finalLoss: result.losses.at(-1) ?? NaN, divergedAt: result.divergedAt, cache: found.status === 'corrupt' ? 'rebuilt' : 'trained',
-    // data-parallel participants (harness/parallel.ts); results match one thread's within float tolerance
+    // data-parallel participants (harness/train/parallel.ts); results match one thread's within float tolerance
     workers: result.workers,
     ...(req.stop ? { stop: req.stop.summary() } : {}),
   };

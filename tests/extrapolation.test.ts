@@ -8,7 +8,7 @@ import { loadCorpus } from '../harness/data/corpus.ts';
 import { buildModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords } from '../harness/store.ts';
-import { evaluateBpb } from '../harness/train.ts';
+import { evaluateBpb } from '../harness/evaluate.ts';
 import { attentionResolution, bucketEdges, positionNll, regionStarts, resolutionRecords } from '../suites/extrapolation/suite.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 

@@ -10,7 +10,7 @@ import { batches, evalWindows, mixture, textStream } from '../harness/data/strea
 import { buildModel, corpusStream, matchedConfig, trainedModel } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
-import { evaluateBpb } from '../harness/train.ts';
+import { evaluateBpb } from '../harness/evaluate.ts';
 import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;

@@ -9,7 +9,7 @@ import { loadCorpus } from '../../harness/data/corpus.ts';
 import { UsageError, parsePositiveInt } from '../../harness/errors.ts';
 import { gitSha } from '../../harness/hash.ts';
 import { machineInfo, machineLabel } from '../../harness/measure.ts';
-import { stopWorkers } from '../../harness/parallel.ts';
+import { stopWorkers } from '../../harness/train/parallel.ts';
 import { setFastPath } from '../../architectures/ops/fast-path.ts';
 import { backendOption } from './run.ts';
 

@@ -2,31 +2,43 @@
 // batch size. An unprofiled canary step and profiled probes come first; before each length its peak
 // memory and time are extrapolated, and a length that would not fit the memory or time budget is
 // recorded as skipped. A step that raises fails that length and every longer one.
-import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import type { Batch } from '../../harness/data/streams.ts';
 import { log } from '../../harness/progress.ts';
 import type { Dims } from '../../harness/store.ts';
-import { AdamW, clipByGlobalNorm, gradients } from '../../harness/train.ts';
+import { openTrainer } from '../../harness/train/index.ts';
+import type { Trainer } from '../../harness/train/step.ts';
 import type { SuiteContext } from '../interface.ts';
 import { profiled, rss, tokenIds } from './calls.ts';
 import { Extrapolator, memoryBudget, mib, sampleCount, timeIt } from './measure.ts';
 import { TRAIN_METRICS } from './metrics.ts';
 import { errorText, rssNote, type Unit } from './recorder.ts';
 
-/** One training step on a batch (forward, backward, clipping, AdamW), complete when its promise resolves. */
-export function makeTrainStep(model: LanguageModel, ctx: SuiteContext): { step(b: Batch): Promise<void>; dispose(): void } {
-  const opt = new AdamW(ctx.preset.train, model.params.vars);
-  const sync = [...model.params.vars.values()].reduce((a, v) => (v.size < a.size ? v : a));
+/**
+ * Training steps of the trainer models are trained with (harness/train), with the workers training picks for a
+ * step of this shape: one trainer per sequence length, opened before that length's first (untimed) use, and one
+ * at a time (a data-parallel one holds the workers).
+ */
+function trainerPerLength(model: LanguageModel, ctx: SuiteContext, batch: number) {
+  let open: { seq: number; trainer: Trainer } | null = null;
+  const trainerFor = (seq: number): Trainer => {
+    if (open?.seq !== seq) {
+      open?.trainer.close();
+      open = null; // stays null if opening raises
+      open = { seq, trainer: openTrainer(model, { ...ctx.preset.train, batch }, { seq }) };
+    }
+    return open.trainer;
+  };
   return {
-    step: async (b: Batch) => {
-      const { grads } = gradients(model, b);
-      const clipped = clipByGlobalNorm(grads, ctx.preset.train.clip);
-      opt.apply(clipped.grads, ctx.preset.train.lr);
-      tf.dispose(clipped.grads);
-      await sync.data(); // forces the update to complete on asynchronous backends
+    /** Open (or keep) the trainer for this length; its participants, in words. */
+    prepare: (seq: number): string => {
+      const { workers } = trainerFor(seq);
+      return workers === 1 ? 'one thread' : `${workers} data-parallel threads`;
     },
-    dispose: () => opt.dispose(),
+    step: async (b: Batch): Promise<void> => {
+      trainerFor(b.seq).step(b, ctx.preset.train.lr);
+    },
+    close: (): void => open?.trainer.close(),
   };
 }
 
@@ -34,7 +46,7 @@ export async function trainSweep(u: Unit): Promise<void> {
   const { model, ctx, settings, rec, clock, backend, label, paramBytes } = u;
   const s = settings.train;
   const batch = s.batch;
-  const trainer = makeTrainStep(model, ctx);
+  const trainer = trainerPerLength(model, ctx, batch);
   const makeBatch = (seq: number): Batch => ({
     batch, seq, tokens: tokenIds(model.config.vocab, batch, seq + 1, ctx.seed + 3), mask: new Float32Array(batch * seq).fill(1),
   });
@@ -42,6 +54,7 @@ export async function trainSweep(u: Unit): Promise<void> {
 
   const measure = async (seq: number, dims: Dims) => {
     const b = makeBatch(seq);
+    const on = trainer.prepare(seq);
     let rssPeak = rss();
     const p = await profiled(() => trainer.step(b));
     await p.result;
@@ -51,11 +64,12 @@ export async function trainSweep(u: Unit): Promise<void> {
     time.add(seq, p.seconds);
     const warm = p.seconds <= s.warmupMaxS ? s.warmup : 0;
     const tt = await timeIt(() => trainer.step(b), { warmup: warm, samples: sampleCount(p.seconds, s), after: () => { rssPeak = Math.max(rssPeak, rss()); } });
-    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW`);
+    rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW by the trainer models are trained with, on ${on}`);
     rec.add('train_tokens_per_s', (batch * seq) / tt.median, 'tokens/s', dims, { ci95: [(batch * seq) / tt.ci95[1], (batch * seq) / tt.ci95[0]] });
     const trainPeak = 3 * paramBytes + Math.max(0, p.peakBytes - p.before);
     rec.add('train_peak_tensor_bytes', trainPeak, 'bytes', dims, {
-      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`,
+      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`
+        + (on === 'one thread' ? '' : `; this thread's rows of the batch only (${on}: each worker's tensors live in its own backend)`),
     });
     rec.add('train_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
     log(`${label} train seq=${seq} B=${batch}: step ${tt.median.toFixed(3)} s, peak ${mib(trainPeak)}`);
@@ -66,6 +80,7 @@ export async function trainSweep(u: Unit): Promise<void> {
     try {
       await trainer.step(makeBatch(s.probeLengths[0]!)); // unprofiled canary: a model whose training step raises fails here
       for (const seq of s.probeLengths) {
+        trainer.prepare(seq);
         const p = await profiled(() => trainer.step(makeBatch(seq)));
         await p.result;
         mem.add(seq, p.peakBytes - p.before);
@@ -107,6 +122,6 @@ export async function trainSweep(u: Unit): Promise<void> {
       }
     }
   } finally {
-    trainer.dispose();
+    trainer.close();
   }
 }

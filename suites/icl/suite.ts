@@ -35,7 +35,7 @@ import { disposeModel, type TrainedModel } from '../../harness/models.ts';
 import { log } from '../../harness/progress.ts';
 import { mean, std } from '../../harness/stats.ts';
 import type { Dims } from '../../harness/store.ts';
-import { evaluateBpb } from '../../harness/train.ts';
+import { evaluateBpb } from '../../harness/evaluate.ts';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { evalDemoSets, iclTask, permutation, summariseShortcuts, type IclTask, type Pair } from './episodes.ts';
 import { scoreConventionalMany, scoreStructured, type ScoredItem } from './score.ts';

@@ -4,7 +4,7 @@
 import { unigramBpb } from '../../harness/data/corpus.ts';
 import { evalWindows } from '../../harness/data/streams.ts';
 import { meanCi } from '../../harness/stats.ts';
-import { evaluateBpb } from '../../harness/train.ts';
+import { evaluateBpb } from '../../harness/evaluate.ts';
 import type { Measurement, Suite } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 

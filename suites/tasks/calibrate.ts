@@ -12,7 +12,7 @@ import { wilson } from '../../harness/stats.ts';
 import { Rng } from '../../harness/data/rng.ts';
 import { batches, type WindowStream } from '../../harness/data/streams.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
-import { train } from '../../harness/train.ts';
+import { train } from '../../harness/train/index.ts';
 import { evalSeed, type Episode, type EpisodeTask, type Side } from './episodes.ts';
 import { decodeEpisodes, versusShortcut } from './score.ts';
 

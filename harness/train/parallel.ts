@@ -1,39 +1,40 @@
-// Data-parallel training over worker_threads: every participant (this thread, rank 0, and n-1 workers,
+// The data-parallel trainer over worker_threads: every participant (this thread, rank 0, and n-1 workers,
 // each with its own tfjs backend and model replica) computes the gradient of its rows of the batch,
 // scaled by the whole batch's mask sum, so the participants' gradients add up to the one-thread gradient.
-// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Four
-// barriers per step:
+// Shared memory and Atomics barriers carry everything, so the caller's thread stays synchronous. Opening
+// a trainer posts a job to every worker and waits until each has built its replica and checked that it
+// holds rank 0's parameters (barrier R); then four barriers per step:
+//   D  rank 0 has staged the batch and its learning rate, or ended the job: the workers read which, and
+//      start the step or return;
 //   A  each participant has written its gradient to its slot and its part of the loss; then each sums the
 //      slots over its own slice of the parameters only (a reduce-scatter, in rank order) and the squares of
 //      that slice;
 //   B  every slice's sum of squares is posted: each adds them in rank order (so every participant gets the
 //      same global norm, whatever the timing), clips, and applies AdamW to its slice, writing new weights;
-//   C  all new weights are written: each participant loads them; rank 0 reports the step, asks the stop
-//      hook, and stages the next batch unless training ends here;
-//   D  the workers read whether a next step was staged, and start it or return.
+//   C  all new weights are written: each participant loads them.
 // Results differ from the one-thread run only by float summation order. Workers are started once per
-// process and reused for every run.
-import { availableParallelism } from 'node:os';
+// process and reused by every trainer, one trainer at a time.
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { dryParamSignature } from '../architectures/dry-build.ts';
-import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
-import { Params } from '../architectures/layers.ts';
-import { fastPathEnabled, setFastPath } from '../architectures/ops/fast-path.ts';
-import { getArchitecture } from '../architectures/registry.ts';
-import type { Batch } from './data/streams.ts';
-import type { TrainConfig } from './presets.ts';
-import { selectedBackendName } from './backend.ts';
-import { log } from './progress.ts';
-import { FlatAdamW, FlatLayout, type TrainHooks, type TrainResult, clipScale, learningRate, maskSum, shardGradients, sumSquares } from './train.ts';
+import { dryParamSignature } from '../../architectures/dry-build.ts';
+import type { LanguageModel, ModelConfig } from '../../architectures/interface.ts';
+import { Params } from '../../architectures/layers.ts';
+import { fastPathEnabled, setFastPath } from '../../architectures/ops/fast-path.ts';
+import { getArchitecture } from '../../architectures/registry.ts';
+import { selectedBackendName } from '../backend.ts';
+import type { Batch } from '../data/streams.ts';
+import type { PeakMeter } from '../measure.ts';
+import type { TrainConfig } from '../presets.ts';
+import { FlatAdamW, FlatLayout, clipScale, sumSquares } from './optim.ts';
+import { type Trainer, maskSum, shardGradients } from './step.ts';
 
 // Control words (Int32Array over a SharedArrayBuffer).
-const COUNT = 0, GEN = 1, STAGED = 2, ERR = 3; // STAGED: how many steps rank 0 has staged so far
+const COUNT = 0, GEN = 1, RUN = 2, ERR = 3; // RUN: 1 when rank 0 has staged a step, 0 when the job is over
 /** Spin this many checks before sleeping in a barrier (a futex wake-up costs far more on a busy machine). */
 const SPINS = 2000;
 const ERR_BYTES = 2048;
 
-/** Everything a worker needs for one training run (posted to it; the buffers are shared). */
+/** Everything a worker needs for one trainer's job (posted to it; the buffers are shared). */
 interface Job {
   rank: number;
   n: number;
@@ -61,8 +62,8 @@ class Aborted extends Error {}
 class Shared {
   readonly ctrl: Int32Array;
   /**
-   * [0, n): loss parts; then per batch buffer i (0, 1): n + 2i the learning rate, n + 2i + 1 the loss
-   * denominator; then [n + 4, 2n + 4): each slice's sum of squared gradients.
+   * [0, n): loss parts; n: the learning rate; n + 1: the loss denominator; [n + 2, 2n + 2): each slice's
+   * sum of squared gradients.
    */
   readonly nums: Float64Array;
   readonly tokens: Int32Array;
@@ -128,40 +129,42 @@ class Shared {
     return [Math.floor((rank * total) / n), Math.floor(((rank + 1) * total) / n)];
   }
 
-  /** Stage batch `b` (and its learning rate) in buffer `slot` (rank 0). */
-  stage(slot: number, b: Batch, lr: number): void {
+  /**
+   * Stage batch `b` and its learning rate (rank 0). The workers have read the previous batch: each takes
+   * its shard before barrier A, and rank 0 stages only after the step's barrier C.
+   */
+  stage(b: Batch, lr: number): void {
     const { batch, seq, n } = this.job;
-    if (b.batch !== batch || b.seq !== seq) throw new Error(`batch shape changed to ${b.batch}x${b.seq} (expected ${batch}x${seq})`);
-    this.tokens.set(b.tokens, slot * batch * (seq + 1));
-    this.mask.set(b.mask, slot * batch * seq);
-    this.nums[n + 2 * slot] = lr;
-    this.nums[n + 2 * slot + 1] = Math.max(1, maskSum(b));
+    if (b.batch !== batch || b.seq !== seq) throw new Error(`batch shape ${b.batch}x${b.seq} (this trainer takes ${batch}x${seq})`);
+    this.tokens.set(b.tokens);
+    this.mask.set(b.mask);
+    this.nums[n] = lr;
+    this.nums[n + 1] = Math.max(1, maskSum(b));
   }
 
-  /** This participant's rows of the batch in buffer `slot`. */
-  shard(slot: number): Batch | null {
+  /** This participant's rows of the staged batch. */
+  shard(): Batch | null {
     const [lo, hi] = this.rows(this.job.rank);
     if (hi <= lo) return null;
-    const { seq, batch } = this.job;
-    const t0 = slot * batch * (seq + 1), m0 = slot * batch * seq;
+    const { seq } = this.job;
     return {
       batch: hi - lo, seq,
-      tokens: this.tokens.slice(t0 + lo * (seq + 1), t0 + hi * (seq + 1)),
-      mask: this.mask.slice(m0 + lo * seq, m0 + hi * seq),
+      tokens: this.tokens.slice(lo * (seq + 1), hi * (seq + 1)),
+      mask: this.mask.slice(lo * seq, hi * seq),
     };
   }
 
   /**
-   * One step for this participant on the batch in buffer `slot`: gradients of its shard, barrier A, the sum
-   * of all slots over its slice, barrier B, clipping by the global norm and AdamW on its slice, barrier C,
-   * then all the new weights into `model`. Returns the whole batch's loss; when it is not finite, every
+   * One step for this participant on the staged batch: gradients of its shard, barrier A, the sum of all
+   * slots over its slice, barrier B, clipping by the global norm and AdamW on its slice, barrier C, then
+   * all the new weights into `model`. Returns the whole batch's loss; when it is not finite, every
    * participant returns before B without updating anything. `sum` holds this slice's summed gradient.
    */
-  step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW, slot: number, sum: Float32Array): number {
+  step(model: LanguageModel, layout: FlatLayout, opt: FlatAdamW, sum: Float32Array): number {
     const { rank, n } = this.job;
     const P = layout.total;
-    const lr = this.nums[n + 2 * slot]!, denom = this.nums[n + 2 * slot + 1]!;
-    const shard = this.shard(slot);
+    const lr = this.nums[n]!, denom = this.nums[n + 1]!;
+    const shard = this.shard();
     const mine = this.grads.subarray(rank * P, (rank + 1) * P);
     if (shard) {
       const { loss, grads } = shardGradients(model, shard, denom);
@@ -182,10 +185,10 @@ class Shared {
       const src = this.grads.subarray(r * P + lo, r * P + hi);
       for (let i = 0; i < src.length; i++) sum[i]! += src[i]!;
     }
-    this.nums[n + 4 + rank] = sumSquares(sum);
+    this.nums[n + 2 + rank] = sumSquares(sum);
     this.barrier(); // B
     let squares = 0;
-    for (let r = 0; r < n; r++) squares += this.nums[n + 4 + r]!;
+    for (let r = 0; r < n; r++) squares += this.nums[n + 2 + r]!;
     opt.apply(sum, this.weights, lr, clipScale(Math.sqrt(squares), this.job.train.clip));
     this.barrier(); // C
     layout.assign(model.params.vars, this.weights);
@@ -197,7 +200,7 @@ class Shared {
 const STALL_MS = 15 * 60 * 1000;
 
 // ---------------------------------------------------------------------------------------------------
-// Rank 0: the pool and the training loop
+// Rank 0: the pool and the trainer
 
 interface PoolWorker {
   worker: Worker;
@@ -206,8 +209,8 @@ interface PoolWorker {
 
 let pool: { backend: string; workers: PoolWorker[] } | null = null;
 
-/** Start (or reuse) `count` workers on `backend`; waits until each has its backend up. Null if they fail to start. */
-function workersFor(backend: string, count: number): PoolWorker[] | null {
+/** Start (or reuse) `count` workers on `backend`; waits until each has its backend up. */
+function workersFor(backend: string, count: number): PoolWorker[] | { problem: string } {
   if (pool && pool.backend !== backend) {
     for (const w of pool.workers) void w.worker.terminate();
     pool = null;
@@ -215,7 +218,7 @@ function workersFor(backend: string, count: number): PoolWorker[] | null {
   pool ??= { backend, workers: [] };
   while (pool.workers.length < count) {
     const ready = new Int32Array(new SharedArrayBuffer(4 + ERR_BYTES));
-    const worker = new Worker(new URL('./parallel-worker.mjs', import.meta.url), {
+    const worker = new Worker(new URL('./worker.mjs', import.meta.url), {
       workerData: { backend, ready: ready.buffer },
       stdout: false, stderr: false,
     });
@@ -226,16 +229,12 @@ function workersFor(backend: string, count: number): PoolWorker[] | null {
   for (const w of pool.workers.slice(0, count)) {
     while (Atomics.load(w.ready, 0) === 0) {
       Atomics.wait(w.ready, 0, 0, 100);
-      if (Date.now() - t0 > 120_000) {
-        log('data-parallel workers did not start within 120 s; training on one thread');
-        return null;
-      }
+      if (Date.now() - t0 > 120_000) return { problem: 'the workers did not start within 120 s' };
     }
     if (Atomics.load(w.ready, 0) < 0) {
       const msg = new TextDecoder().decode(new Uint8Array(w.ready.buffer, 4).filter((b) => b !== 0));
-      log(`a data-parallel worker failed to start (${msg}); training on one thread`);
       pool.workers = pool.workers.filter((x) => x !== w);
-      return null;
+      return { problem: `a worker failed to start: ${msg}` };
     }
   }
   return pool.workers.slice(0, count);
@@ -255,88 +254,91 @@ function replicationProblem(model: LanguageModel, layout: FlatLayout): string | 
   return dryParamSignature(spec, model.config) === layout.signature() ? null : 'a fresh build has different parameters';
 }
 
+/** Rank 0's side of a job: stages each batch, takes part in the step, and ends the job on close(). */
+class ParallelTrainer implements Trainer {
+  private readonly opt: FlatAdamW;
+  private readonly sum: Float32Array;
+  private closed = false;
+
+  constructor(private readonly model: LanguageModel, private readonly layout: FlatLayout, private readonly shared: Shared,
+              private readonly meter?: PeakMeter) {
+    const [lo, hi] = shared.slice(0);
+    this.opt = new FlatAdamW(shared.job.train, layout, lo, hi);
+    this.sum = new Float32Array(hi - lo);
+  }
+
+  get workers(): number {
+    return this.shared.job.n;
+  }
+
+  step(batch: Batch, lr: number): number {
+    if (this.closed) throw new Error('this data-parallel trainer is closed');
+    const { shared } = this;
+    shared.stage(batch, lr);
+    try {
+      Atomics.store(shared.ctrl, RUN, 1);
+      shared.barrier(); // D
+      this.meter?.sample();
+      const loss = shared.step(this.model, this.layout, this.opt, this.sum);
+      this.meter?.sample();
+      return loss;
+    } catch (e) {
+      this.closed = true;
+      if (e instanceof Aborted) throw new Error(`data-parallel training failed: ${e.message}`);
+      shared.fail(`rank 0: ${e instanceof Error ? e.message : String(e)}`);
+      throw e;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.shared.ctrl, RUN, 0);
+    try {
+      this.shared.barrier(); // D: the workers return from the job
+    } catch (e) {
+      throw e instanceof Aborted ? new Error(`data-parallel training failed: ${e.message}`) : e;
+    }
+  }
+}
+
 /**
- * Train with `n` participants (this thread and n-1 workers). When the workers cannot be used (unregistered
- * architecture, workers failing to start or to build their replica) it returns, having changed nothing,
- * the batches it already took from `data` (to be trained on first); the caller then trains on one thread.
+ * A trainer with n participants (this thread and n-1 workers) for batches of cfg.batch rows of `seq`
+ * tokens: the workers are started, have built their replicas and checked their parameters before it is
+ * returned. When they cannot be used (unregistered architecture, workers failing to start or to build
+ * their replica) it says why instead, having changed nothing.
  */
-export function trainParallel(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks, n: number): TrainResult | { taken: Batch[] } {
-  n = Math.min(n, cfg.batch, Math.max(2, availableParallelism() * 4));
-  if (n < 2) return { taken: [] };
+export function openParallelTrainer(model: LanguageModel, cfg: TrainConfig, opts: { workers: number; seq: number; meter?: PeakMeter }): Trainer | { problem: string } {
+  const n = opts.workers;
   const layout = new FlatLayout(model.params.vars);
   const problem = replicationProblem(model, layout);
-  if (problem) {
-    log(`data-parallel training not possible (${problem}); training on one thread`);
-    return { taken: [] };
-  }
+  if (problem) return { problem };
   const backend = selectedBackendName();
   const workers = workersFor(backend, n - 1);
-  if (!workers) return { taken: [] };
+  if ('problem' in workers) return workers;
 
-  const seq = model.config.seq, batch = cfg.batch, P = layout.total;
+  const { seq } = opts, batch = cfg.batch, P = layout.total;
   const buf = (bytes: number) => new SharedArrayBuffer(Math.max(8, bytes));
   const base: Omit<Job, 'rank'> = {
     n, arch: model.config.arch, config: model.config, seed: 0, train: cfg, backend, fast: fastPathEnabled(),
     signature: layout.signature(), batch, seq,
-    ctrl: buf(64), nums: buf(8 * (2 * n + 4)), tokens: buf(8 * batch * (seq + 1)), mask: buf(8 * batch * seq),
+    ctrl: buf(64), nums: buf(8 * (2 * n + 2)), tokens: buf(4 * batch * (seq + 1)), mask: buf(4 * batch * seq),
     grads: buf(4 * n * P), weights: buf(4 * P), error: buf(ERR_BYTES),
   };
   const shared = new Shared({ ...base, rank: 0 });
   layout.read(model.params.vars, shared.weights);
   workers.forEach((w, i) => w.worker.postMessage({ ...base, rank: i + 1 } satisfies Job));
-
-  const [lo, hi] = shared.slice(0);
-  const opt = new FlatAdamW(cfg, layout, lo, hi);
-  const sum = new Float32Array(hi - lo);
-  const losses: number[] = [];
-  let tokens = 0, divergedAt: number | undefined;
-  const t0 = performance.now();
-  let started = false;
-  let next: Batch | null = null;
   try {
-    next = cfg.steps > 0 ? (data.next().value as Batch) : null;
-    if (next) {
-      shared.stage(0, next, learningRate(cfg, 0));
-      Atomics.store(shared.ctrl, STAGED, 1);
-    }
-    shared.barrier(); // every replica is built and loaded; step 0 is staged
-    started = true;
-    for (let step = 0; step < cfg.steps; step++) {
-      const b = next!;
-      hooks.meter?.sample();
-      const loss = shared.step(model, layout, opt, step % 2, sum);
-      hooks.meter?.sample();
-      if (!Number.isFinite(loss)) {
-        divergedAt = step;
-        break;
-      }
-      losses.push(loss);
-      tokens += b.batch * b.seq;
-      hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
-      // stage the next step unless training ends here; the workers learn which at barrier D
-      const more = step + 1 < cfg.steps && !hooks.stop?.(step + 1);
-      if (more) {
-        next = data.next().value as Batch;
-        shared.stage((step + 1) % 2, next, learningRate(cfg, step + 1));
-        Atomics.store(shared.ctrl, STAGED, step + 2);
-      }
-      shared.barrier(); // D
-      if (!more) break;
-    }
+    shared.barrier(); // R: every replica is built and loaded
   } catch (e) {
-    if (!(e instanceof Aborted)) shared.fail(`rank 0: ${e instanceof Error ? e.message : String(e)}`);
-    if (e instanceof Aborted && !started) {
-      log(`data-parallel workers could not set up (${e.message}); training on one thread`);
-      return { taken: next ? [next] : [] };
-    }
-    throw e instanceof Aborted ? new Error(`data-parallel training failed: ${e.message}`) : e;
+    if (e instanceof Aborted) return { problem: `the workers could not set up (${e.message})` };
+    throw e;
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: n };
+  return new ParallelTrainer(model, layout, shared, opts.meter);
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Ranks 1..n-1: the worker side (started by parallel-worker.mjs)
+// Ranks 1..n-1: the worker side (started by worker.mjs)
 
 /** Runs in a worker thread: bring up the backend, then serve jobs posted by rank 0. */
 export async function workerMain(): Promise<void> {
@@ -344,8 +346,8 @@ export async function workerMain(): Promise<void> {
   const { backend, ready: readyBuf } = workerData as { backend: string; ready: SharedArrayBuffer };
   const ready = new Int32Array(readyBuf);
   try {
-    const { selectBackend } = await import('./backend.ts');
-    await import('../architectures/index.ts');
+    const { selectBackend } = await import('../backend.ts');
+    await import('../../architectures/index.ts');
     await selectBackend(backend);
   } catch (e) {
     new Uint8Array(readyBuf, 4).set(new TextEncoder().encode(e instanceof Error ? e.message : String(e)).subarray(0, ERR_BYTES - 1));
@@ -382,11 +384,11 @@ function runJob(shared: Shared): void {
     const [lo, hi] = shared.slice(job.rank);
     const opt = new FlatAdamW(job.train, layout, lo, hi);
     const sum = new Float32Array(hi - lo);
-    shared.barrier(); // replicas ready, step 0 staged
-    // rank 0 stages the next step (or not: training ends) before barrier D, so after D this count is up to date
-    for (let step = 0; Atomics.load(shared.ctrl, STAGED) > step; step++) {
-      if (!Number.isFinite(shared.step(model, layout, opt, step % 2, sum))) break;
-      shared.barrier(); // D
+    shared.barrier(); // R: replicas ready
+    for (;;) {
+      shared.barrier(); // D: rank 0 stores RUN before it arrives here, and again only after this step's C
+      if (Atomics.load(shared.ctrl, RUN) === 0) return;
+      shared.step(model, layout, opt, sum);
     }
   } finally {
     model.params.dispose();

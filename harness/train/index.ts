@@ -1,0 +1,117 @@
+// Training: the one trainer every figure's model is trained with. openTrainer() decides, before any batch
+// is taken, how many data-parallel participants compute the gradients (this thread alone: local.ts; this
+// thread and worker threads: parallel.ts) and returns a Trainer that takes one step at a time (the
+// efficiency suite times those steps); train() runs it over a batch sequence with the learning-rate
+// schedule, an optional stop hook and divergence detection. The loss and gradients are in step.ts, AdamW
+// and clipping in optim.ts.
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import type { LanguageModel } from '../../architectures/interface.ts';
+import type { Batch } from '../data/streams.ts';
+import type { PeakMeter } from '../measure.ts';
+import type { TrainConfig } from '../presets.ts';
+import { log } from '../progress.ts';
+import { LocalTrainer } from './local.ts';
+import { learningRate } from './optim.ts';
+import { openParallelTrainer } from './parallel.ts';
+import type { Trainer } from './step.ts';
+
+export interface TrainResult {
+  steps: number;
+  tokens: number;
+  /** Wall time of the steps (opening the trainer, i.e. starting workers and building replicas, excluded). */
+  seconds: number;
+  tokensPerS: number;
+  losses: number[];
+  /** Step at which the loss became NaN or infinite; training stopped there. */
+  divergedAt?: number;
+  /** Data-parallel participants (threads, each with its own backend) that computed the gradients. */
+  workers: number;
+}
+
+export interface TrainHooks {
+  onStep?(step: number, loss: number, tokensPerS: number): void;
+  meter?: PeakMeter;
+  /** Data-parallel workers (1: this thread only). Default: defaultWorkers(model, cfg). */
+  workers?: number;
+  /**
+   * Called after each step with the number of steps done (the model holds the updated weights); true ends
+   * training there, before cfg.steps (a budget calibrated on a probe: suites/tasks/training.ts).
+   */
+  stop?(stepsDone: number): boolean;
+}
+
+export interface TrainerOptions {
+  /** Data-parallel participants (1: this thread only). Default: defaultWorkers(model, cfg, seq). */
+  workers?: number;
+  /** Tokens per row of every batch (default model.config.seq); every batch has cfg.batch rows. */
+  seq?: number;
+  meter?: PeakMeter;
+}
+
+/**
+ * Data-parallel participants to use by default: ARCHBENCH_WORKERS when set; else, on CPU backends and when
+ * a step (cfg.batch rows of seq tokens) is big enough, one per core. The default depends only on the
+ * machine and the model, never on its momentary load, so a rerun on the same machine reproduces the same
+ * numbers bit for bit. The count is recorded with the results, which do not depend on it beyond float
+ * tolerance.
+ */
+export function defaultWorkers(model: LanguageModel, cfg: TrainConfig, seq = model.config.seq): number {
+  const env = process.env.ARCHBENCH_WORKERS;
+  if (env && /^\d+$/.test(env) && Number(env) >= 1) return Math.min(Number(env), cfg.batch);
+  if (!['wasm', 'cpu'].includes(tf.getBackend())) return 1;
+  const flopsPerStep = cfg.batch * seq * model.flopsPerToken(seq);
+  if (flopsPerStep < MIN_PARALLEL_FLOPS || cfg.steps < MIN_PARALLEL_STEPS) return 1;
+  return Math.max(1, Math.min(availableParallelism(), cfg.batch));
+}
+
+/** Below this much work per step (~25 ms on one core), starting worker threads costs more than it saves. */
+export const MIN_PARALLEL_FLOPS = 5e8;
+export const MIN_PARALLEL_STEPS = 20;
+
+/**
+ * A trainer for `model` (AdamW and clipping as cfg says) over batches of cfg.batch rows of opts.seq
+ * tokens. With more than one participant (at most one per row and four per core) the workers are started
+ * and their replicas checked here, before any batch: when they cannot be used, that is logged and the
+ * trainer is the one-thread one (its `workers` says so). One data-parallel trainer is open at a time.
+ */
+export function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: TrainerOptions = {}): Trainer {
+  const seq = opts.seq ?? model.config.seq;
+  const workers = Math.min(opts.workers ?? defaultWorkers(model, cfg, seq), cfg.batch, Math.max(2, availableParallelism() * 4));
+  if (workers > 1) {
+    const parallel = openParallelTrainer(model, cfg, { workers, seq, meter: opts.meter });
+    if (!('problem' in parallel)) return parallel;
+    log(`data-parallel training with ${workers} participants not possible (${parallel.problem}); training on one thread`);
+  }
+  return new LocalTrainer(model, cfg, opts.meter);
+}
+
+/**
+ * Train `model` for cfg.steps on the batch sequence, or until hooks.stop says so. Stops early, flagged, on
+ * a non-finite loss. The trainer (and so the number of workers, returned) is chosen before the first batch
+ * is taken; a data-parallel run matches the one-thread run within float tolerance.
+ */
+export function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks = {}): TrainResult {
+  const trainer = openTrainer(model, cfg, { workers: hooks.workers, meter: hooks.meter });
+  try {
+    const losses: number[] = [];
+    let tokens = 0, divergedAt: number | undefined;
+    const t0 = performance.now();
+    for (let step = 0; step < cfg.steps; step++) {
+      const b = data.next().value as Batch;
+      const loss = trainer.step(b, learningRate(cfg, step));
+      if (!Number.isFinite(loss)) {
+        divergedAt = step;
+        break;
+      }
+      losses.push(loss);
+      tokens += b.batch * b.seq;
+      hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
+      if (hooks.stop?.(step + 1)) break;
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: trainer.workers };
+  } finally {
+    trainer.close();
+  }
+}
