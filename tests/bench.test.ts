@@ -1,7 +1,7 @@
 // `archbench bench`: the correctness gate, the peak-FLOP/s assumptions, one real (very short) row in
 // the DESIGN.md --json shape, the --plain baseline labelled as such, and bad input.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { correctnessGate, machinePeak } from '../harness/bench.ts';
+import { correctnessGate, machinePeak } from '../cli/bench.ts';
 import { cli, useBackend } from './helpers.ts';
 
 const machine = (flags: string, speedGHz = 2) => ({ cpu: { brand: 'x', cores: 2, physicalCores: 2, speedGHz, flags }, memBytes: 1, os: 'x', gpus: [] });

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { verifyGolden } from '../harness/golden.ts';
+import { verifyGolden } from '../cli/golden.ts';
 import { ROOT } from '../harness/hash.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 

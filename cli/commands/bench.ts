@@ -3,7 +3,7 @@
 // line on stdout in DESIGN.md's shape; the machine, backend, commit and peak assumptions go to stderr.
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../../harness/bench.ts';
+import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../bench.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
 import { UsageError, parsePositiveInt } from '../../harness/errors.ts';

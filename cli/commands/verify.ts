@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
 import { UsageError } from '../../harness/errors.ts';
-import { formatCheck, loadGoldenDir, runCases } from '../../harness/golden.ts';
+import { formatCheck, loadGoldenDir, runCases } from '../golden.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {

@@ -14,12 +14,12 @@ import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
 import { setFastPath } from '../architectures/ops/fast-path.ts';
 import { tokenNll } from '../architectures/ops/loss/index.ts';
-import type { Corpus } from './data/corpus.ts';
-import { batches, textStream } from './data/streams.ts';
-import type { MachineInfo } from './measure.ts';
-import { matchedConfig } from './models.ts';
-import { PRESETS, type TrainConfig } from './presets.ts';
-import { defaultWorkers, train } from './train/index.ts';
+import type { Corpus } from '../harness/data/corpus.ts';
+import { batches, textStream } from '../harness/data/streams.ts';
+import type { MachineInfo } from '../harness/measure.ts';
+import { matchedConfig } from '../harness/models.ts';
+import { PRESETS, type TrainConfig } from '../harness/presets.ts';
+import { defaultWorkers, train } from '../harness/train/index.ts';
 
 export interface BenchConfig {
   name: string;

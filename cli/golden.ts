@@ -12,7 +12,7 @@ import { multiScaleRetention } from '../architectures/retnet.ts';
 import type { Mixer } from '../architectures/stack.ts';
 import { Xpos } from '../architectures/xpos.ts';
 import { gatedRetention } from '../architectures/yoco.ts';
-import { UsageError } from './errors.ts';
+import { UsageError } from '../harness/errors.ts';
 
 export class GoldenFormatError extends UsageError {
   override name = 'GoldenFormatError';
