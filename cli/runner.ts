@@ -6,6 +6,7 @@ import { getArchitecture } from '../architectures/index.ts';
 import { getSuite } from '../suites/index.ts';
 import type { SuiteContext } from '../suites/interface.ts';
 import { currentBackend } from '../harness/backend.ts';
+import { adapterLabel } from '../harness/webgpu.ts';
 import { ModelCache } from '../harness/cache.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
 import { gitSha } from '../harness/hash.ts';
@@ -57,6 +58,7 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
     backend: backend.name,
     backend_provider: backend.provider,
     backend_passed_over: backend.skipped,
+    adapter: backend.adapter ?? null,
     machine: await machineInfo(),
     start_time: (previous?.start_time as string | undefined) ?? new Date().toISOString(),
     resumed: previous ? [...((previous.resumed as string[] | undefined) ?? []), new Date().toISOString()] : [],
@@ -79,6 +81,7 @@ export async function run(o: RunOptions): Promise<{ ran: number; skipped: number
   const units = planUnits(o);
   await writeManifest(store, o, units);
   const backend = currentBackend().name;
+  const adapter = currentBackend().adapter;
   let ran = 0, skipped = 0;
   for (const unit of units) {
     if (store.isDone(unit)) {
@@ -108,7 +111,8 @@ export async function run(o: RunOptions): Promise<{ ran: number; skipped: number
     }
     meter.sample();
     const elapsed = (performance.now() - t0) / 1000;
-    const common = { suite: unit.suite, arch: unit.arch, seed: unit.seed, preset: o.preset, params: matched.nonEmbedding, backend, elapsed_s: +elapsed.toFixed(3) };
+    const common = { suite: unit.suite, arch: unit.arch, seed: unit.seed, preset: o.preset, params: matched.nonEmbedding, backend,
+      ...(adapter ? { adapter: adapterLabel(adapter) } : {}), elapsed_s: +elapsed.toFixed(3) };
     const time = new Date().toISOString();
     const unitRecords: ResultRecord[] = [
       ...measurements.map((m) => ({ ...common, ...m, dims: m.dims ?? {}, ci95: m.ci95 ?? null, time })),

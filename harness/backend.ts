@@ -1,15 +1,18 @@
 // Backend choice. `auto` tries them in DESIGN.md's order; a forced backend that fails is bad input.
 // `wasm+openblas` is tfjs-wasm with every matrix product of the fast paths on the system's OpenBLAS
-// (harness/native.ts); it comes before plain `wasm`, and records name whichever ran.
+// (harness/native.ts); it comes before plain `wasm`, and records name whichever ran. `webgpu` runs on Dawn
+// (harness/webgpu.ts); `auto` takes it only on a hardware adapter, and says why when it passes one over.
 import * as tf from '@tensorflow/tfjs';
 import { setNativeGemm } from '../architectures/ops/wasm-backend.ts';
 import { UsageError } from './errors.ts';
 import { loadNativeGemm } from './native.ts';
+import { adapterLabel, startDawn, type AdapterFacts } from './webgpu.ts';
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
-type Loader = () => Promise<string | null>;
+/** Brings a backend up; returns its provider, or null when it cannot start (why goes to problems). */
+type Loader = (forced: boolean) => Promise<string | null>;
 
 /** Why backends tried before the chosen one did not start (where a loader can tell). */
 let problems: string[] = [];
@@ -44,7 +47,19 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Loader> = {
     }
     return null;
   },
-  webgpu: async () => ((await tryImport('@tensorflow/tfjs-backend-webgpu')) && (await activate('webgpu')) ? 'webgpu' : null),
+  webgpu: async (forced) => {
+    try {
+      adapter = await startDawn();
+    } catch (e) {
+      problems.push(`webgpu: ${e instanceof Error ? e.message : String(e)}`);
+      return null;
+    }
+    if (adapter.software && !forced) {
+      problems.push(`webgpu: ${adapterLabel(adapter)} is a CPU implementation (--backend webgpu forces it)`);
+      return null;
+    }
+    return (await tryImport('@tensorflow/tfjs-backend-webgpu')) && (await activate('webgpu')) ? `@tensorflow/tfjs-backend-webgpu on Dawn: ${adapterLabel(adapter)}` : null;
+  },
   'wasm+openblas': async () => {
     const gemm = loadNativeGemm();
     if ('problem' in gemm) {
@@ -69,7 +84,12 @@ export interface BackendInfo {
   tried: string[];
   /** Why the backends tried before it were passed over, where known (e.g. no OpenBLAS). */
   skipped: string[];
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: AdapterFacts;
 }
+
+/** The adapter Dawn offered, once started. */
+let adapter: AdapterFacts | undefined;
 
 let current: BackendInfo | null = null;
 
@@ -82,9 +102,9 @@ export async function selectBackend(requested: string): Promise<BackendInfo> {
   problems = [];
   for (const name of order as Exclude<BackendName, 'auto'>[]) {
     tried.push(name);
-    const provider = await loaders[name]();
+    const provider = await loaders[name](requested !== 'auto');
     if (provider) {
-      current = { name, provider, tried, skipped: problems };
+      current = { name, provider, tried, skipped: problems, ...(name === 'webgpu' ? { adapter } : {}) };
       return current;
     }
   }

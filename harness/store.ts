@@ -18,6 +18,8 @@ export interface ResultRecord {
   dims: Dims;
   params: number;
   backend: string;
+  /** The WebGPU adapter the unit ran on ('vendor device (driver)'), on webgpu only. */
+  adapter?: string;
   elapsed_s: number;
   time: string;
   /** 'floor' / 'ceiling' when an accuracy cannot discriminate; 'diverged' / 'skipped' for units that did not finish. */
