@@ -30,7 +30,10 @@ export function describeOnWebgpu(title: string, body: () => void): void {
   });
 }
 
-/** max |a - b| / max |b| (0 when both are all zero), read asynchronously. */
+/**
+ * max |a - b| / max |b|, read asynchronously. b must not be all zero: a failed WGSL program leaves its
+ * output zero, and two failed programs must not pass as agreeing.
+ */
 export async function relErrAsync(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   expect(a.shape).toEqual(b.shape);
   const [x, y] = await Promise.all([a.data(), b.data()]);
@@ -39,7 +42,8 @@ export async function relErrAsync(a: tf.Tensor, b: tf.Tensor): Promise<number> {
     diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
     scale = Math.max(scale, Math.abs(y[i]!));
   }
-  return scale === 0 ? diff : diff / scale;
+  expect(scale, 'the reference is all zero').toBeGreaterThan(0);
+  return diff / scale;
 }
 
 /** Value and gradients (w.r.t. the float32 inputs xs) of sum(f(xs) * probe), with the fast paths on or off. */
