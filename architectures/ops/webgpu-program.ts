@@ -60,6 +60,19 @@ export function runKernel(be: WebGPUBackend, spec: KernelSpec, inputs: tf.Tensor
   return tf.engine().makeTensorFromTensorInfo(info);
 }
 
+/**
+ * WGSL opening a one-workgroup-per-row kernel over input `name` ([N, W]): n, width (W), this workgroup's
+ * row, the invocation's tid in it, the row's base index, and cols (W, or 0 past the last row: loops over
+ * cols then do nothing there, and every invocation still reaches the workgroup barriers).
+ */
+export const rowHeaderWgsl = (name: string, workgroupSize: number): string => `
+  let n = uniforms.${name}Shape[0];
+  let width = uniforms.${name}Shape[1];
+  let row = index / ${workgroupSize};
+  let tid = index % ${workgroupSize};
+  let cols = select(0, width, row < n);
+  let base = row * width;`;
+
 /** Workgroup size for a kernel with one workgroup per row of `width` elements. */
 export const rowWorkgroupSize = (width: number): number => (width >= 4096 ? 256 : 64);
 

@@ -6,16 +6,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
-import { rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
+import { rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
 
 /** WGSL: this workgroup's row; its max m and sum of exp(z - m) (every invocation gets both). */
 const ROW_SOFTMAX = (wg: number) => `
-  let n = uniforms.zShape[0];
-  let v = uniforms.zShape[1];
-  let row = index / ${wg};
-  let tid = index % ${wg};
-  let cols = select(0, v, row < n);
-  let base = row * v;
+${rowHeaderWgsl('z', wg)}
   var localMax = -uniforms.INFINITY;
   for (var j = tid; j < cols; j += ${wg}) { localMax = max(localMax, z[base + j]); }
   let m = workgroupMax(localMax);
@@ -31,7 +26,7 @@ function forward(be: WebGPUBackend, z: tf.Tensor2D, targets: tf.Tensor1D): tf.Te
     prelude: workgroupReduceWgsl(wg),
     body: `${ROW_SOFTMAX(wg)}
   if (tid == 0 && row < n) {
-    result[row] = select(uniforms.NAN, m + log(total) - z[base + clamp(label, 0, v - 1)], label >= 0 && label < v);
+    result[row] = select(uniforms.NAN, m + log(total) - z[base + clamp(label, 0, width - 1)], label >= 0 && label < width);
   }`,
   }, [z, targets]);
 }

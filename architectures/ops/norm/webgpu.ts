@@ -5,25 +5,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
-import { rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
+import { rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
 
 /** Rows summed by one invocation of the weight-gradient kernel before the partial sums are added up. */
 const DW_ROWS_PER_BLOCK = 256;
 
-/** WGSL: this workgroup's row, its width d, and `cols` (d, or 0 for a workgroup past the last row). */
-const ROW_HEADER = (wg: number) => `
-  let n = uniforms.xShape[0];
-  let d = uniforms.xShape[1];
-  let row = index / ${wg};
-  let tid = index % ${wg};
-  let cols = select(0, d, row < n);
-  let base = row * d;`;
-
-/** WGSL: r = 1 / sqrt(mean(x^2) + eps) of this workgroup's row. */
+/** WGSL: r = 1 / sqrt(mean(x^2) + eps) of this workgroup's row (after rowHeaderWgsl). */
 const ROW_RSTD = (wg: number) => `
   var squares = 0.0;
   for (var j = tid; j < cols; j += ${wg}) { let v = x[base + j]; squares += v * v; }
-  let r = inverseSqrt(workgroupSum(squares) / f32(d) + uniforms.eps);`;
+  let r = inverseSqrt(workgroupSum(squares) / f32(width) + uniforms.eps);`;
 
 function forward(be: WebGPUBackend, x: tf.Tensor2D, w: tf.Tensor | null, eps: number): tf.Tensor {
   const [n, d] = x.shape, wg = rowWorkgroupSize(d);
@@ -31,7 +22,7 @@ function forward(be: WebGPUBackend, x: tf.Tensor2D, w: tf.Tensor | null, eps: nu
     key: `rmsnorm_fwd_${wg}_${w ? 'w' : 'plain'}`,
     inputs: w ? ['x', 'w'] : ['x'], outputShape: [n, d], workgroups: n, workgroupSize: wg,
     uniforms: 'eps : f32,', prelude: workgroupReduceWgsl(wg),
-    body: `${ROW_HEADER(wg)}${ROW_RSTD(wg)}
+    body: `${rowHeaderWgsl('x', wg)}${ROW_RSTD(wg)}
   for (var j = tid; j < cols; j += ${wg}) { result[base + j] = x[base + j] * r${w ? ' * w[j]' : ''}; }`,
   }, w ? [x, w] : [x], [{ type: 'float32', data: [eps] }]);
 }
@@ -42,11 +33,11 @@ function inputGradient(be: WebGPUBackend, dy: tf.Tensor, x: tf.Tensor2D, w: tf.T
     key: `rmsnorm_dx_${wg}_${w ? 'w' : 'plain'}`,
     inputs: w ? ['x', 'dy', 'w'] : ['x', 'dy'], outputShape: [n, d], workgroups: n, workgroupSize: wg,
     uniforms: 'eps : f32,', prelude: workgroupReduceWgsl(wg),
-    body: `${ROW_HEADER(wg)}
+    body: `${rowHeaderWgsl('x', wg)}
   var dots = 0.0;
   for (var j = tid; j < cols; j += ${wg}) { dots += dy[base + j]${gain} * x[base + j]; }
   let dot = workgroupSum(dots);${ROW_RSTD(wg)}
-  let c = r * r * dot / f32(d);
+  let c = r * r * dot / f32(width);
   for (var j = tid; j < cols; j += ${wg}) { result[base + j] = r * (dy[base + j]${gain} - x[base + j] * c); }`,
   }, w ? [x, dy, w] : [x, dy], [{ type: 'float32', data: [eps] }]);
 }
@@ -56,7 +47,7 @@ function rowRstd(be: WebGPUBackend, x: tf.Tensor2D, eps: number): tf.Tensor {
   return runKernel(be, {
     key: `rmsnorm_rstd_${wg}`, inputs: ['x'], outputShape: [n], workgroups: n, workgroupSize: wg,
     uniforms: 'eps : f32,', prelude: workgroupReduceWgsl(wg),
-    body: `${ROW_HEADER(wg)}${ROW_RSTD(wg)}
+    body: `${rowHeaderWgsl('x', wg)}${ROW_RSTD(wg)}
   if (tid == 0 && row < n) { result[row] = r; }`,
   }, [x], [{ type: 'float32', data: [eps] }]);
 }
