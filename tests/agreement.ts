@@ -22,7 +22,7 @@ export function relErr(a: tf.Tensor, b: tf.Tensor): number {
 }
 
 /** Value and gradients (w.r.t. xs) of sum(f(xs) * probe), with the fast paths on or off. */
-function valueAndGrads(fast: boolean, f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): tf.Tensor[] {
+export function valueAndGrads(fast: boolean, f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[]): tf.Tensor[] {
   const prev = setFastPath(fast);
   try {
     return tf.tidy(() => {

@@ -1,0 +1,101 @@
+// What the WGSL kernels (ops/<family>/webgpu.ts) share: the gate (fast paths on, backend webgpu, every
+// buffer a kernel binds within the device's maxStorageBufferBindingSize: larger inputs are refused, and
+// the family's dispatcher takes the reference), one program -> one output tensor through tfjs-webgpu's
+// runWebGPUProgram, and the workgroup reduction of the one-workgroup-per-row kernels.
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { fastPathEnabled } from './fast-path.ts';
+
+/** A WGSL uniform value and its type, as runWebGPUProgram takes it. */
+export type ProgramUniform = { type: 'float32' | 'int32'; data: number[] };
+
+/**
+ * The webgpu backend when a kernel applies: fast paths on, backend webgpu, inputs float32 or int32, and
+ * every bound buffer (the inputs, and outputs of `outputElements` float32 elements) within the device's
+ * maxStorageBufferBindingSize. Else null: the dispatcher takes the reference.
+ */
+export function webgpuBackend(inputs: tf.Tensor[], outputElements: number[]): WebGPUBackend | null {
+  if (!fastPathEnabled() || tf.getBackend() !== 'webgpu') return null;
+  const be = tf.backend() as unknown as WebGPUBackend;
+  const limit = be.device.limits.maxStorageBufferBindingSize;
+  if (inputs.some((t) => (t.dtype !== 'float32' && t.dtype !== 'int32') || t.size * 4 > limit)) return null;
+  return outputElements.every((n) => n * 4 <= limit) ? be : null;
+}
+
+/** The largest float32 element count one binding may hold on the active webgpu device. */
+export function maxBoundElements(be: WebGPUBackend): number {
+  return Math.floor(be.device.limits.maxStorageBufferBindingSize / 4);
+}
+
+export interface KernelSpec {
+  /** Names the pipeline cache: must change whenever `code` does (constants baked into it included). */
+  key: string;
+  /** The input bindings, in the order of the tensors given to runKernel (array<f32> or array<i32>). */
+  inputs: string[];
+  outputShape: number[];
+  /** Workgroups along x (tfjs-webgpu folds counts above the per-dimension limit into y and z). */
+  workgroups: number;
+  workgroupSize: number;
+  /** Extra uniform fields, e.g. 'eps : f32,'; their values go to runKernel in the same order. */
+  uniforms?: string;
+  /** WGSL: the body of `main(index)`, index being the global invocation index; write to `result`. */
+  body: string;
+  /** WGSL declared before main (helper functions, workgroup memory). */
+  prelude?: string;
+}
+
+/** Run one WGSL program over `inputs`, giving a new float32 tensor of spec.outputShape. */
+export function runKernel(be: WebGPUBackend, spec: KernelSpec, inputs: tf.Tensor[], uniforms: ProgramUniform[] = []): tf.Tensor {
+  const program: WebGPUProgram = {
+    shaderKey: spec.key,
+    variableNames: spec.inputs,
+    outputShape: spec.outputShape,
+    dispatchLayout: { x: spec.outputShape.map((_, i) => i) },
+    dispatch: [spec.workgroups, 1, 1],
+    workgroupSize: [spec.workgroupSize, 1, 1],
+    uniforms: spec.uniforms,
+    getUserCode: () => `${spec.prelude ?? ''}\nfn main(index : i32) {\n${spec.body}\n}`,
+  };
+  const info = be.runWebGPUProgram(program, inputs, 'float32', uniforms);
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * WGSL opening a one-workgroup-per-row kernel over input `name` ([N, W]): n, width (W), this workgroup's
+ * row, the invocation's tid in it, the row's base index, and cols (W, or 0 past the last row: loops over
+ * cols then do nothing there, and every invocation still reaches the workgroup barriers).
+ */
+export const rowHeaderWgsl = (name: string, workgroupSize: number): string => `
+  let n = uniforms.${name}Shape[0];
+  let width = uniforms.${name}Shape[1];
+  let row = index / ${workgroupSize};
+  let tid = index % ${workgroupSize};
+  let cols = select(0, width, row < n);
+  let base = row * width;`;
+
+/** Workgroup size for a kernel with one workgroup per row of `width` elements. */
+export const rowWorkgroupSize = (width: number): number => (width >= 4096 ? 256 : 64);
+
+/**
+ * WGSL: `workgroupSum(v)` and `workgroupMax(v)` combine one value from each of the `size` invocations of
+ * the workgroup (a power of two) and give every invocation the result. Call them in uniform control flow.
+ */
+export function workgroupReduceWgsl(size: number): string {
+  const reduce = (name: string, combine: string) => `
+fn ${name}(value : f32) -> f32 {
+  reduceScratch[localIndex] = value;
+  workgroupBarrier();
+  for (var stride = ${size / 2}u; stride > 0u; stride = stride >> 1u) {
+    if (localIndex < stride) {
+      let a = reduceScratch[localIndex];
+      let b = reduceScratch[localIndex + stride];
+      reduceScratch[localIndex] = ${combine};
+    }
+    workgroupBarrier();
+  }
+  let total = reduceScratch[0];
+  workgroupBarrier();
+  return total;
+}`;
+  return `var<workgroup> reduceScratch : array<f32, ${size}>;${reduce('workgroupSum', 'a + b')}${reduce('workgroupMax', 'max(a, b)')}`;
+}
