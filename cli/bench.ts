@@ -1,5 +1,6 @@
-// `archbench bench`: training and decoding throughput of the reference configs (the peer script's two
-// Transformers, ../shared/peer/) and of every registered architecture at the small preset.
+// `archbench bench`: training and decoding throughput of the reference configs (the peer scripts'
+// Transformers, ../shared/peer/; peer-d768-l12, the paper shape, is for GPUs) and of every registered
+// architecture at the small preset.
 //   training: tokens/s of train() (the data-parallel trainer by default), median of timed steps after
 //             warm-up steps; model FLOP/s = tokens/s x flopsPerToken(T) (the peer's 6 N + 6 d V + 12 L T d);
 //             MFU against the machine's peak, whose assumptions are printed;
@@ -46,16 +47,20 @@ export interface BenchDetail {
   params: number;
 }
 
-/** The peer script's two configs (../shared/peer/README.md), then every architecture at the small preset. */
+/**
+ * The peer scripts' configs (../shared/peer/README.md: torch_lm.py's two CPU configs, torch_lm_cuda.py's
+ * paper-preset shape, for GPUs), then every architecture at the small preset.
+ */
 export function benchConfigs(): BenchConfig[] {
   const tr = getArchitecture('transformer')!;
-  const ref = (name: string, d: number, layers: number, seq: number): BenchConfig => ({
-    name, batch: 8, config: tr.configure({ vocab: 256, d, layers, heads: 4, seq }),
+  const ref = (name: string, d: number, layers: number, seq: number, heads = 4): BenchConfig => ({
+    name, batch: 8, config: tr.configure({ vocab: 256, d, layers, heads, seq }),
   });
   const small = PRESETS.small!;
   return [
     ref('peer-d128-l2', 128, 2, 128),
     ref('peer-d256-l4', 256, 4, 256),
+    ref('peer-d768-l12', 768, 12, 2048, 12),
     ...architectureNames().map((a) => ({ name: `small-${a}`, batch: small.train.batch, config: matchedConfig(getArchitecture(a)!, small, 'params').config })),
   ];
 }

@@ -1,5 +1,7 @@
-// .github/workflows/nightly.yml: the YAML parses, has the shape the issue asks for, and its `run:`
-// commands, exactly as written, work on CPU with the tiny preset. What the test changes, and nothing
+// .github/workflows/nightly.yml: the YAML parses, has the shape the issue asks for (a first smoke job that
+// forces webgpu and refuses a software adapter: its adapter check runs here on stand-in manifests), and the
+// shard and report jobs' `run:` commands, exactly as written, work on CPU with the tiny preset. What the
+// test changes, and nothing
 // else: the workflow env PRESET=tiny, SEEDS=2, SUITES=perplexity, ARCHS=transformer, BACKEND=wasm and
 // ARCHBENCH_CACHE (a temp folder); `${{ matrix.shard }}` / `${{ strategy.job-total }}` / `${{ github.* }}`
 // take the matrix's and a fake run's values. `uses:` steps are stood in for (checkout, setup-node: the
@@ -24,6 +26,7 @@ const OVERRIDES = { PRESET: 'tiny', SEEDS: '2', SUITES: 'perplexity', ARCHS: 'tr
 const LINKED = ['package.json', 'package-lock.json', 'tsconfig.json', 'bin', 'harness', 'architectures', 'suites', 'reports', 'fixtures', 'node_modules'];
 
 const load = (): Workflow => parse(readFileSync(WORKFLOW, 'utf8')) as Workflow;
+const runs = (j: Job) => j.steps.map((s) => s.run ?? '').join('\n');
 
 describe('nightly workflow: shape', () => {
   it('parses; schedule; self-hosted GPU runners; a shard matrix; merge, report, compare, artifacts', () => {
@@ -32,7 +35,6 @@ describe('nightly workflow: shape', () => {
     for (const job of Object.values(wf.jobs)) expect(job['runs-on']).toEqual(['self-hosted', 'gpu']);
     const shard = wf.jobs.shard!;
     expect((shard.strategy!.matrix!.shard as number[]).length).toBeGreaterThan(1);
-    const runs = (j: Job) => j.steps.map((s) => s.run ?? '').join('\n');
     expect(runs(shard)).toContain('npm ci');
     expect(runs(shard)).toMatch(/archbench run .*--preset "\$PRESET".*\n?.*--shard \$\{\{ matrix\.shard \}\}\/\$\{\{ strategy\.job-total \}\}/s);
     expect(wf.env.PRESET).toBe('paper');
@@ -46,6 +48,44 @@ describe('nightly workflow: shape', () => {
     expect(leaderboard.with!.path).toBe('run/report');
     expect(leaderboard.if).toBe('always()');
     expect(uploads.find((s) => s.with?.name === 'nightly-baseline')!.if).toBe('success()');
+  });
+
+  it('the smoke job comes first: the Vulkan loader, the smoke preset forced onto webgpu, compare against its own baseline', () => {
+    const wf = load();
+    expect(Object.keys(wf.jobs)[0]).toBe('smoke');
+    expect(wf.jobs.shard!.needs).toBe('smoke');
+    const smoke = wf.jobs.smoke!;
+    expect(runs(smoke)).toContain('npm ci');
+    expect(runs(smoke)).toMatch(/apt-get install -y libvulkan1/);
+    const calls = runs(smoke).split('\n').filter((l) => /archbench run /.test(l));
+    expect(calls.length).toBe(1);
+    expect(calls[0]).toMatch(/ --preset smoke /);
+    // forced, never "$BACKEND" or auto: a runner without a GPU must fail, not fall back to a CPU backend
+    expect(calls[0]).toMatch(/ --backend webgpu /);
+    expect(calls[0]).toMatch(/ --out smoke\b/);
+    expect(smoke.steps.find((s) => s.id === 'baseline')!.run).toContain('smoke-baseline');
+    const compare = smoke.steps.find((s) => s.run?.includes('archbench compare baseline smoke'))!;
+    expect(compare.if).toBe("steps.baseline.outputs.found == 'true'");
+    const keep = smoke.steps.find((s) => s.with?.name === 'smoke-baseline')!;
+    expect(keep.if).toBe('success()');
+    expect(String(keep.with!.path)).toContain('smoke/records.jsonl');
+  });
+
+  it("the smoke job's adapter check passes a GPU and fails a software adapter or none", async () => {
+    const check = load().jobs.smoke!.steps.find((s) => /adapter/.test(s.name ?? ''))!.run!;
+    const withManifest = async (adapter: unknown) => {
+      const ws = mkdtempSync(join(tmpdir(), 'archbench-wf-adapter-'));
+      mkdirSync(join(ws, 'smoke'));
+      writeFileSync(join(ws, 'smoke', 'manifest.json'), JSON.stringify({ backend: 'webgpu', adapter }));
+      return bash(check, ws, process.env);
+    };
+    const gpu = await withManifest({ vendor: 'nvidia', device: 'nvidia-h200', software: false });
+    expect(gpu.status, gpu.output).toBe(0);
+    expect(gpu.output).toContain('nvidia-h200');
+    const soft = await withManifest({ vendor: 'mesa', device: 'llvmpipe', software: true });
+    expect(soft.status).toBe(1);
+    expect(soft.output).toContain('software adapter (llvmpipe)');
+    expect((await withManifest(null)).status).toBe(1);
   });
 });
 

@@ -60,4 +60,12 @@ export const EFFICIENCY_SETTINGS: Record<string, EfficiencySettings> = {
     budgetS: { sweep: 1200, batch: 300, train: 600, unit: 2400 }, memory: { safety: 0.75 },
     gate: { length: 32, steps: 4, batch: 2, tolerance: 1e-3 },
   },
+  // the smoke preset (harness/presets.ts): a 16 s unit, lengths to 8T
+  smoke: {
+    lengths: [128, 256, 512, 1024], batches: [1, 4], batchLengths: [128], probeLengths: [16, 32, 64],
+    prefill: timing(1, 0.5, 2, 5, 0.5), decode: { ...timing(2, 0.5, 4, 16, 0.3), globalWarmup: 20, globalWarmupS: 0.5 },
+    train: { ...timing(1, 0.5, 2, 4, 0.5), lengths: [64, 128], batch: 2, probeLengths: [16, 32] },
+    budgetS: { sweep: 8, batch: 3, train: 4, unit: 16 }, memory: { safety: 0.75 },
+    gate: { length: 16, steps: 4, batch: 2, tolerance: 1e-3 },
+  },
 };

@@ -17,4 +17,5 @@ export const EXTRAPOLATION_SETTINGS: Record<string, ExtrapolationSettings> = {
   tiny: { multiples: [1, 2, 4], regions: 2, batchTokens: 256, maxScoreBytes: 1 << 28, resolutionWindows: 1 },
   small: { multiples: [1, 2, 4, 8, 16], regions: 3, batchTokens: 2048, maxScoreBytes: 1 << 30, resolutionWindows: 1 },
   paper: { multiples: [1, 2, 4, 8, 16], regions: 8, batchTokens: 16384, maxScoreBytes: 1 << 31, resolutionWindows: 2 },
+  smoke: { multiples: [1, 2, 4], regions: 2, batchTokens: 2048, maxScoreBytes: 1 << 28, resolutionWindows: 1 },
 };

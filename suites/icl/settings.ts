@@ -70,4 +70,15 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 16, permutations: 5 },
     evalBatch: 16,
   },
+  // the smoke preset (harness/presets.ts): small's task at T = 128, a scratch model of 60 steps (not calibrated)
+  smoke: {
+    format: 'compact',
+    task: { inputs: 8, labels: 4, inputPool: 16, labelPool: 16 },
+    training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 6, batch: 8, steps: 60 } },
+    trainDemos: [0],
+    middle: 8,
+    order: { demos: [4, 8, 16], sets: 2, permutations: 2, arrangements: ['random', 'clustered'] },
+    scaling: { demos: [4, 16, 64], sets: 2, permutations: 2 },
+    evalBatch: 32,
+  },
 };

@@ -87,4 +87,17 @@ export const RETRIEVAL_SETTINGS: Record<string, RetrievalSettings> = {
     },
     evalBatch: 4,
   },
+  // the smoke preset (harness/presets.ts): tiny's grids at T = 128, scratch task models of 60 steps (not calibrated)
+  smoke: {
+    format: 'compact',
+    needle: {
+      settings: [[1, 1], [2, 2], [2, 1]], middle: [2, 1], lengths: [1, 2], middleLengths: [], depths: 2, trials: 1,
+      trainNeedles: [1, 2], trainExtra: 2, training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 6, batch: 8, steps: 60 } },
+    },
+    mqar: {
+      pairs: [2, 4], middle: 2, lengths: [1, 2], queries: 8, ...MQAR_STREAMS.smoke!,
+      training: { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 6, batch: 8, steps: 60 } },
+    },
+    evalBatch: 16,
+  },
 };

@@ -21,6 +21,7 @@ export const MQAR_STREAMS: Record<string, MqarStreamSettings> = {
   tiny: { keySymbols: 16, valueSymbols: 16, filler: 'pad', trainPairs: [2, 4], trainExtra: 8 },
   small: { keySymbols: 16, valueSymbols: 16, filler: 'pad', trainPairs: [4], trainExtra: 28, trainFill: true },
   paper: { keySymbols: 64, valueSymbols: 64, filler: 'pad', trainPairs: [4, 8, 16, 32], trainExtra: 64 },
+  smoke: { keySymbols: 16, valueSymbols: 16, filler: 'pad', trainPairs: [2, 4], trainExtra: 8 },
 };
 
 /** The MQAR task of these settings (training and evaluation episodes). */
