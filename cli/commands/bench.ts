@@ -17,7 +17,7 @@ export function register(program: Command, out: (s: string) => void): void {
   program.command('bench')
     .description('training tokens/s, model FLOP/s, MFU and decode tokens/s of the reference configs and every architecture (small preset)')
     .option('--json', 'one JSON object per line: {"name","config","train_tokens_per_s","model_gflops_per_s","mfu","decode_tokens_per_s","backend"}')
-    .option('--configs <list>', 'comma-separated config names (default: all; see --list)')
+    .option('--configs <list>', 'comma-separated config names (default: all but the GPU-sized ones, which run only when named; see --list)')
     .option('--list', 'print the config names and exit')
     .option('--steps <n>', 'timed training steps per config (the median is reported)', '8')
     .option('--warmup <n>', 'untimed training steps first', '3')
@@ -30,10 +30,10 @@ export function register(program: Command, out: (s: string) => void): void {
     .action(async (opts: Record<string, string | boolean | undefined>) => {
       const all = benchConfigs();
       if (opts.list) {
-        for (const c of all) out(`${c.name}\n`);
+        for (const c of all) out(`${c.name}${c.onlyWhenNamed ? ' (only when named)' : ''}\n`);
         return;
       }
-      let configs = all;
+      let configs = all.filter((c) => !c.onlyWhenNamed);
       if (opts.configs) {
         const names = String(opts.configs).split(',').map((s) => s.trim()).filter(Boolean);
         for (const n of names) if (!all.some((c) => c.name === n)) throw new UsageError(`unknown config '${n}'; valid: ${all.map((c) => c.name).join(', ')}`);
