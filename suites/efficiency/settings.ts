@@ -57,7 +57,8 @@ export const EFFICIENCY_SETTINGS: Record<string, EfficiencySettings> = {
     lengths: [1024, 2048, 4096, 8192, 16384, 32768], batches: [1, 8], batchLengths: [2048, 8192], probeLengths: [128, 256, 512],
     prefill: timing(1, 1, 3, 10, 10), decode: { ...timing(5, 1, 10, 64, 3), globalWarmup: 40, globalWarmupS: 3 },
     train: { ...timing(1, 1, 3, 10, 10), lengths: [512, 1024, 2048, 4096], batch: 4, probeLengths: [64, 128] },
-    budgetS: { sweep: 1200, batch: 300, train: 600, unit: 2400 }, memory: { safety: 0.75 },
+    // 18 units (3 seeds x 6 architectures) in an hour of the paper preset's night (harness/presets.ts)
+    budgetS: { sweep: 100, batch: 40, train: 60, unit: 200 }, memory: { safety: 0.75 },
     gate: { length: 32, steps: 4, batch: 2, tolerance: 1e-3 },
   },
   // the smoke preset (harness/presets.ts): a 16 s unit, lengths to 8T

@@ -16,6 +16,7 @@ export interface ExtrapolationSettings {
 export const EXTRAPOLATION_SETTINGS: Record<string, ExtrapolationSettings> = {
   tiny: { multiples: [1, 2, 4], regions: 2, batchTokens: 256, maxScoreBytes: 1 << 28, resolutionWindows: 1 },
   small: { multiples: [1, 2, 4, 8, 16], regions: 3, batchTokens: 2048, maxScoreBytes: 1 << 30, resolutionWindows: 1 },
-  paper: { multiples: [1, 2, 4, 8, 16], regions: 8, batchTokens: 16384, maxScoreBytes: 1 << 31, resolutionWindows: 2 },
+  // paper: a [1,12,L,L] fp32 score tensor at L = 8192 is 3.2 GB, over WebGPU's 2 GiB binding limit: scores up to 1 GiB
+  paper: { multiples: [1, 2, 4, 8, 16], regions: 4, batchTokens: 8192, maxScoreBytes: 1 << 30, resolutionWindows: 2 },
   smoke: { multiples: [1, 2, 4], regions: 2, batchTokens: 2048, maxScoreBytes: 1 << 28, resolutionWindows: 1 },
 };

@@ -60,10 +60,12 @@ export const ICL_SETTINGS: Record<string, IclSettings> = {
     scaling: { demos: [4, 16, 64, 256, 1000], sets: 8, permutations: 4 },
     evalBatch: 64,
   },
+  // paper: task models from the text checkpoint, 50 steps x 8 x 2048 = 0.8M tokens each, the night's share in
+  // harness/presets.ts (not calibrated: the band is checked on the first GPU night)
   paper: {
     format: 'natural',
     task: { inputs: 16, labels: 4 },
-    training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 100, batch: 16, steps: 2000 } },
+    training: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 5, batch: 8, steps: 50 } },
     trainDemos: [0],
     middle: 32,
     order: { demos: [8, 32, 128], sets: 16, permutations: 10, arrangements: ['random', 'clustered'] },
