@@ -5,7 +5,8 @@
 //   dQ            [B*H, T, Dh]
 //   dK|dV         [B*G, S, Dh+Dv]  (G = max(Hk, Hv) head groups; summed to Hk and Hv heads afterwards)
 // Each output is split over its leading (batch x head) rows into dispatches that each fit the limit; the
-// inputs (q, k, v, dO, L, D) are bound whole, so each must fit on its own (else the kernel does not apply).
+// inputs (q, k, v, dO, L, D) are bound whole, and the dK, dV head groups [B*G, S, Dh], [B*G, S, Dv] are
+// summed whole afterwards, so each of these must fit on its own (else the kernel does not apply).
 const F32 = 4;
 /** One dispatch takes at most this many (batch x head) rows: the grid's y extent. */
 const MAX_ROWS_PER_DISPATCH = 65535;
@@ -45,8 +46,9 @@ export function planAttention(s: AttentionShape, limit: number): Dispatch[] | nu
   const dO = { name: 'dO', bytes: bh * s.queries * s.valueDim * F32 };
   const rowStats = { name: 'L', bytes: bh * s.queries * F32 }, delta = { name: 'D', bytes: rowStats.bytes };
   const inputs = [q, k, v, dO, rowStats, delta];
+  const gradientGroups = [bg * s.keys * s.headDim * F32, bg * s.keys * s.valueDim * F32];
   const rowBytes = { forward: s.queries * (s.valueDim + 1) * F32, dq: s.queries * s.headDim * F32, dkdv: s.keys * (s.headDim + s.valueDim) * F32 };
-  if (inputs.some((b) => b.bytes > limit) || Object.values(rowBytes).some((r) => r > limit)) return null;
+  if ([...inputs.map((b) => b.bytes), ...gradientGroups, ...Object.values(rowBytes)].some((bytes) => bytes > limit)) return null;
   const plan = (kernel: Kernel, rows: number, bound: Binding[]): Dispatch[] =>
     splitRows(rows, rowBytes[kernel], limit).map((r) => ({ kernel, ...r, bindings: [{ name: `out ${kernel}`, bytes: r.count * rowBytes[kernel] }, ...bound] }));
   return [

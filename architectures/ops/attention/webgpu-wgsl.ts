@@ -50,32 +50,31 @@ fn keyHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.keyHeads + h / (uni
 fn valueHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.valueHeads + h / (uniforms.heads / uniforms.valueHeads); }
 `;
 
+/** WGSL: `rows` rows of `width` floats from `source` at `from` (rows first.. of it) into `tile`, zeros from row `end` on. */
+const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string) => `
+  for (var e = i32(localIndex); e < ${rows} * ${width}; e += ROWS) {
+    var x = 0.0;
+    if (${first} + e / ${width} < ${end}) { x = ${source}[${from} + e]; }
+    ${tile}[e] = x;
+  }`;
+
+/** WGSL constants: head dims, the shared tile's rows (named `tileName`), the workgroup's rows. */
+const constants = (dh: number, dv: number, tileName: string, tile: number) =>
+  `const DH = ${dh};\nconst DV = ${dv};\nconst ${tileName} = ${tile};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
+
 /**
  * Forward and dQ share this: one thread per query row of head bh, the key tiles [KEYS, Dh] and [KEYS, Dv]
  * in workgroup memory, loaded between barriers over the keys any row of the workgroup sees (tileSpan).
  */
 function queryRowKernel(dh: number, dv: number, keys: number, body: { state: string; perKey: string; write: string }): string {
   return `
-const DH = ${dh};
-const DV = ${dv};
-const KEYS = ${keys};
-const ROWS = ${ROWS_PER_WORKGROUP};
+${constants(dh, dv, 'KEYS', keys)}
 var<workgroup> kTile : array<f32, ${keys * dh}>;
 var<workgroup> vTile : array<f32, ${keys * dv}>;
 var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
 fn loadKeyTile(kBase : i32, vBase : i32, j0 : i32) {
-  workgroupBarrier();
-  for (var e = i32(localIndex); e < KEYS * DH; e += ROWS) {
-    var x = 0.0;
-    if (j0 + e / DH < uniforms.keys) { x = k[kBase + j0 * DH + e]; }
-    kTile[e] = x;
-  }
-  for (var e = i32(localIndex); e < KEYS * DV; e += ROWS) {
-    var x = 0.0;
-    if (j0 + e / DV < uniforms.keys) { x = v[vBase + j0 * DV + e]; }
-    vTile[e] = x;
-  }
+  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys')}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys')}
   workgroupBarrier();
 }
 fn main() {
@@ -169,10 +168,7 @@ function dqCode(dh: number, dv: number, keys: number): string {
 /** dK|dV: one thread per key row of head group bg, query tiles [QUERIES, Dh], [QUERIES, Dv], L, D shared. */
 function dkdvCode(dh: number, dv: number, queries: number): string {
   return `
-const DH = ${dh};
-const DV = ${dv};
-const QUERIES = ${queries};
-const ROWS = ${ROWS_PER_WORKGROUP};
+${constants(dh, dv, 'QUERIES', queries)}
 var<workgroup> qTile : array<f32, ${queries * dh}>;
 var<workgroup> gTile : array<f32, ${queries * dv}>;
 var<workgroup> lTile : array<f32, ${queries}>;
@@ -181,24 +177,7 @@ var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
 fn loadQueryTile(bh : i32, i0 : i32) {
   workgroupBarrier();
-  let rows = bh * uniforms.queries + i0;
-  for (var e = i32(localIndex); e < QUERIES * DH; e += ROWS) {
-    var x = 0.0;
-    if (i0 + e / DH < uniforms.queries) { x = q[rows * DH + e]; }
-    qTile[e] = x;
-  }
-  for (var e = i32(localIndex); e < QUERIES * DV; e += ROWS) {
-    var x = 0.0;
-    if (i0 + e / DV < uniforms.queries) { x = dO[rows * DV + e]; }
-    gTile[e] = x;
-  }
-  for (var e = i32(localIndex); e < QUERIES; e += ROWS) {
-    var x = 0.0;
-    var y = 0.0;
-    if (i0 + e < uniforms.queries) { x = lse[rows + e]; y = delta[rows + e]; }
-    lTile[e] = x;
-    dTile[e] = y;
-  }
+  let rows = bh * uniforms.queries + i0;${copyTile('qTile', 'q', 'QUERIES', 'DH', 'rows * DH', 'i0', 'uniforms.queries')}${copyTile('gTile', 'dO', 'QUERIES', 'DV', 'rows * DV', 'i0', 'uniforms.queries')}${copyTile('lTile', 'lse', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}${copyTile('dTile', 'delta', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}
   workgroupBarrier();
 }
 fn main() {

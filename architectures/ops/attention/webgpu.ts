@@ -42,14 +42,15 @@ function runDispatches(be: WebGPUBackend, kernel: FusedKernel, dispatches: Dispa
 
 /**
  * The fused kernel where it applies (webgpu, fast paths on, float32, KV heads dividing the query heads,
- * every input within the binding limit), else null.
+ * every input within the binding limit), else null. bindingLimit: the device's maxStorageBufferBindingSize
+ * unless given (tests give a lower one to split small shapes over several dispatches).
  */
-export function attendFusedWebgpu(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: MaskStructure): tf.Tensor4D | null {
+export function attendFusedWebgpu(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: MaskStructure, bindingLimit?: number): tf.Tensor4D | null {
   if (!fastPathEnabled() || tf.getBackend() !== 'webgpu') return null;
   const shape = attentionShape(q, k, v);
   if (!shape) return null;
   const be = tf.backend() as unknown as WebGPUBackend;
-  const plan = planAttention(shape, be.device.limits.maxStorageBufferBindingSize);
+  const plan = planAttention(shape, Math.min(bindingLimit ?? Infinity, be.device.limits.maxStorageBufferBindingSize));
   if (!plan) return null;
   const { batch: b, heads: h, queries: t, keys: s, headDim: dh, valueDim: dv, keyHeads, valueHeads } = shape;
   const groups = headGroups(shape)!;
