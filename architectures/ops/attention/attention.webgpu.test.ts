@@ -36,14 +36,15 @@ async function relErr(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 type Attention = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
 /** Output and gradients of sum(f(q, k, v) * probe) w.r.t. q, k, v. */
 function valueAndGrads(f: Attention, xs: tf.Tensor[], probe: tf.Tensor): tf.Tensor[] {
-  return [f(xs[0]!, xs[1]!, xs[2]!), ...tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(f(q, k, v), probe)))(xs)];
+  return tf.tidy(() => [f(xs[0]!, xs[1]!, xs[2]!), ...tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(f(q, k, v), probe)))(xs)]);
 }
 
 interface Case { variant: string; b: number; h: number; hk: number; hv: number; t: number; s: number; dh?: number; dv?: number; window?: number; causal?: boolean; limit?: number }
 const table: string[] = [];
 
-/** The fused kernel (through `fused`) against the reference with the mask table and repeated KV heads. */
+/** The fused kernel (through `fused`) against the reference with the mask table and repeated KV heads; no tensor left behind. */
 async function expectFusedAgrees(c: Case, fused: Attention): Promise<void> {
+  const tensorsBefore = tf.memory().numTensors;
   const dh = c.dh ?? 16, dv = c.dv ?? 8, scale = 0.3, window = c.window ?? 0, causal = c.causal ?? true;
   const xs = [tf.randomNormal([c.b, c.h, c.t, dh], 0, 1, 'float32', 1), tf.randomNormal([c.b, c.hk, c.s, dh], 0, 1, 'float32', 2), tf.randomNormal([c.b, c.hv, c.s, dv], 0, 1, 'float32', 3)];
   const mask = causal ? causalMask(c.t, c.s, window) : null;
@@ -57,6 +58,7 @@ async function expectFusedAgrees(c: Case, fused: Attention): Promise<void> {
   table.push(`| ${c.variant} | B${c.b} H${c.h} Hk${c.hk} Hv${c.hv} T${c.t} S${c.s} Dh${dh} Dv${dv}${window ? ` w${window}` : ''}${c.limit ? ` limit ${c.limit} B` : ''} | ${errs.map((e) => e.toExponential(1)).join(' | ')} |`);
   tf.dispose([...xs, ...got, ...want, probe, applies!, ...(mask ? [mask] : [])]);
   for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
 }
 
 describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlain (values, dq, dk, dv; 1e-4 relative)', () => {
