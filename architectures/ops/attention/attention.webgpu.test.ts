@@ -1,7 +1,8 @@
 // The fused webgpu attention (webgpu.ts) against attendPlain with the equivalent mask table, values and
 // gradients (dq, dk, dv) within 1e-4 relative: causal with T not a multiple of the tiles, a KV-cache
 // offset (T < S), a decode step (T = 1), no mask, sliding windows, grouped KV (Hk != Hv, as Diff's maps),
-// and outputs split over several dispatches. The worst errors go out as a table. Where Dawn finds no
+// head dims that are no multiple of 4 (the kernels' vec4 padding), and outputs split over several
+// dispatches; no case leaves a tensor behind. The worst errors go out as a table. Where Dawn finds no
 // adapter the kernel tests say why and skip (CI must run them). The binding plan at a long sequence is
 // checked without a GPU.
 import * as tf from '@tensorflow/tfjs';
@@ -79,6 +80,7 @@ describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlai
     { variant: 'window, offset', b: 1, h: 2, hk: 2, hv: 2, t: 40, s: 70, window: 16 },
     { variant: 'grouped KV (Hk != Hv)', b: 2, h: 4, hk: 2, hv: 1, t: 70, s: 70 },
     { variant: 'grouped KV, window, offset', b: 1, h: 4, hk: 1, hv: 2, t: 33, s: 50, window: 24 },
+    { variant: 'head dims not multiples of 4', b: 1, h: 2, hk: 2, hv: 2, t: 37, s: 45, dh: 6, dv: 5 },
   ];
   for (const c of causalCases) it(`${c.variant}: T ${c.t}, S ${c.s}`, () => expectFusedAgrees(c, viaDispatcher(c)));
 

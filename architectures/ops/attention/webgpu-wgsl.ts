@@ -10,6 +10,8 @@
 //            query heads of its head group: G = max(Hk, Hv) groups of H/G query heads)
 // Visible keys of query row i (offset = S - T, the KV cache): all when not causal; else j <= i + offset and,
 // with a window w > 0, i + offset - j < w. Workgroups skip the key (query) tiles no row of theirs sees.
+// Rows of q, k, v, dO live as vec4s (head dims zero-padded to a multiple of 4): one shared-memory read per
+// four multiply-adds.
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 
 /** The uniforms every program takes, in this order (webgpu.ts passes their values). */
@@ -18,8 +20,15 @@ export const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32,
 /** Workgroup width: query rows per workgroup (forward, dQ) or key rows (dK|dV). */
 export const ROWS_PER_WORKGROUP = 64;
 
-/** Rows of the shared tile (keys for forward/dQ, queries for dK|dV): a power of two <= 32 that fits the storage. */
-export function tileRows(floatsPerRow: number, workgroupStorageBytes: number): number {
+/** Head dims are held as vec4s, zero-padded: Dh -> 4 ceil(Dh / 4) floats. */
+const vec4s = (n: number): number => Math.ceil(n / 4);
+
+/**
+ * Rows of the shared tile that fit the workgroup storage: keys [KEYS, Dh|Dv] (forward, dQ) or queries
+ * [QUERIES, Dh|Dv] with L and D (dK|dV); a power of two <= 32.
+ */
+export function tileRows(kernel: FusedKernel, dh: number, dv: number, workgroupStorageBytes: number): number {
+  const floatsPerRow = 4 * (vec4s(dh) + vec4s(dv)) + (kernel === 'dkdv' ? 2 : 0);
   let rows = 32;
   while (rows > 1 && rows * floatsPerRow * 4 + 64 > workgroupStorageBytes) rows /= 2;
   return rows;
@@ -50,31 +59,48 @@ fn keyHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.keyHeads + h / (uni
 fn valueHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.valueHeads + h / (uniforms.heads / uniforms.valueHeads); }
 `;
 
-/** WGSL: `rows` rows of `width` floats from `source` at `from` (rows first.. of it) into `tile`, zeros from row `end` on. */
-const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string) => `
-  for (var e = i32(localIndex); e < ${rows} * ${width}; e += ROWS) {
+/**
+ * WGSL: `rows` rows of `width` floats from `source` at `from` (rows first.. of it) into `tile`, zeros from
+ * row `end` on; `vectors` (a constant name) set: the tile holds each row as that many vec4s, zero-padded.
+ */
+const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string, vectors?: string) => {
+  const stride = vectors ? `${vectors} * 4` : width;
+  return `
+  for (var e = i32(localIndex); e < ${rows} * ${stride}; e += ROWS) {
+    let r = e / (${stride});
+    let c = e - r * (${stride});
     var x = 0.0;
-    if (${first} + e / ${width} < ${end}) { x = ${source}[${from} + e]; }
-    ${tile}[e] = x;
+    if (${first} + r < ${end} && c < ${width}) { x = ${source}[${from} + r * ${width} + c]; }
+    ${vectors ? `${tile}[e / 4][e % 4] = x;` : `${tile}[e] = x;`}
   }`;
+};
 
-/** WGSL constants: head dims, the shared tile's rows (named `tileName`), the workgroup's rows. */
+/** WGSL: `n` floats of `source` from `from` into the vec4 array `row` (its padding stays zero), times `factor`. */
+const loadRow = (row: string, source: string, n: string, from: string, factor = '') =>
+  `for (var d = 0; d < ${n}; d++) { ${row}[d / 4][d % 4] = ${source}[${from} + d]${factor}; }`;
+
+/** WGSL: the first `n` floats of the vec4 array `row` (times `factor`) to result from `at`. */
+const storeRow = (row: string, n: string, at: string, factor = '') =>
+  `for (var d = 0; d < ${n}; d++) { result[${at} + d] = ${row}[d / 4][d % 4]${factor}; }`;
+
+/** WGSL constants: head dims (and their vec4 counts), the shared tile's rows (named `tileName`), the workgroup's rows. */
 const constants = (dh: number, dv: number, tileName: string, tile: number) =>
-  `const DH = ${dh};\nconst DV = ${dv};\nconst ${tileName} = ${tile};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
+  `const DH = ${dh};\nconst DV = ${dv};\nconst DH4 = ${vec4s(dh)};\nconst DV4 = ${vec4s(dv)};\nconst ${tileName} = ${tile};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
 
 /**
- * Forward and dQ share this: one thread per query row of head bh, the key tiles [KEYS, Dh] and [KEYS, Dv]
- * in workgroup memory, loaded between barriers over the keys any row of the workgroup sees (tileSpan).
+ * Forward and dQ share this: one thread per query row of head bh (its q row, times scale, as vec4s), the
+ * key tiles [KEYS, Dh] and [KEYS, Dv] as vec4s in workgroup memory, loaded between barriers over the keys
+ * any row of the workgroup sees (tileSpan).
  */
 function queryRowKernel(dh: number, dv: number, keys: number, body: { state: string; perKey: string; write: string }): string {
   return `
 ${constants(dh, dv, 'KEYS', keys)}
-var<workgroup> kTile : array<f32, ${keys * dh}>;
-var<workgroup> vTile : array<f32, ${keys * dv}>;
+var<workgroup> kTile : array<vec4<f32>, ${keys * vec4s(dh)}>;
+var<workgroup> vTile : array<vec4<f32>, ${keys * vec4s(dv)}>;
 var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
 fn loadKeyTile(kBase : i32, vBase : i32, j0 : i32) {
-  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys')}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys')}
+  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4')}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys', 'DV4')}
   workgroupBarrier();
 }
 fn main() {
@@ -92,8 +118,8 @@ fn main() {
   let span = workgroupUniformLoad(&tileSpan);
   let mine = keySpan(row);
   let rowIndex = bh * uniforms.queries + min(row, uniforms.queries - 1);
-  var qRow : array<f32, DH>;
-  for (var d = 0; d < DH; d++) { qRow[d] = q[rowIndex * DH + d] * uniforms.scale; }
+  var qRow : array<vec4<f32>, DH4>;
+  ${loadRow('qRow', 'q', 'DH', 'rowIndex * DH', ' * uniforms.scale')}
   ${body.state}
   for (var j0 = span.x; j0 < span.y; j0 += KEYS) {
     loadKeyTile(kBase, vBase, j0);
@@ -108,17 +134,18 @@ fn main() {
 }`;
 }
 
-const dotWithKey = (c: string) => `var s = 0.0; for (var d = 0; d < DH; d++) { s += qRow[d] * kTile[${c} * DH + d]; }`;
+/** WGSL: s = (scale q_i) . k_(j0 + c). */
+const scoreOfKey = (c: string) => `var s = 0.0; for (var d = 0; d < DH4; d++) { s += dot(qRow[d], kTile[${c} * DH4 + d]); }`;
 
 function forwardCode(dh: number, dv: number, keys: number): string {
   return queryRowKernel(dh, dv, keys, {
-    state: 'var acc : array<f32, DV>; var m = NEG; var l = 0.0;',
+    state: 'var acc : array<vec4<f32>, DV4>; var m = NEG; var l = 0.0;',
     perKey: `
       var scores : array<f32, KEYS>;
       var tileMax = NEG;
       for (var c = 0; c < KEYS; c++) {
         var x = NEG;
-        if (j0 + c >= mine.x && j0 + c < mine.y) { ${dotWithKey('c')} x = s; }
+        if (j0 + c >= mine.x && j0 + c < mine.y) { ${scoreOfKey('c')} x = s; }
         scores[c] = x;
         tileMax = max(tileMax, x);
       }
@@ -126,18 +153,18 @@ function forwardCode(dh: number, dv: number, keys: number): string {
         let mNew = max(m, tileMax);
         let rescale = exp(m - mNew);
         l *= rescale;
-        for (var d = 0; d < DV; d++) { acc[d] *= rescale; }
+        for (var d = 0; d < DV4; d++) { acc[d] *= rescale; }
         for (var c = 0; c < KEYS; c++) {
           if (scores[c] > NEG) {
             let p = exp(scores[c] - mNew);
             l += p;
-            for (var d = 0; d < DV; d++) { acc[d] += p * vTile[c * DV + d]; }
+            for (var d = 0; d < DV4; d++) { acc[d] += p * vTile[c * DV4 + d]; }
           }
         }
         m = mNew;
       }`,
     write: `
-    for (var d = 0; d < DV; d++) { result[outRow * (DV + 1) + d] = acc[d] / l; }
+    ${storeRow('acc', 'DV', 'outRow * (DV + 1)', ' / l')}
     result[outRow * (DV + 1) + DV] = m + log(l);`,
   });
 }
@@ -145,39 +172,42 @@ function forwardCode(dh: number, dv: number, keys: number): string {
 function dqCode(dh: number, dv: number, keys: number): string {
   return queryRowKernel(dh, dv, keys, {
     state: `
-  var dq : array<f32, DH>;
-  var gRow : array<f32, DV>;
-  for (var d = 0; d < DV; d++) { gRow[d] = dO[rowIndex * DV + d]; }
+  var dq : array<vec4<f32>, DH4>;
+  var gRow : array<vec4<f32>, DV4>;
+  ${loadRow('gRow', 'dO', 'DV', 'rowIndex * DV')}
   let logSumExp = lse[rowIndex];
   let rowDelta = delta[rowIndex];`,
     perKey: `
       for (var c = 0; c < KEYS; c++) {
         if (j0 + c >= mine.x && j0 + c < mine.y) {
-          ${dotWithKey('c')}
+          ${scoreOfKey('c')}
           let p = exp(s - logSumExp);
           var dp = 0.0;
-          for (var d = 0; d < DV; d++) { dp += gRow[d] * vTile[c * DV + d]; }
+          for (var d = 0; d < DV4; d++) { dp += dot(gRow[d], vTile[c * DV4 + d]); }
           let ds = p * (dp - rowDelta);
-          for (var d = 0; d < DH; d++) { dq[d] += ds * kTile[c * DH + d]; }
+          for (var d = 0; d < DH4; d++) { dq[d] += ds * kTile[c * DH4 + d]; }
         }
       }`,
-    write: 'for (var d = 0; d < DH; d++) { result[outRow * DH + d] = dq[d] * uniforms.scale; }',
+    write: storeRow('dq', 'DH', 'outRow * DH', ' * uniforms.scale'),
   });
 }
 
-/** dK|dV: one thread per key row of head group bg, query tiles [QUERIES, Dh], [QUERIES, Dv], L, D shared. */
+/**
+ * dK|dV: one thread per key row of head group bg (its k row, times scale, and v row as vec4s), query tiles
+ * [QUERIES, Dh], [QUERIES, Dv] as vec4s and L, D in workgroup memory.
+ */
 function dkdvCode(dh: number, dv: number, queries: number): string {
   return `
 ${constants(dh, dv, 'QUERIES', queries)}
-var<workgroup> qTile : array<f32, ${queries * dh}>;
-var<workgroup> gTile : array<f32, ${queries * dv}>;
+var<workgroup> qTile : array<vec4<f32>, ${queries * vec4s(dh)}>;
+var<workgroup> gTile : array<vec4<f32>, ${queries * vec4s(dv)}>;
 var<workgroup> lTile : array<f32, ${queries}>;
 var<workgroup> dTile : array<f32, ${queries}>;
 var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
 fn loadQueryTile(bh : i32, i0 : i32) {
   workgroupBarrier();
-  let rows = bh * uniforms.queries + i0;${copyTile('qTile', 'q', 'QUERIES', 'DH', 'rows * DH', 'i0', 'uniforms.queries')}${copyTile('gTile', 'dO', 'QUERIES', 'DV', 'rows * DV', 'i0', 'uniforms.queries')}${copyTile('lTile', 'lse', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}${copyTile('dTile', 'delta', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}
+  let rows = bh * uniforms.queries + i0;${copyTile('qTile', 'q', 'QUERIES', 'DH', 'rows * DH', 'i0', 'uniforms.queries', 'DH4')}${copyTile('gTile', 'dO', 'QUERIES', 'DV', 'rows * DV', 'i0', 'uniforms.queries', 'DV4')}${copyTile('lTile', 'lse', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}${copyTile('dTile', 'delta', 'QUERIES', '1', 'rows', 'i0', 'uniforms.queries')}
   workgroupBarrier();
 }
 fn main() {
@@ -193,12 +223,12 @@ fn main() {
   let vRow = valueHeadRow(b, g * headsPerGroup) * uniforms.keys + key;
   if (localIndex == 0u) { tileSpan = querySpan(j0, min(j0 + ROWS, uniforms.keys)); }
   let span = workgroupUniformLoad(&tileSpan);
-  var kScaled : array<f32, DH>;
-  var vVec : array<f32, DV>;
-  for (var d = 0; d < DH; d++) { kScaled[d] = k[kRow * DH + d] * uniforms.scale; }
-  for (var d = 0; d < DV; d++) { vVec[d] = v[vRow * DV + d]; }
-  var dk : array<f32, DH>;
-  var dv : array<f32, DV>;
+  var kScaled : array<vec4<f32>, DH4>;
+  var vVec : array<vec4<f32>, DV4>;
+  ${loadRow('kScaled', 'k', 'DH', 'kRow * DH', ' * uniforms.scale')}
+  ${loadRow('vVec', 'v', 'DV', 'vRow * DV')}
+  var dk : array<vec4<f32>, DH4>;
+  var dv : array<vec4<f32>, DV4>;
   for (var r = 0; r < headsPerGroup; r++) {
     let bh = b * uniforms.heads + g * headsPerGroup + r;
     for (var i0 = span.x; i0 < span.y; i0 += QUERIES) {
@@ -207,12 +237,12 @@ fn main() {
         for (var c = 0; c < QUERIES; c++) {
           if (i0 + c < uniforms.queries && sees(i0 + c, j)) {
             var s = 0.0;
-            for (var d = 0; d < DH; d++) { s += qTile[c * DH + d] * kScaled[d]; }
+            for (var d = 0; d < DH4; d++) { s += dot(qTile[c * DH4 + d], kScaled[d]); }
             let p = exp(s - lTile[c]);
             var dp = 0.0;
-            for (var d = 0; d < DV; d++) { dp += gTile[c * DV + d] * vVec[d]; dv[d] += p * gTile[c * DV + d]; }
+            for (var d = 0; d < DV4; d++) { dp += dot(gTile[c * DV4 + d], vVec[d]); dv[d] += p * gTile[c * DV4 + d]; }
             let ds = p * (dp - dTile[c]);
-            for (var d = 0; d < DH; d++) { dk[d] += ds * qTile[c * DH + d]; }
+            for (var d = 0; d < DH4; d++) { dk[d] += ds * qTile[c * DH4 + d]; }
           }
         }
       }
@@ -220,8 +250,8 @@ fn main() {
   }
   if (live) {
     let outRow = (bg - uniforms.firstRow) * uniforms.keys + j;
-    for (var d = 0; d < DH; d++) { result[outRow * (DH + DV) + d] = dk[d] * uniforms.scale; }
-    for (var d = 0; d < DV; d++) { result[outRow * (DH + DV) + DH + d] = dv[d]; }
+    ${storeRow('dk', 'DH', 'outRow * (DH + DV)', ' * uniforms.scale')}
+    ${storeRow('dv', 'DV', 'outRow * (DH + DV) + DH')}
   }
 }`;
 }

@@ -55,7 +55,7 @@ export function attendFusedWebgpu(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scal
   const { batch: b, heads: h, queries: t, keys: s, headDim: dh, valueDim: dv, keyHeads, valueHeads } = shape;
   const groups = headGroups(shape)!;
   const storage = be.device.limits.maxComputeWorkgroupStorageSize;
-  const keyTile = tileRows(dh + dv, storage), queryTile = tileRows(dh + dv + 2, storage);
+  const keyTile = tileRows('forward', dh, dv, storage), queryTile = tileRows('dkdv', dh, dv, storage);
   const uniforms = (first: number) => [
     ...[t, s, h, keyHeads, valueHeads, groups, mask.causal ? 1 : 0, s - t, mask.window, first].map((x) => ({ type: 'int32', data: [x] })),
     { type: 'float32', data: [scale] },
