@@ -13,12 +13,13 @@
 // Rows of q, k, v, dO live as vec4s (head dims zero-padded to a multiple of 4): one shared-memory read per
 // four multiply-adds.
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { Kernel } from './webgpu-plan.ts';
 
 /** The uniforms every program takes, in this order (webgpu.ts passes their values). */
-export const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, firstRow : i32, scale : f32,';
+const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, firstRow : i32, scale : f32,';
 
 /** Workgroup width: query rows per workgroup (forward, dQ) or key rows (dK|dV). */
-export const ROWS_PER_WORKGROUP = 64;
+const ROWS_PER_WORKGROUP = 64;
 
 /** Head dims are held as vec4s, zero-padded: Dh -> 4 ceil(Dh / 4) floats. */
 const vec4s = (n: number): number => Math.ceil(n / 4);
@@ -27,7 +28,7 @@ const vec4s = (n: number): number => Math.ceil(n / 4);
  * Rows of the shared tile that fit the workgroup storage: keys [KEYS, Dh|Dv] (forward, dQ) or queries
  * [QUERIES, Dh|Dv] with L and D (dK|dV); a power of two <= 32.
  */
-export function tileRows(kernel: FusedKernel, dh: number, dv: number, workgroupStorageBytes: number): number {
+export function tileRows(kernel: Kernel, dh: number, dv: number, workgroupStorageBytes: number): number {
   const floatsPerRow = 4 * (vec4s(dh) + vec4s(dv)) + (kernel === 'dkdv' ? 2 : 0);
   let rows = 32;
   while (rows > 1 && rows * floatsPerRow * 4 + 64 > workgroupStorageBytes) rows /= 2;
@@ -256,8 +257,7 @@ fn main() {
 }`;
 }
 
-export type FusedKernel = 'forward' | 'dq' | 'dkdv';
-const INPUTS: Record<FusedKernel, string[]> = {
+const INPUTS: Record<Kernel, string[]> = {
   forward: ['q', 'k', 'v'],
   dq: ['q', 'k', 'v', 'dO', 'lse', 'delta'],
   dkdv: ['q', 'k', 'v', 'dO', 'lse', 'delta'],
@@ -267,7 +267,7 @@ const INPUTS: Record<FusedKernel, string[]> = {
  * One dispatch of `kernel` over `rows` (batch x head) rows of `length` (T, or S for dK|dV) each, writing
  * [rows, length, width]; tile is the shared tile's row count (tileRows).
  */
-export function fusedProgram(kernel: FusedKernel, dims: { dh: number; dv: number; tile: number }, rows: number, length: number): WebGPUProgram {
+export function fusedProgram(kernel: Kernel, dims: { dh: number; dv: number; tile: number }, rows: number, length: number): WebGPUProgram {
   const { dh, dv, tile } = dims;
   const width = { forward: dv + 1, dq: dh, dkdv: dh + dv }[kernel];
   const code = { forward: forwardCode, dq: dqCode, dkdv: dkdvCode }[kernel];

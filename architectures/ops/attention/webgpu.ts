@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
 import { fastPathEnabled } from '../fast-path.ts';
-import { type AttentionShape, type Dispatch, headGroups, planAttention } from './webgpu-plan.ts';
-import { type FusedKernel, fusedProgram, tileRows } from './webgpu-wgsl.ts';
+import { type AttentionShape, type Dispatch, type Kernel, headGroups, planAttention } from './webgpu-plan.ts';
+import { fusedProgram, tileRows } from './webgpu-wgsl.ts';
 
 /** Which keys each query sees: causal (with offset S - T, and a window of keys when window > 0) or all. */
 export interface MaskStructure { causal: boolean; window: number }
@@ -27,7 +27,7 @@ function attentionShape(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): AttentionShap
 }
 
 /** Run `kernel` over the plan's dispatches; each output [count, length, width] is cut into column blocks. */
-function runDispatches(be: WebGPUBackend, kernel: FusedKernel, dispatches: Dispatch[], inputs: tf.Tensor[], length: number,
+function runDispatches(be: WebGPUBackend, kernel: Kernel, dispatches: Dispatch[], inputs: tf.Tensor[], length: number,
   uniforms: (first: number) => { type: string; data: number[] }[], tile: number, columns: number[]): tf.Tensor[] {
   const [dh, dv] = [inputs[0]!.shape[3]!, inputs[2]!.shape[3]!];
   const blocks: tf.Tensor[][] = columns.map(() => []);
