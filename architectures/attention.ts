@@ -2,20 +2,14 @@
 // the attention op itself (ops/attention/): causal masking, the KV cache, the FLOP count.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerState } from './interface.ts';
-import { MASK_CACHE_LIMIT, cachedCausalMask } from './layers.ts';
-import { attend } from './ops/attention/index.ts';
+import { attendCausal } from './ops/attention/index.ts';
 
 /**
- * Causal attention over a sequence (optionally with a sliding window of `window` keys). A single query
- * attending to the whole cache (a decode step) sees every key: no mask.
+ * Causal attention over a sequence (optionally with a sliding window of `window` keys; k, v may have fewer
+ * heads than q): ops/attention's attendCausal, fused on webgpu, else with the causal mask table.
  */
 export function causalAttend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, window = 0): tf.Tensor4D {
-  const t = q.shape[2]!, s = k.shape[2]!;
-  if (t === 1 && (window <= 0 || s <= window)) return attend(q, k, v, scale, null);
-  const mask = cachedCausalMask(t, s, window);
-  const out = attend(q, k, v, scale, mask);
-  if (t * s > MASK_CACHE_LIMIT) mask.dispose(); // not cached: built for this call (a recorded op keeps its own clone)
-  return out;
+  return attendCausal(q, k, v, scale, window);
 }
 
 /** Append the new step's keys/values [B,H,1,*] to a KV cache, keeping at most `window` entries (0: all). */

@@ -57,14 +57,14 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
 
   // q [B,2H,T,d] over keys k [B,2KVH,S,d], v [B,KVH,S,2d] (query t sees keys <= t + S - T) -> [B,T,D].
   // (P1 - λ P2) V is computed as P1 V - λ P2 V: each map is ordinary softmax attention (the shared
-  // attend, with its fast path), map j reading value head (j / 2) / rep.
+  // attend, with its fast path), map j reading key map j / rep and value head (j / 2) / rep.
   // `mask` [T, S] replaces the causal mask (structured prompting, architectures/structured.ts)
   const attendDiff = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor3D => {
     const [b, , t] = q.shape as number[];
     const lambda = tf.add(tf.sub(tf.exp(tf.sum(tf.mul(lq1!, lk1!))), tf.exp(tf.sum(tf.mul(lq2!, lk2!)))), init);
     const perMap = mask ? attend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5, mask)
       : t === 1 ? attendOneQuery(q, k, v) // a decode step
-        : causalAttend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5); // [B,2H,T,2d]
+        : causalAttend(q, k, v, dh ** -0.5); // [B,2H,T,2d]: key map j / rep, value head j / (2 rep) (grouped KV)
     const pairs = perMap.reshape([b! * heads, 2, t! * 2 * dh]); // maps 2h, 2h+1 of head h
     const map = (i: number) => pairs.slice([0, i, 0], [-1, 1, -1]).reshape([b!, heads, t!, 2 * dh]);
     const o = tf.sub(map(0), tf.mul(lambda, map(1))); // [B,H,T,2d]

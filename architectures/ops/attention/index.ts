@@ -1,16 +1,44 @@
-// Softmax attention and the head split/merge the mixers call: the wasm kernels where they apply, else the
-// references.
+// Softmax attention and the head split/merge the mixers call: the fused webgpu kernel and the wasm kernels
+// where they apply, else the references.
 import type * as tf from '@tensorflow/tfjs';
+import { MASK_CACHE_LIMIT, cachedCausalMask } from '../../layers.ts';
+import { repeatHeads } from '../../tensor-helpers.ts';
 import { mayNeedGradient } from '../fast-path.ts';
 import { attendPlain, mergeHeadsPlain, splitHeadsPlain } from './reference.ts';
 import { attendWasm, mergeHeadsWasm, splitHeadsWasm } from './wasm.ts';
+import { attendFusedWebgpu } from './webgpu.ts';
 
 /**
  * softmax(q k^T * scale + mask) v.  q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv] -> [B,H,T,Dv].
  * On wasm this runs per head on XNNPACK as one op when the mask is a constant [T, S] table (or null);
- * otherwise, and on other backends, as plain batched tf ops.
+ * otherwise, and on other backends, as plain batched tf ops. Without a mask, fused on webgpu (webgpu.ts).
  */
 export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D {
+  if (!mask) return attendFusedWebgpu(q, k, v, scale, { causal: false, window: 0 }) ?? attendUnfused(q, k, v, scale, null);
+  return attendUnfused(q, k, v, scale, mask);
+}
+
+/**
+ * Causal attention: query i sees keys j <= i + S - T (S - T: the KV cache before the T queries) and, with
+ * window > 0, only the last `window` of them (i + S - T - j < window). k [B,Hk,S,Dh] and v [B,Hv,S,Dv] may
+ * have fewer heads than q (grouped KV: query head h reads key head floor(h / (H/Hk)), value head
+ * floor(h / (H/Hv))). Fused on webgpu (no T x S table); elsewhere the heads are repeated and attend takes
+ * the causal mask table (none for a single query that sees the whole cache: a decode step).
+ */
+export function attendCausal(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, window = 0): tf.Tensor4D {
+  const fused = attendFusedWebgpu(q, k, v, scale, { causal: true, window });
+  if (fused) return fused;
+  const h = q.shape[1]!, t = q.shape[2]!, s = k.shape[2]!;
+  const kr = repeatHeads(k, h / k.shape[1]!), vr = repeatHeads(v, h / v.shape[1]!);
+  if (t === 1 && (window <= 0 || s <= window)) return attendUnfused(q, kr, vr, scale, null);
+  const mask = cachedCausalMask(t, s, window);
+  const out = attendUnfused(q, kr, vr, scale, mask);
+  if (t * s > MASK_CACHE_LIMIT) mask.dispose(); // not cached: built for this call (a recorded op keeps its own clone)
+  return out;
+}
+
+/** The wasm kernel where it applies (a constant mask or none), else the reference. */
+function attendUnfused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null): tf.Tensor4D {
   if (!mask || !mayNeedGradient(mask)) {
     const fast = attendWasm(q, k, v, scale, mask);
     if (fast) return fast;
