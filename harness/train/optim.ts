@@ -44,15 +44,19 @@ export class FlatLayout {
   write(tensors: Record<string, tf.Tensor>, flat: Float32Array): void {
     this.names.forEach((n, i) => this.place(i, tensors[n] && readFloats(tensors[n]), flat));
   }
-  /** write() on any backend: every tensor is read asynchronously, all at once (zero-copy views on wasm). */
+  /**
+   * write() on any backend: every tensor is read asynchronously, all at once. On wasm the reads are
+   * zero-copy views, taken and copied with no backend allocation in between.
+   */
   async writeAsync(tensors: Record<string, tf.Tensor>, flat: Float32Array): Promise<void> {
     const data = await Promise.all(this.names.map((n) => tensors[n] && readFloatsAsync(tensors[n])));
     this.names.forEach((_, i) => this.place(i, data[i], flat));
   }
-  /** Copy the variables' values into flat (CPU backends only; readAsync on any). */
+  /** Copy the variables' values into flat. CPU backends only. */
   read(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): void {
     this.write(Object.fromEntries(vars), flat);
   }
+  /** read() on any backend. */
   readAsync(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): Promise<void> {
     return this.writeAsync(Object.fromEntries(vars), flat);
   }

@@ -48,8 +48,9 @@ export async function gradients(model: LanguageModel, b: Batch, meter?: PeakMete
 }
 
 /**
- * shardGradients' loss is read synchronously: it is for the data-parallel trainer, which runs on CPU
- * backends only (the caller's thread stays synchronous there; parallel.ts).
+ * Gradients of sum(nll * mask) / denom over a shard of a batch (lossAndGradients), the loss read
+ * synchronously: for the data-parallel trainer, which runs on CPU backends only and keeps its thread
+ * synchronous (parallel.ts).
  */
 export function shardGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { loss: number; grads: Record<string, tf.Tensor> } {
   const { value, grads } = lossAndGradients(model, b, denom, meter);
