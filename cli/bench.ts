@@ -15,6 +15,7 @@ import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
 import { setFastPath } from '../architectures/ops/fast-path.ts';
 import { tokenNll } from '../architectures/ops/loss/index.ts';
+import { readAndDispose } from '../architectures/ops/read.ts';
 import type { Corpus } from '../harness/data/corpus.ts';
 import { batches, textStream } from '../harness/data/streams.ts';
 import type { MachineInfo } from '../harness/measure.ts';
@@ -106,25 +107,26 @@ export function machinePeak(m: MachineInfo): Peak {
  * The gate: a small Transformer's logits and gradients with the fast paths agree with the plain ops
  * within 1e-5 relative. Returns the worst relative error.
  */
-export function correctnessGate(): { ok: boolean; worst: number; what: string } {
+export async function correctnessGate(): Promise<{ ok: boolean; worst: number; what: string }> {
   const spec = getArchitecture('transformer')!;
   const cfg = spec.configure({ vocab: 256, d: 32, layers: 2, heads: 2, seq: 16 });
   const model = spec.build(cfg, new Params(7));
   const tokens = tf.tensor2d(Array.from({ length: 2 * 16 }, (_, i) => (i * 131 + 3) % 256), [2, 16], 'int32');
   const vars = [...model.params.vars.values()];
-  const run = (fast: boolean) => {
+  const run = (fast: boolean): Promise<Float32Array[]> => {
     const prev = setFastPath(fast);
     try {
-      return tf.tidy(() => {
+      const outputs = tf.tidy(() => {
         const logits = model.forward(tokens);
         const { grads } = tf.variableGrads(() => tf.mean(tokenNll(model.forward(tokens), tokens)) as tf.Scalar, vars);
-        return [logits, ...vars.map((v) => grads[v.name]!)].map((t) => t.dataSync() as Float32Array);
+        return [logits, ...vars.map((v) => grads[v.name]!)];
       });
+      return Promise.all(outputs.map(async (t) => (await readAndDispose(t)) as Float32Array));
     } finally {
       setFastPath(prev);
     }
   };
-  const fast = run(true), plain = run(false);
+  const fast = await run(true), plain = await run(false);
   tokens.dispose();
   model.params.dispose();
   let worst = 0, what = '';
@@ -152,7 +154,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Training throughput: `warmup` untimed steps, then `steps` timed ones; per-step seconds. */
-export function benchTrain(cfg: BenchConfig, corpus: Corpus, opts: { steps: number; warmup: number; workers?: number }): { stepS: number[]; workers: number; model: LanguageModel } {
+export async function benchTrain(cfg: BenchConfig, corpus: Corpus, opts: { steps: number; warmup: number; workers?: number }): Promise<{ stepS: number[]; workers: number; model: LanguageModel }> {
   const spec = getArchitecture(cfg.config.arch)!;
   const model = spec.build(cfg.config, new Params(0));
   const trainCfg: TrainConfig = { ...PRESETS.small!.train, batch: cfg.batch, steps: opts.warmup + opts.steps };
@@ -161,7 +163,7 @@ export function benchTrain(cfg: BenchConfig, corpus: Corpus, opts: { steps: numb
   const stream = textStream(corpus.splits.train, { corpus: corpus.sha256, split: 'train' });
   const stepS: number[] = [];
   let last = 0;
-  const result = train(model, batches(stream, { batch: cfg.batch, seq: cfg.config.seq, seed: 0 }), trainCfg, {
+  const result = await train(model, batches(stream, { batch: cfg.batch, seq: cfg.config.seq, seed: 0 }), trainCfg, {
     workers,
     onStep: (step) => {
       const now = performance.now();
@@ -173,18 +175,21 @@ export function benchTrain(cfg: BenchConfig, corpus: Corpus, opts: { steps: numb
   return { stepS, workers: result.workers, model };
 }
 
-/** Decoding throughput at `context` tokens of context (batch 1): prefill, then `steps` timed steps. */
-export function benchDecode(model: LanguageModel, context: number, opts: { steps: number; warmup: number }): number[] {
+/**
+ * Decoding throughput at `context` tokens of context (batch 1): prefill, then `steps` timed steps, each
+ * timed until its logits are read (on a GPU: until its work is done).
+ */
+export async function benchDecode(model: LanguageModel, context: number, opts: { steps: number; warmup: number }): Promise<number[]> {
   const prompt = tf.tensor2d(Array.from({ length: context }, (_, i) => (i * 89 + 11) % model.config.vocab), [1, context], 'int32');
   let { logits, state } = model.prefill(prompt);
   prompt.dispose();
   const times: number[] = [];
   for (let i = 0; i < opts.warmup + opts.steps; i++) {
     const token = tf.tidy(() => tf.argMax(logits.reshape([1, -1]), -1).cast('int32')) as tf.Tensor1D;
-    token.dataSync();
+    await token.data();
     const t0 = performance.now();
     const next = model.step(state, token);
-    next.logits.dataSync();
+    await next.logits.data();
     const dt = (performance.now() - t0) / 1000;
     if (i >= opts.warmup) times.push(dt);
     token.dispose();
@@ -199,15 +204,15 @@ export function benchDecode(model: LanguageModel, context: number, opts: { steps
 }
 
 /** One row: train, then decode with the trained replica's weights. */
-export function benchOne(cfg: BenchConfig, corpus: Corpus, peak: Peak, backend: string,
-                         opts: { steps: number; warmup: number; workers?: number; decodeContext: number; decodeSteps: number }): { row: BenchRow; detail: BenchDetail } {
-  const { stepS, workers, model } = benchTrain(cfg, corpus, opts);
+export async function benchOne(cfg: BenchConfig, corpus: Corpus, peak: Peak, backend: string,
+                               opts: { steps: number; warmup: number; workers?: number; decodeContext: number; decodeSteps: number }): Promise<{ row: BenchRow; detail: BenchDetail }> {
+  const { stepS, workers, model } = await benchTrain(cfg, corpus, opts);
   const tokensPerS = (cfg.batch * cfg.config.seq) / median(stepS);
   const flopsPerToken = model.flopsPerToken(cfg.config.seq);
   const gflops = (tokensPerS * flopsPerToken) / 1e9;
   let decodeStepS: number[] = [];
   try {
-    decodeStepS = benchDecode(model, opts.decodeContext, { steps: opts.decodeSteps, warmup: 2 });
+    decodeStepS = await benchDecode(model, opts.decodeContext, { steps: opts.decodeSteps, warmup: 2 });
   } finally {
     model.params.dispose();
   }

@@ -317,9 +317,9 @@ function toleranceFor(c: GoldenCase, output: string): number {
   return DEFAULT_TOLERANCE;
 }
 
-function compare(c: GoldenCase, output: string, got: tf.Tensor | Float32Array, ref: GoldenArray, note?: string): GoldenCheck {
+/** One output against its reference; `values` are got's (a tensor's read beforehand). */
+function compare(c: GoldenCase, output: string, got: tf.Tensor | Float32Array, values: Float32Array, ref: GoldenArray, note?: string): GoldenCheck {
   const shape = got instanceof Float32Array ? (ref.shape.length === 0 ? [] : [got.length]) : got.shape;
-  const values = got instanceof Float32Array ? got : (got.dataSync() as Float32Array);
   const refSize = ref.data.length;
   const sameShape = got instanceof Float32Array ? values.length === refSize : shape.join(',') === ref.shape.join(',');
   let err = sameShape ? 0 : Infinity, maxRef = 0;
@@ -356,43 +356,53 @@ export function loadGoldenDir(dir: string): { c: GoldenCase; type: CaseType }[] 
   });
 }
 
-/** Run one case: every output the file has (intermediate.* excepted) against the form that produces it. */
-export function runCase(c: GoldenCase, type: CaseType): GoldenCheck[] {
-  const checks: GoldenCheck[] = [];
+/**
+ * Run one case: every output the file has (intermediate.* excepted) against the form that produces it.
+ * The forms' tensors are read asynchronously (webgpu has no synchronous read), after all have run.
+ */
+export async function runCase(c: GoldenCase, type: CaseType): Promise<GoldenCheck[]> {
+  const wanted: { output: string; got: tf.Tensor | Float32Array; ref: GoldenArray; note?: string }[] = [];
+  const want = (output: string, got: tf.Tensor | Float32Array, ref: GoldenArray, note?: string) =>
+    wanted.push({ output, got: got instanceof tf.Tensor ? tf.keep(got) : got, ref, note });
   tf.tidy(() => {
     const computed = type.run(new CaseReader(c));
     const outputs = Object.keys(c.outputs).filter((k) => !k.startsWith('intermediate.'));
     const unknown = outputs.filter((k) => !(k in computed));
     if (unknown.length) fail(c.file, `output(s) ${unknown.join(', ')} match no form of ${type.name}; known: ${Object.keys(computed).join(', ')}`);
     if (outputs.length === 0) fail(c.file, 'no outputs to check');
-    for (const k of outputs) checks.push(compare(c, k, computed[k]!(), c.outputs[k]!));
+    for (const k of outputs) want(k, computed[k]!(), c.outputs[k]!);
     // extra checks of ours (e.g. the decoding path) against an output the file has
     for (const k of Object.keys(computed).filter((n) => !(n in c.outputs))) {
       const base = k.replace(/\[.*\]$/, '');
-      if (base !== k && c.outputs[base]) checks.push(compare(c, k, computed[k]!(), c.outputs[base]!, `our extra check against '${base}'`));
-      if (k === 'lambda_init') {
-        checks.push(compare(c, k, computed[k]!(), { shape: [], data: [c.config.lambda_init as number] }, 'from config.depth, against config.lambda_init'));
-      }
+      if (base !== k && c.outputs[base]) want(k, computed[k]!(), c.outputs[base]!, `our extra check against '${base}'`);
+      if (k === 'lambda_init') want(k, computed[k]!(), { shape: [], data: [c.config.lambda_init as number] }, 'from config.depth, against config.lambda_init');
     }
   });
-  return checks;
+  try {
+    const values = await Promise.all(wanted.map(async (w) => (w.got instanceof tf.Tensor ? ((await w.got.data()) as Float32Array) : w.got)));
+    return wanted.map((w, i) => compare(c, w.output, w.got, values[i]!, w.ref, w.note));
+  } finally {
+    tf.dispose(wanted.flatMap((w) => (w.got instanceof tf.Tensor ? [w.got] : [])));
+  }
 }
 
-export function verifyGolden(dir: string): GoldenCheck[] {
+export function verifyGolden(dir: string): Promise<GoldenCheck[]> {
   return runCases(loadGoldenDir(dir));
 }
 
 /** Run loaded cases in order; a case its layer cannot run on is a GoldenFormatError. */
-export function runCases(cases: { c: GoldenCase; type: CaseType }[]): GoldenCheck[] {
-  return cases.flatMap(({ c, type }) => {
+export async function runCases(cases: { c: GoldenCase; type: CaseType }[]): Promise<GoldenCheck[]> {
+  const checks: GoldenCheck[] = [];
+  for (const { c, type } of cases) {
     try {
-      return runCase(c, type);
+      checks.push(...await runCase(c, type));
     } catch (e) {
       if (e instanceof GoldenFormatError) throw e;
       // the layer could not run on what the file holds (e.g. inconsistent shapes): the file is at fault
       return fail(c.file, `the ${type.name} layer could not run on it: ${(e as Error).message.split('\n')[0]}`);
     }
-  });
+  }
+  return checks;
 }
 
 export function formatCheck(k: GoldenCheck): string {

@@ -92,7 +92,7 @@ export async function run(o: RunOptions): Promise<{ ran: number; skipped: number
     const spec = getArchitecture(unit.arch)!;
     const matched = matchedConfig(spec, preset, o.match);
     const meter = new PeakMeter();
-    let text: TrainedModel | undefined;
+    let text: Promise<TrainedModel> | undefined;
     const ctx: SuiteContext = {
       preset, seed: unit.seed, spec, matched, corpus, cache, meter,
       textModel: () => (text ??= trainedModel(cache, {
@@ -107,7 +107,7 @@ export async function run(o: RunOptions): Promise<{ ran: number; skipped: number
       if (!(e instanceof DivergedError)) throw e;
       measurements = [{ metric: 'diverged', value: e.step, unit: 'step', flag: 'diverged', note: e.message }];
     } finally {
-      if (text) text.model.params.dispose();
+      if (text) await text.then((t) => t.model.params.dispose(), () => undefined);
     }
     meter.sample();
     const elapsed = (performance.now() - t0) / 1000;

@@ -59,10 +59,10 @@ export class ModelCache {
   }
 
   /** Write atomically: a temporary folder renamed into place. */
-  save(key: string, params: ParamStore, info: Record<string, unknown>): void {
+  async save(key: string, params: ParamStore, info: Record<string, unknown>): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     const names = [...params.vars.keys()].sort();
-    const arrays = names.map((n) => params.get(n).dataSync() as Float32Array);
+    const arrays = await Promise.all(names.map(async (n) => (await params.get(n).data()) as Float32Array));
     const total = arrays.reduce((s, a) => s + a.length, 0);
     const all = new Float32Array(total);
     let o = 0;

@@ -87,13 +87,13 @@ export interface StopRule {
   /** What the rule is (plain data): part of the cache key. */
   spec: Record<string, unknown>;
   /** True to end training after `stepsDone` steps; `model` holds the weights of that point. */
-  after(model: LanguageModel, stepsDone: number): boolean;
+  after(model: LanguageModel, stepsDone: number): boolean | Promise<boolean>;
   /** What the rule saw last, kept with the trained model's info. */
   summary(): string;
 }
 
 /** Train (or load from the cache) a model. A diverged run is cached as such and raises DivergedError. */
-export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel {
+export async function trainedModel(cache: ModelCache, req: TrainRequest): Promise<TrainedModel> {
   const key = ModelCache.key({
     purpose: req.purpose, config: req.config, train: req.train, data: req.stream.spec, seed: req.seed, ...(req.stop ? { stop: req.stop.spec } : {}),
     init: req.init ? 'from-text' : !req.scheme || req.scheme === 'native' ? 'scratch' : `scratch-${req.scheme}`, code: codeVersion(),
@@ -111,7 +111,7 @@ export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel
   if (found.status === 'corrupt') log(`cache entry ${key} is corrupt (${found.reason}); retraining`);
   if (req.init) for (const [n, v] of model.params.vars) v.assign(req.init.params.get(n));
   const progress = new Progress(`train ${req.config.arch} ${req.purpose} seed ${req.seed}`, req.train.steps);
-  const result = train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
+  const result = await train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
     meter: req.meter,
     onStep: (step, loss, tps) => progress.update(step + 1, { loss, 'tok/s': tps }),
     ...(req.stop ? { stop: (done: number) => req.stop!.after(model, done) } : {}),
@@ -124,7 +124,7 @@ export function trainedModel(cache: ModelCache, req: TrainRequest): TrainedModel
     workers: result.workers,
     ...(req.stop ? { stop: req.stop.summary() } : {}),
   };
-  cache.save(key, model.params, info);
+  await cache.save(key, model.params, info);
   if (result.divergedAt !== undefined) throw new DivergedError(result.divergedAt);
   return { model, info };
 }

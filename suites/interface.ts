@@ -16,8 +16,8 @@ export interface SuiteContext {
   corpus: Corpus;
   cache: ModelCache;
   meter: PeakMeter;
-  /** The (architecture, preset, seed) text model: trained once, then served from the cache. */
-  textModel(): TrainedModel;
+  /** The (architecture, preset, seed) text model: trained once, then served from the cache (asynchronous, as all training is). */
+  textModel(): Promise<TrainedModel>;
 }
 
 /** What a suite reports; the harness adds suite, arch, seed, preset, params, backend, times. */

@@ -9,8 +9,8 @@ const machine = (flags: string, speedGHz = 2) => ({ cpu: { brand: 'x', cores: 2,
 describe('bench', () => {
   beforeAll(() => useBackend());
 
-  it('gate: the fast paths agree with the plain ops within 1e-5 relative', () => {
-    const gate = correctnessGate();
+  it('gate: the fast paths agree with the plain ops within 1e-5 relative', async () => {
+    const gate = await correctnessGate();
     expect(gate.ok).toBe(true);
     expect(gate.worst).toBeLessThanOrEqual(1e-5);
   });

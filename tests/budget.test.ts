@@ -35,10 +35,10 @@ describe('train(): the stop hook', () => {
   const config = spec.configure({ vocab: 256, d: 32, layers: 2, heads: 2, seq: 16 });
   const cfg: TrainConfig = { ...PRESETS.tiny!.train, batch: 4, steps: 8, warmup: 2 };
   const text = textStream(corpus.splits.train, { test: 'budget' });
-  const weightsAfter = (steps: number, workers: number, stop?: (done: number) => boolean) => {
+  const weightsAfter = async (steps: number, workers: number, stop?: (done: number) => boolean) => {
     const model = spec.build(config, new Params(1));
     try {
-      const r = train(model, batches(text, { batch: cfg.batch, seq: config.seq, seed: 3 }), { ...cfg, steps }, { workers, ...(stop ? { stop } : {}) });
+      const r = await train(model, batches(text, { batch: cfg.batch, seq: config.seq, seed: 3 }), { ...cfg, steps }, { workers, ...(stop ? { stop } : {}) });
       const layout = new FlatLayout(model.params.vars);
       const w = new Float32Array(layout.total);
       layout.read(model.params.vars, w);
@@ -48,19 +48,19 @@ describe('train(): the stop hook', () => {
     }
   };
 
-  it('stops after the step the hook names: the first steps of the full run, on one thread and data-parallel', () => {
-    const full = weightsAfter(8, 1);
+  it('stops after the step the hook names: the first steps of the full run, on one thread and data-parallel', async () => {
+    const full = await weightsAfter(8, 1);
     const asked: number[] = [];
-    const one = weightsAfter(8, 1, (done) => (asked.push(done), done === 5));
+    const one = await weightsAfter(8, 1, (done) => (asked.push(done), done === 5));
     expect(one.steps).toBe(5);
     expect(asked).toEqual([1, 2, 3, 4, 5]);
     expect(one.losses).toEqual(full.losses.slice(0, 5));
-    const two = weightsAfter(8, 2, (done) => done === 5);
+    const two = await weightsAfter(8, 2, (done) => done === 5);
     expect(two.steps).toBe(5);
     expect(relMax(two.losses, one.losses)).toBeLessThan(1e-5);
     expect(relMax(two.w, one.w)).toBeLessThan(1e-4);
     // the worker pool is left in order: a full data-parallel run afterwards
-    const after = weightsAfter(8, 2);
+    const after = await weightsAfter(8, 2);
     expect(after.steps).toBe(8);
     expect(relMax(after.losses, full.losses)).toBeLessThan(1e-5);
   });
@@ -87,50 +87,50 @@ describe('budgetedModel: a budget calibrated on the reference', () => {
     const seq = taskConfig(ctx, t).seq;
     return { episodes: sideEpisodes(task, { demos: 4 }, seq, 8, ctx.seed, 'test', 'budget-probe'), spec: { demos: 4, seq, count: 8 } };
   };
-  const budgetOf = (arch: string, t: TaskTraining) => {
+  const budgetOf = async (arch: string, t: TaskTraining) => {
     const ctx = ctxFor(arch);
-    const { trained, budget } = budgetedModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t));
+    const { trained, budget } = await budgetedModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t));
     disposeModel(trained.model);
     return { info: trained.info, budget };
   };
 
-  it('the reference stops at the first check that reaches the target; another architecture trains as many steps', () => {
-    const ref = budgetOf('transformer', training(0));
+  it('the reference stops at the first check that reaches the target; another architecture trains as many steps', async () => {
+    const ref = await budgetOf('transformer', training(0));
     expect(ref.info.steps).toBe(2);
     expect(ref.budget.steps).toBe(2);
     expect(ref.budget.how).toMatch(/calibrated on transformer seed 0: probe \d+\/8 .* at step 2/);
-    const other = budgetOf('diff', training(0));
+    const other = await budgetOf('diff', training(0));
     expect(other.budget.steps).toBe(2);
     expect(other.info.steps).toBe(2);
     expect(other.info.cache).toBe('trained');
     // the reference was trained once: asked again, it comes from the cache
-    expect(budgetOf('transformer', training(0)).info.cache).toBe('hit');
+    expect((await budgetOf('transformer', training(0))).info.cache).toBe('hit');
   });
 
-  it('a target the reference never reaches leaves every architecture at the cap', () => {
-    const ref = budgetOf('transformer', training(1.01));
+  it('a target the reference never reaches leaves every architecture at the cap', async () => {
+    const ref = await budgetOf('transformer', training(1.01));
     expect(ref.info.steps).toBe(6);
     expect(ref.budget.how).toMatch(/at step 6, target 1.01 \(cap 6\)/);
-    expect(budgetOf('retnet', training(1.01)).info.steps).toBe(6);
+    expect((await budgetOf('retnet', training(1.01))).info.steps).toBe(6);
   });
 
-  it('own budget: the unit stops where its own probe reaches the target, before the shared budget; none for the reference or when not reached', () => {
-    const ownOf = (arch: string, t: TaskTraining) => {
+  it('own budget: the unit stops where its own probe reaches the target, before the shared budget; none for the reference or when not reached', async () => {
+    const ownOf = async (arch: string, t: TaskTraining) => {
       const ctx = ctxFor(arch);
-      const own = ownBudgetModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t), 6);
+      const own = await ownBudgetModel(ctx, 'task:budget-test', stream, t, probeFor(ctx, t), 6);
       if (own) disposeModel(own.trained.model);
       return own;
     };
-    const diff = ownOf('diff', training(0));
+    const diff = await ownOf('diff', training(0));
     expect(diff?.budget.steps).toBe(2);
     expect(diff?.budget.how).toMatch(/^own budget: probe \d+\/8 .* at step 2, target 0 \(the shared budget is 6\)/);
-    expect(ownOf('transformer', training(0))).toBeNull();
-    expect(ownOf('diff', training(1.01))).toBeNull();
+    expect(await ownOf('transformer', training(0))).toBeNull();
+    expect(await ownOf('diff', training(1.01))).toBeNull();
   });
 
-  it('without calibration the preset fixes the budget', () => {
+  it('without calibration the preset fixes the budget', async () => {
     const { calibrate: _none, ...fixed } = training(0);
-    const r = budgetOf('retnet', fixed);
+    const r = await budgetOf('retnet', fixed);
     expect(r.budget).toEqual({ steps: 6, how: 'fixed by the preset' });
     expect(r.info.steps).toBe(6);
   });

@@ -40,7 +40,7 @@ describe('extrapolation pieces', () => {
     expect(r[1]).toBeCloseTo(1 / (L * L), 10);
   });
 
-  it('position NLL over windows of T agrees with the harness evaluateBpb', () => {
+  it('position NLL over windows of T agrees with the harness evaluateBpb', async () => {
     const spec = getArchitecture('transformer')!;
     const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
     const model = buildModel(spec, config, 3);
@@ -48,12 +48,12 @@ describe('extrapolation pieces', () => {
     const T = config.seq;
     const starts = [0, 1000];
     const span = 4 * T;
-    const { sums, windows } = positionNll((t) => model.forward(t), bytes, starts, span, T, 64);
+    const { sums, windows } = await positionNll((t) => model.forward(t), bytes, starts, span, T, 64);
     expect(windows).toBe(8);
     const ours = sums.reduce((a, b) => a + b, 0) / (windows * T) / Math.LN2;
     const wins: Int32Array[] = [];
     for (const s of starts) for (let o = 0; o < span; o += T) wins.push(Int32Array.from(bytes.subarray(s + o, s + o + T + 1)));
-    expect(ours).toBeCloseTo(evaluateBpb(model, wins, 4), 4);
+    expect(ours).toBeCloseTo(await evaluateBpb(model, wins, 4), 4);
     model.params.dispose();
   });
 
@@ -73,17 +73,17 @@ describe('extrapolation pieces', () => {
 });
 
 describe('attention resolution availability', () => {
-  it('records not_available without attentionScores and not_applicable without attention maps', () => {
+  it('records not_available without attentionScores and not_applicable without attention maps', async () => {
     const spec = getArchitecture('transformer')!;
     const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
     const model = buildModel(spec, config, 2);
     const ctx = { corpus: loadCorpus('default'), meter: { sample() {} } } as unknown as Parameters<typeof resolutionRecords>[0];
     const s = { multiples: [1], regions: 1, batchTokens: 64, maxScoreBytes: 1 << 20, resolutionWindows: 1 };
     const without: LanguageModel = { ...model, capabilities: model.capabilities, attentionScores: undefined, forward: model.forward.bind(model) } as LanguageModel;
-    expect(resolutionRecords(ctx, without, [config.seq], [0], s)[0]!.flag).toBe('not_available');
+    expect((await resolutionRecords(ctx, without, [config.seq], [0], s))[0]!.flag).toBe('not_available');
     const noMaps = { ...without, capabilities: {} } as LanguageModel;
-    expect(resolutionRecords(ctx, noMaps, [config.seq], [0], s)[0]!.flag).toBe('not_applicable');
-    const ok = resolutionRecords(ctx, model, [config.seq], [0], s);
+    expect((await resolutionRecords(ctx, noMaps, [config.seq], [0], s))[0]!.flag).toBe('not_applicable');
+    const ok = await resolutionRecords(ctx, model, [config.seq], [0], s);
     expect(ok.filter((r) => r.dims!.layer === 'mean')[0]!.value).toBeGreaterThan(0);
     expect(ok.filter((r) => typeof r.dims!.layer === 'number').length).toBe(config.layers);
     model.params.dispose();

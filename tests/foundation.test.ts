@@ -26,17 +26,17 @@ function tinyTextModel(cacheDir: string, seed = 0) {
   return trainedModel(new ModelCache(cacheDir), { spec, config, seed, stream: corpusStream(corpus), train: { ...tiny.train, steps: 8 }, purpose: 'text' });
 }
 
-function testBpb(model: ReturnType<typeof tinyTextModel>['model']): number {
+function testBpb(model: Awaited<ReturnType<typeof tinyTextModel>>['model']): Promise<number> {
   const windows = evalWindows(loadCorpus('default').splits.test, model.config.seq, 1024);
   return evaluateBpb(model, windows, 8);
 }
 
 describe('determinism', () => {
-  it('the same seed gives identical bpb; another seed differs', () => {
-    const a = tinyTextModel(tempDir());
-    const b = tinyTextModel(tempDir());
-    const c = tinyTextModel(tempDir(), 1);
-    const [ba, bb, bc] = [testBpb(a.model), testBpb(b.model), testBpb(c.model)];
+  it('the same seed gives identical bpb; another seed differs', async () => {
+    const a = await tinyTextModel(tempDir());
+    const b = await tinyTextModel(tempDir());
+    const c = await tinyTextModel(tempDir(), 1);
+    const [ba, bb, bc] = [await testBpb(a.model), await testBpb(b.model), await testBpb(c.model)];
     expect(a.info.cache).toBe('trained');
     expect(bb).toBe(ba);
     expect(bc).not.toBe(ba);
@@ -93,30 +93,30 @@ describe('the Transformer inference path', () => {
 });
 
 describe('model cache', () => {
-  it('serves a hit, and detects and rebuilds a corrupt entry', () => {
+  it('serves a hit, and detects and rebuilds a corrupt entry', async () => {
     const dir = tempDir();
-    const first = tinyTextModel(dir);
-    const bpb = testBpb(first.model);
-    expect(tinyTextModel(dir).info.cache).toBe('hit');
+    const first = await tinyTextModel(dir);
+    const bpb = await testBpb(first.model);
+    expect((await tinyTextModel(dir)).info.cache).toBe('hit');
     const [entry] = readdirSync(dir);
     const weights = join(dir, entry!, 'weights.bin');
     const bytes = readFileSync(weights);
     bytes[100] ^= 0xff;
     writeFileSync(weights, bytes);
-    const rebuilt = tinyTextModel(dir);
+    const rebuilt = await tinyTextModel(dir);
     expect(rebuilt.info.cache).toBe('rebuilt');
-    expect(testBpb(rebuilt.model)).toBe(bpb);
+    expect(await testBpb(rebuilt.model)).toBe(bpb);
     writeFileSync(weights, readFileSync(weights).subarray(0, 64)); // truncated
-    expect(tinyTextModel(dir).info.cache).toBe('rebuilt');
+    expect((await tinyTextModel(dir)).info.cache).toBe('rebuilt');
   });
 
   it.runIf(CPU_BACKENDS.length > 1)('keeps one entry per backend: a model trained on wasm is not served to wasm+openblas', async () => {
     const dir = tempDir();
     try {
-      expect(tinyTextModel(dir).info.cache).toBe('trained');
+      expect((await tinyTextModel(dir)).info.cache).toBe('trained');
       await useBackend('wasm+openblas');
-      expect(tinyTextModel(dir).info.cache).toBe('trained');
-      expect(tinyTextModel(dir).info.cache).toBe('hit');
+      expect((await tinyTextModel(dir)).info.cache).toBe('trained');
+      expect((await tinyTextModel(dir)).info.cache).toBe('hit');
       expect(readdirSync(dir)).toHaveLength(2);
     } finally {
       await useBackend('wasm');

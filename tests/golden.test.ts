@@ -39,8 +39,8 @@ afterEach(() => {
 });
 
 describe.skipIf(!present)('golden cases in ../shared/golden', () => {
-  it('every case and every form passes, and every output of every file is checked', () => {
-    const checks = verifyGolden(GOLDEN);
+  it('every case and every form passes, and every output of every file is checked', async () => {
+    const checks = await verifyGolden(GOLDEN);
     expect(checks.filter((k) => !k.pass).map((k) => `${k.file} ${k.form} ${k.maxAbsErr}`)).toEqual([]);
     for (const f of caseFiles()) {
       const outputs = Object.keys(read(f).outputs).filter((k) => !k.startsWith('intermediate.'));
@@ -63,7 +63,7 @@ describe.skipIf(!present)('golden cases in ../shared/golden', () => {
     expect(rows.every((r) => r.pass && r.max_abs_err <= r.tolerance)).toBe(true);
   });
 
-  it('nothing depends on these files: batch 1 and shorter sequences cut from them pass too', () => {
+  it('nothing depends on these files: batch 1 and shorter sequences cut from them pass too', async () => {
     const dir = tempDir('golden-cut-');
     for (const f of caseFiles()) {
       const c = read(f);
@@ -77,7 +77,7 @@ describe.skipIf(!present)('golden cases in ../shared/golden', () => {
       if (typeof c.config.prefill_len === 'number') c.config.prefill_len = Math.min(c.config.prefill_len, len);
       writeFileSync(join(dir, f), JSON.stringify(c));
     }
-    const checks = verifyGolden(dir);
+    const checks = await verifyGolden(dir);
     expect(checks.length).toBeGreaterThan(20);
     expect(checks.filter((k) => !k.pass).map((k) => `${k.file} ${k.form} ${k.maxAbsErr}`)).toEqual([]);
   });

@@ -273,23 +273,23 @@ describe('structured prompting', () => {
     expect(maxDiff(structuredLogits(model, [short, long]), structuredLogits(model, [short, long], long.length + 7))).toBeLessThan(1e-4);
   });
 
-  it('scores exactly like conventional ICL while the demonstrations fit in one group', () => {
+  it('scores exactly like conventional ICL while the demonstrations fit in one group', async () => {
     const trainedLike = buildModel(spec, config, 4);
     const m = drawMapping(new Rng(9), small, 'test');
     const demos = drawDemos(new Rng(10), m, 12);
     const o = { format: 'compact' as const, context: config.seq, batch: 16 };
-    const conv = scoreConventional(trainedLike, demos, o);
-    const st = scoreStructured(trainedLike, demos, o);
+    const conv = await scoreConventional(trainedLike, demos, o);
+    const st = await scoreStructured(trainedLike, demos, o);
     expect(st.groups).toBe(1);
     expect(st.items.map((i) => i.correct)).toEqual(conv.map((i) => i.correct));
     // and splits longer lists into right-aligned groups that fit the context
-    expect(scoreStructured(trainedLike, drawDemos(new Rng(11), m, 40), o).groups).toBe(3);
+    expect((await scoreStructured(trainedLike, drawDemos(new Rng(11), m, 40), o)).groups).toBe(3);
     expect(tf.memory().numTensors).toBeLessThan(5000);
   });
 });
 
 describe('natural format (paper preset)', () => {
-  it('renders words, trains on the label words of repeated inputs, and decodes multi-token answers on both paths', () => {
+  it('renders words, trains on the label words of repeated inputs, and decodes multi-token answers on both paths', async () => {
     const task: IclTask = { format: 'natural', inputs: 8, labels: 4 };
     const w = iclTask(task).episode(new Rng(1), 257, { demos: 0 }, 'train')!;
     const text = Buffer.from(Int32Array.from(w.tokens)).toString('latin1');
@@ -302,22 +302,22 @@ describe('natural format (paper preset)', () => {
     const m = drawMapping(new Rng(2), task, 'test');
     const demos = drawDemos(new Rng(3), m, 8);
     const o = { format: 'natural' as const, context: 256, batch: 8 };
-    const conv = scoreConventional(lm, demos, o);
-    const st = scoreStructured(lm, demos, o);
+    const conv = await scoreConventional(lm, demos, o);
+    const st = await scoreStructured(lm, demos, o);
     expect(conv.length).toBe(new Set(demos.map((d) => d.input)).size);
     expect(st.groups).toBe(1);
     expect(st.items.map((i) => i.correct)).toEqual(conv.map((i) => i.correct));
-    expect(scoreStructured(lm, drawDemos(new Rng(4), m, 40), o).groups).toBeGreaterThan(1);
+    expect((await scoreStructured(lm, drawDemos(new Rng(4), m, 40), o)).groups).toBeGreaterThan(1);
   });
 });
 
 describe('scoring and flags', () => {
-  it('an untrained model is flagged at the floor; pooled, spread and calibration records are written', () => {
+  it('an untrained model is flagged at the floor; pooled, spread and calibration records are written', async () => {
     const spec = getArchitecture('transformer')!;
     const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
     const model = buildModel(spec, config, 0);
     const s = ICL_SETTINGS.tiny!;
-    const recs = evalOrder(model, s, { format: s.format, ...s.task }, 0);
+    const recs = await evalOrder(model, s, { format: s.format, ...s.task }, 0);
     const pooled = recs.filter((r) => r.metric === 'icl_accuracy_pooled');
     expect(pooled.length).toBe(s.order.demos.length * s.order.arrangements.length);
     for (const r of pooled) {

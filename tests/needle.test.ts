@@ -220,25 +220,25 @@ function inductionModel(corrupt: (history: number[], pred: number) => number = (
 }
 
 describe('the scorer', () => {
-  it('scores an exact retriever 100% through prefill + step, on needles and MQAR', () => {
+  it('scores an exact retriever 100% through prefill + step, on needles and MQAR', async () => {
     const eps = [
       ...evalEpisodes(needles, { needles: 4, queried: 2, depth: 0.2 }, 160, 3, 0, 'exact'),
       ...evalEpisodes(needles, { needles: 6, queried: 2, depth: 0.7 }, 160, 3, 0, 'exact'),
     ];
-    const out = decodeEpisodes(inductionModel(), eps, 2);
+    const out = await decodeEpisodes(inductionModel(), eps, 2);
     expect(out.flatMap((d) => d.correct)).toEqual(new Array(12).fill(true));
     out.forEach((d, i) => expect(d.predicted).toEqual(eps[i]!.queries.map((q) => q.answer)));
-    const m = decodeEpisodes(inductionModel(), evalEpisodes(mqar, { pairs: 8 }, 96, 4, 0, 'exact'), 4);
+    const m = await decodeEpisodes(inductionModel(), evalEpisodes(mqar, { pairs: 8 }, 96, 4, 0, 'exact'), 4);
     expect(m.flatMap((d) => d.correct).every(Boolean)).toBe(true);
     expect(m.flatMap((d) => d.correct).length).toBe(32);
   });
 
-  it('is exact match: one wrong digit of three makes the answer wrong', () => {
+  it('is exact match: one wrong digit of three makes the answer wrong', async () => {
     const isDigit = (t: number) => t >= DIGIT0 && t < DIGIT0 + 10;
     // wrong only on the third digit (two digits already decoded before it)
     const third = inductionModel((h, p) => (isDigit(h.at(-1)!) && isDigit(h.at(-2)!) && h.at(-4) === MARK ? DIGIT0 + ((p - DIGIT0 + 1) % 10) : p));
     const eps = evalEpisodes(needles, { needles: 2, queried: 2, depth: 0.4 }, 128, 4, 0, 'third');
-    const out = decodeEpisodes(third, eps, 4);
+    const out = await decodeEpisodes(third, eps, 4);
     expect(out.flatMap((d) => d.correct).some(Boolean)).toBe(false);
     out.forEach((d, i) => d.predicted.forEach((p, qi) => {
       expect(p.slice(0, 2)).toEqual(eps[i]!.queries[qi]!.answer.slice(0, 2));
@@ -246,7 +246,7 @@ describe('the scorer', () => {
     }));
   });
 
-  it('feeds the model its own answers: an early wrong answer token is what the model sees next', () => {
+  it('feeds the model its own answers: an early wrong answer token is what the model sees next', async () => {
     let sawOwn = 0;
     const wrongFirst = inductionModel((h, p) => {
       if (h.at(-2) === MARK) return DIGIT0 + ((p - DIGIT0 + 5) % 10); // first digit shifted by 5
@@ -262,7 +262,7 @@ describe('the scorer', () => {
       },
     };
     const eps = evalEpisodes(needles, { needles: 2, queried: 1, depth: 0.5 }, 96, 3, 0, 'own');
-    const out = decodeEpisodes(spy, eps, 3);
+    const out = await decodeEpisodes(spy, eps, 3);
     out.forEach((d, i) => expect(d.predicted[0]![0]).toBe(DIGIT0 + ((eps[i]!.queries[0]!.answer[0]! - DIGIT0 + 5) % 10)));
     expect(out.every((d) => !d.correct[0])).toBe(true);
     expect(sawOwn).toBe(3);

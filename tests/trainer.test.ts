@@ -54,10 +54,10 @@ function maskedStream(): WindowStream {
   };
 }
 
-function run(workers: number, stream: WindowStream): { losses: number[]; weights: Float32Array; workers: number } {
+async function run(workers: number, stream: WindowStream): Promise<{ losses: number[]; weights: Float32Array; workers: number }> {
   const model = spec.build(config, new Params(1));
   try {
-    const r = train(model, batches(stream, { batch: trainCfg.batch, seq: config.seq, seed: 3 }), trainCfg, { workers });
+    const r = await train(model, batches(stream, { batch: trainCfg.batch, seq: config.seq, seed: 3 }), trainCfg, { workers });
     return { losses: r.losses, weights: weightsOf(model), workers: r.workers };
   } finally {
     model.params.dispose();
@@ -71,18 +71,18 @@ describe.each(CPU_BACKENDS)('data-parallel training on %s', (backend) => {
   afterAll(async () => {
     await useBackend('wasm');
   });
-  let one: ReturnType<typeof run>;
+  let one: Awaited<ReturnType<typeof run>>;
 
-  it('one worker: the reference run', () => {
-    one = run(1, text);
+  it('one worker: the reference run', async () => {
+    one = await run(1, text);
     expect(one.workers).toBe(1);
     expect(one.losses).toHaveLength(trainCfg.steps);
     expect(one.losses.at(-1)!).toBeLessThan(one.losses[0]!);
   });
 
   for (const n of [2, 3]) {
-    it(`${n} workers: the same loss curve and weights within float tolerance (batch 6 over ${n})`, () => {
-      const many = run(n, text);
+    it(`${n} workers: the same loss curve and weights within float tolerance (batch 6 over ${n})`, async () => {
+      const many = await run(n, text);
       expect(many.workers).toBe(n);
       expect(many.losses).toHaveLength(one.losses.length);
       expect(relMax(many.losses, one.losses)).toBeLessThan(1e-5);
@@ -90,17 +90,17 @@ describe.each(CPU_BACKENDS)('data-parallel training on %s', (backend) => {
     });
   }
 
-  it('masked losses: shards with different mask sums add up to the whole batch', () => {
-    const ref = run(1, maskedStream());
-    const par = run(4, maskedStream());
+  it('masked losses: shards with different mask sums add up to the whole batch', async () => {
+    const ref = await run(1, maskedStream());
+    const par = await run(4, maskedStream());
     expect(par.workers).toBe(4);
     expect(relMax(par.losses, ref.losses)).toBeLessThan(1e-5);
     expect(relMax(par.weights, ref.weights)).toBeLessThan(1e-4);
   });
 
-  it('trainedModel records the number of workers', () => {
+  it('trainedModel records the number of workers', async () => {
     const { config: cfg } = matchedConfig(spec, PRESETS.tiny!, 'params');
-    const m = trainedModel(new ModelCache(tempDir()), {
+    const m = await trainedModel(new ModelCache(tempDir()), {
       spec, config: cfg, seed: 0, stream: corpusStream(loadCorpus('default')), train: { ...PRESETS.tiny!.train, steps: 3 }, purpose: 'text',
     });
     expect(m.info.workers).toBeGreaterThanOrEqual(1);
@@ -129,16 +129,16 @@ describe('the default number of workers', () => {
 
 describe('openTrainer: train() is its steps under the schedule', () => {
   for (const workers of [1, 2]) {
-    it(`${workers} participant(s): the same losses and bit-identical weights as train() over the same batches`, () => {
+    it(`${workers} participant(s): the same losses and bit-identical weights as train() over the same batches`, async () => {
       const a = spec.build(config, new Params(1)), b = spec.build(config, new Params(1));
       try {
-        const whole = train(a, data(), trainCfg, { workers });
-        const trainer = openTrainer(b, trainCfg, { workers });
+        const whole = await train(a, data(), trainCfg, { workers });
+        const trainer = await openTrainer(b, trainCfg, { workers });
         const losses: number[] = [];
         try {
           expect(trainer.workers).toBe(workers);
           const source = data();
-          for (let step = 0; step < trainCfg.steps; step++) losses.push(trainer.step(source.next().value as Batch, learningRate(trainCfg, step)));
+          for (let step = 0; step < trainCfg.steps; step++) losses.push(await trainer.step(source.next().value as Batch, learningRate(trainCfg, step)));
         } finally {
           trainer.close();
         }
@@ -152,13 +152,13 @@ describe('openTrainer: train() is its steps under the schedule', () => {
     });
   }
 
-  it('a data-parallel trainer takes one batch shape: another is refused and the trainer goes on', () => {
+  it('a data-parallel trainer takes one batch shape: another is refused and the trainer goes on', async () => {
     const model = spec.build(config, new Params(1));
-    const trainer = openTrainer(model, trainCfg, { workers: 2 });
+    const trainer = await openTrainer(model, trainCfg, { workers: 2 });
     try {
       const b = data().next().value as Batch;
-      expect(() => trainer.step({ ...b, batch: 2, tokens: b.tokens.slice(0, 2 * 17), mask: b.mask.slice(0, 2 * 16) }, 1e-3)).toThrow(/batch shape 2x16/);
-      expect(Number.isFinite(trainer.step(b, 1e-3))).toBe(true);
+      await expect(trainer.step({ ...b, batch: 2, tokens: b.tokens.slice(0, 2 * 17), mask: b.mask.slice(0, 2 * 16) }, 1e-3)).rejects.toThrow(/batch shape 2x16/);
+      expect(Number.isFinite(await trainer.step(b, 1e-3))).toBe(true);
     } finally {
       trainer.close();
       model.params.dispose();
@@ -172,7 +172,7 @@ describe('train(): the strategy is chosen before any batch is taken', () => {
   const local = getArchitecture('main-thread-only')!;
   const localConfig = local.configure({ vocab: 256, d: 32, layers: 2, heads: 2, seq: 16 });
 
-  it('workers that cannot set up: logged, then one thread, before the first batch; the one-thread weights', () => {
+  it('workers that cannot set up: logged, then one thread, before the first batch; the one-thread weights', async () => {
     const events: string[] = [];
     const source = data();
     const counted: Iterator<Batch> = { next: () => (events.push('batch'), source.next()) };
@@ -180,12 +180,12 @@ describe('train(): the strategy is chosen before any batch is taken', () => {
     process.stderr.write = ((s: string) => (events.push(`log: ${s}`), true)) as typeof process.stderr.write;
     const model = local.build(localConfig, new Params(1)), ref = local.build(localConfig, new Params(1));
     try {
-      const r = train(model, counted, trainCfg, { workers: 2 });
+      const r = await train(model, counted, trainCfg, { workers: 2 });
       process.stderr.write = write;
       expect(r.workers).toBe(1);
       expect(events[0]).toMatch(/^log: data-parallel training with 2 participants not possible \(the workers could not set up .*not registered in the worker.*\); training on one thread/s);
       expect(events.slice(1)).toEqual(Array(trainCfg.steps).fill('batch'));
-      const one = train(ref, data(), trainCfg, { workers: 1 });
+      const one = await train(ref, data(), trainCfg, { workers: 1 });
       expect(r.losses).toEqual(one.losses);
       expect(weightsOf(model)).toEqual(weightsOf(ref));
     } finally {
@@ -197,7 +197,7 @@ describe('train(): the strategy is chosen before any batch is taken', () => {
 });
 
 describe('the flat AdamW on a model matches the optim reference applied per parameter', () => {
-  it('three steps with clipping: weights within 1e-5 relative', () => {
+  it('three steps with clipping: weights within 1e-5 relative', async () => {
     const clipped: TrainConfig = { ...trainCfg, clip: 0.05 };
     const batchesOf = [...Array(3)].map((_, i) => batches(text, { batch: 2, seq: 16, seed: i }).next().value!);
     const a = spec.build(config, new Params(2)), b = spec.build(config, new Params(2));
@@ -206,10 +206,10 @@ describe('the flat AdamW on a model matches the optim reference applied per para
     const flat = new FlatAdamW(clipped, layout);
     const w = weightsOf(b), g = new Float32Array(layout.total);
     const norms: number[] = [];
-    batchesOf.forEach((batch, i) => {
+    for (const [i, batch] of batchesOf.entries()) {
       const lr = 1e-2 * (i + 1);
       // reference: the global norm in tf ops, then each parameter's update (decay on matrices only)
-      const ga = gradients(a, batch);
+      const ga = await gradients(a, batch);
       const norm = tf.tidy(() => tf.sqrt(tf.addN(Object.values(ga.grads).map((x) => tf.sum(tf.square(x))))).dataSync()[0]!);
       norms.push(norm);
       for (const [n, v] of a.params.vars) {
@@ -223,12 +223,12 @@ describe('the flat AdamW on a model matches the optim reference applied per para
       }
       tf.dispose(ga.grads);
       // the trainer's AdamW over the flat layout
-      const gb = gradients(b, batch);
+      const gb = await gradients(b, batch);
       layout.write(gb.grads, g);
       tf.dispose(gb.grads);
       flat.apply(g, w, lr, clipScale(Math.sqrt(sumSquares(g)), clipped.clip));
       layout.assign(b.params.vars, w);
-    });
+    }
     expect(Math.min(...norms)).toBeGreaterThan(clipped.clip); // every step was clipped
     expect(relMax(weightsOf(b), weightsOf(a))).toBeLessThan(1e-5);
     for (const { m, v } of moments.values()) tf.dispose([m, v]);

@@ -174,13 +174,21 @@ export function transposeInto(h: Float32Array, src: number, rows: number, cols: 
 
 /**
  * A Float32Array view of a float32 tensor's data without copying (wasm heap), or a copy (dataSync)
- * elsewhere. The view is only valid until the next allocation on the backend.
+ * elsewhere: for CPU backends (dataSync fails on webgpu). The view is only valid until the next
+ * allocation on the backend.
  */
 export function readFloats(t: tf.Tensor): Float32Array {
-  if (tf.getBackend() === 'wasm' && t.dtype === 'float32') {
-    const be = tf.backend() as unknown as WasmBackend;
-    const info = be.dataIdMap.get(t.dataId);
-    if (info) return new Float32Array(be.wasm.HEAPF32.buffer, info.memoryOffset, t.size);
-  }
-  return t.dataSync() as Float32Array;
+  return wasmView(t) ?? (t.dataSync() as Float32Array);
+}
+
+/** readFloats on any backend: the same view on wasm, else an asynchronous read (the only kind webgpu has). */
+export async function readFloatsAsync(t: tf.Tensor): Promise<Float32Array> {
+  return wasmView(t) ?? ((await t.data()) as Float32Array);
+}
+
+function wasmView(t: tf.Tensor): Float32Array | null {
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32') return null;
+  const be = tf.backend() as unknown as WasmBackend;
+  const info = be.dataIdMap.get(t.dataId);
+  return info ? new Float32Array(be.wasm.HEAPF32.buffer, info.memoryOffset, t.size) : null;
 }

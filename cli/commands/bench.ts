@@ -54,7 +54,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const info = opts.json ? err : out;
       info(`# machine: ${machineLabel(machine)}; ${backendLine(backend)}; commit: ${sha}; node ${process.version}\n`);
       info(`# ${peak.assumptions}\n`);
-      const gate = correctnessGate();
+      const gate = await correctnessGate();
       if (!gate.ok) {
         err(`archbench: correctness gate failed: fast path vs plain ops differ by ${gate.worst.toExponential(2)} relative in ${gate.what} (limit 1e-5); no speeds reported\n`);
         process.exitCode = 1;
@@ -71,7 +71,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const rowBackend = opts.plain ? tf.getBackend() : backend.name;
       try {
         for (const c of configs) {
-          const { row, detail } = benchOne(c, corpus, peak, rowBackend, { steps, warmup, workers, decodeContext, decodeSteps });
+          const { row, detail } = await benchOne(c, corpus, peak, rowBackend, { steps, warmup, workers, decodeContext, decodeSteps });
           if (opts.plain) row.name += '/plain'; // a baseline figure never passes for an optimised one
           rows.push(row);
           if (opts.json) {

@@ -129,9 +129,9 @@ async function calibrate(a: CalibrateArgs, out: (s: string) => void): Promise<vo
     const cache = new ModelCache(String(extra.cache ?? '.cache/archbench'));
     const pinned = extra.textKey ? String(extra.textKey) : undefined;
     if (!pinned || cache.load(pinned, model.params).status !== 'hit') {
-      const text = models.trainedModel(cache, { spec, config, seed: 0, stream: models.corpusStream(corpus), train: preset.train, purpose: 'text' });
+      const text = await models.trainedModel(cache, { spec, config, seed: 0, stream: models.corpusStream(corpus), train: preset.train, purpose: 'text' });
       for (const [n, v] of model.params.vars) v.assign(text.model.params.get(n));
-      if (pinned) cache.save(pinned, model.params, text.info);
+      if (pinned) await cache.save(pinned, model.params, text.info);
       text.model.params.dispose();
     }
     if (extra.textOnly) return;
@@ -141,7 +141,7 @@ async function calibrate(a: CalibrateArgs, out: (s: string) => void): Promise<vo
     ...(extra.weightDecay !== undefined ? { weightDecay: Number(extra.weightDecay) } : {}) };
   const { stream, probes } = taskProbes(a, corpus, config.seq);
   const log = (p: CurvePoint) => out(`${JSON.stringify({ ...p, seconds: +p.seconds.toFixed(1), loss: +p.loss.toFixed(4) })}\n`);
-  learningCurve(model, stream, cfg, probes, { seed: Number(extra.seed ?? 0), every: a.every, evalBatch: 16, onPoint: log });
+  await learningCurve(model, stream, cfg, probes, { seed: Number(extra.seed ?? 0), every: a.every, evalBatch: 16, onPoint: log });
 }
 
 export function register(program: Command, out: (s: string) => void): void {

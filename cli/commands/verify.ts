@@ -18,7 +18,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const cases = loadGoldenDir(opts.golden); // every file parsed and typed before anything runs
       const backend = await selectBackend(opts.backend);
       if (!opts.json) process.stderr.write(`${backendLine(backend)}\n`);
-      const checks = runCases(cases);
+      const checks = await runCases(cases);
       for (const k of checks) {
         out(opts.json
           ? `${JSON.stringify({ file: k.file, case: k.case, form: k.form, max_abs_err: k.maxAbsErr, tolerance: k.tolerance, pass: k.pass,

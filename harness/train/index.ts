@@ -3,7 +3,7 @@
 // thread and worker threads: parallel.ts) and returns a Trainer that takes one step at a time (the
 // efficiency suite times those steps); train() runs it over a batch sequence with the learning-rate
 // schedule, an optional stop hook and divergence detection. The loss and gradients are in step.ts, AdamW
-// and clipping in optim.ts.
+// and clipping in optim.ts. Training is asynchronous (webgpu reads tensors only with `await t.data()`).
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
@@ -38,7 +38,7 @@ export interface TrainHooks {
    * Called after each step with the number of steps done (the model holds the updated weights); true ends
    * training there, before cfg.steps (a budget calibrated on a probe: suites/tasks/training.ts).
    */
-  stop?(stepsDone: number): boolean;
+  stop?(stepsDone: number): boolean | Promise<boolean>;
 }
 
 export interface TrainerOptions {
@@ -75,7 +75,7 @@ export const MIN_PARALLEL_STEPS = 20;
  * and their replicas checked here, before any batch: when they cannot be used, that is logged and the
  * trainer is the one-thread one (its `workers` says so). One data-parallel trainer is open at a time.
  */
-export function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: TrainerOptions = {}): Trainer {
+export async function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: TrainerOptions = {}): Promise<Trainer> {
   const seq = opts.seq ?? model.config.seq;
   const workers = Math.min(opts.workers ?? defaultWorkers(model, cfg, seq), cfg.batch, Math.max(2, availableParallelism() * 4));
   if (workers > 1) {
@@ -83,7 +83,7 @@ export function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: Traine
     if (!('problem' in parallel)) return parallel;
     log(`data-parallel training with ${workers} participants not possible (${parallel.problem}); training on one thread`);
   }
-  return new LocalTrainer(model, cfg, opts.meter);
+  return LocalTrainer.open(model, cfg, opts.meter);
 }
 
 /**
@@ -91,15 +91,15 @@ export function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: Traine
  * a non-finite loss. The trainer (and so the number of workers, returned) is chosen before the first batch
  * is taken; a data-parallel run matches the one-thread run within float tolerance.
  */
-export function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks = {}): TrainResult {
-  const trainer = openTrainer(model, cfg, { workers: hooks.workers, meter: hooks.meter });
+export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const trainer = await openTrainer(model, cfg, { workers: hooks.workers, meter: hooks.meter });
   try {
     const losses: number[] = [];
     let tokens = 0, divergedAt: number | undefined;
     const t0 = performance.now();
     for (let step = 0; step < cfg.steps; step++) {
       const b = data.next().value as Batch;
-      const loss = trainer.step(b, learningRate(cfg, step));
+      const loss = await trainer.step(b, learningRate(cfg, step));
       if (!Number.isFinite(loss)) {
         divergedAt = step;
         break;
@@ -107,7 +107,7 @@ export function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainCon
       losses.push(loss);
       tokens += b.batch * b.seq;
       hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
-      if (hooks.stop?.(step + 1)) break;
+      if (await hooks.stop?.(step + 1)) break;
     }
     const seconds = (performance.now() - t0) / 1000;
     return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: trainer.workers };

@@ -3,7 +3,7 @@
 // the learning-rate schedule (linear warm-up, then cosine decay). The element-wise update is the optim
 // family's host kernel (architectures/ops/optim/host.ts).
 import * as tf from '@tensorflow/tfjs';
-import { readFloats } from '../../architectures/ops/wasm-backend.ts';
+import { readFloats, readFloatsAsync } from '../../architectures/ops/wasm-backend.ts';
 import { paramSignature } from '../../architectures/dry-build.ts';
 import { adamwHost } from '../../architectures/ops/optim/host.ts';
 import type { TrainConfig } from '../presets.ts';
@@ -40,18 +40,30 @@ export class FlatLayout {
   signature(): string {
     return paramSignature(this.names.map((n, i) => [n, this.shapes[i]!]));
   }
-  /** Copy tensors (by name; missing ones as zeros) into flat. */
+  /** Copy tensors (by name; missing ones as zeros) into flat. CPU backends only (reads synchronously). */
   write(tensors: Record<string, tf.Tensor>, flat: Float32Array): void {
-    this.names.forEach((n, i) => {
-      const t = tensors[n];
-      const o = this.offsets[i]!;
-      if (t) flat.set(readFloats(t), o);
-      else flat.fill(0, o, o + this.sizes[i]!);
-    });
+    this.names.forEach((n, i) => this.place(i, tensors[n] && readFloats(tensors[n]), flat));
   }
-  /** Copy the variables' values into flat. */
+  /**
+   * write() on any backend: every tensor is read asynchronously, all at once. On wasm the reads are
+   * zero-copy views, taken and copied with no backend allocation in between.
+   */
+  async writeAsync(tensors: Record<string, tf.Tensor>, flat: Float32Array): Promise<void> {
+    const data = await Promise.all(this.names.map((n) => tensors[n] && readFloatsAsync(tensors[n])));
+    this.names.forEach((_, i) => this.place(i, data[i], flat));
+  }
+  /** Copy the variables' values into flat. CPU backends only. */
   read(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): void {
     this.write(Object.fromEntries(vars), flat);
+  }
+  /** read() on any backend. */
+  readAsync(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): Promise<void> {
+    return this.writeAsync(Object.fromEntries(vars), flat);
+  }
+  private place(i: number, data: Float32Array | undefined, flat: Float32Array): void {
+    const o = this.offsets[i]!;
+    if (data) flat.set(data, o);
+    else flat.fill(0, o, o + this.sizes[i]!);
   }
   /** Set every variable from flat. */
   assign(vars: ReadonlyMap<string, tf.Variable>, flat: Float32Array): void {

@@ -271,7 +271,8 @@ class ParallelTrainer implements Trainer {
     return this.shared.job.n;
   }
 
-  step(batch: Batch, lr: number): number {
+  /** Synchronous inside (Atomics barriers); asynchronous only to fulfil the Trainer contract. */
+  async step(batch: Batch, lr: number): Promise<number> {
     if (this.closed) throw new Error('this data-parallel trainer is closed');
     const { shared } = this;
     shared.stage(batch, lr);

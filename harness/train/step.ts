@@ -1,6 +1,7 @@
 // What one training step computes on a batch: the masked next-token cross-entropy and its gradients, for
 // a whole batch or for one data-parallel participant's shard of it; and the Trainer contract that the
-// one-thread (local.ts) and data-parallel (parallel.ts) trainers fulfil.
+// one-thread (local.ts) and data-parallel (parallel.ts) trainers fulfil. A step is asynchronous: on webgpu
+// a tensor can only be read with `await t.data()`.
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { tokenNll } from '../../architectures/ops/loss/index.ts';
@@ -13,9 +14,10 @@ export interface Trainer {
   readonly workers: number;
   /**
    * One step on `batch` at learning rate `lr`: gradients, global-norm clipping, AdamW; the model then holds
-   * the new weights. Returns the batch's mean loss; when it is not finite nothing is updated.
+   * the new weights (the GPU's work included). Resolves to the batch's mean loss; when it is not finite
+   * nothing is updated.
    */
-  step(batch: Batch, lr: number): number;
+  step(batch: Batch, lr: number): Promise<number>;
   /** Release what the trainer holds (the data-parallel workers). */
   close(): void;
 }
@@ -37,16 +39,32 @@ export function maskSum(b: Batch): number {
   return s;
 }
 
-/** Gradients of the mean loss of a batch, keyed by parameter name (the caller disposes them). */
-export function gradients(model: LanguageModel, b: Batch, meter?: PeakMeter): { loss: number; grads: Record<string, tf.Tensor> } {
-  return shardGradients(model, b, Math.max(1, maskSum(b)), meter);
+/** Gradients of the mean loss of a batch, keyed by parameter name (the caller disposes them); any backend. */
+export async function gradients(model: LanguageModel, b: Batch, meter?: PeakMeter): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+  const { value, grads } = lossAndGradients(model, b, Math.max(1, maskSum(b)), meter);
+  const loss = (await value.data())[0]!;
+  value.dispose();
+  return { loss, grads };
 }
 
 /**
- * Gradients of sum(nll * mask) / denom over a batch (a shard of a larger one when denom is the whole
- * batch's mask sum: the shards' gradients then add up to the whole batch's). Keyed by parameter name.
+ * Gradients of sum(nll * mask) / denom over a shard of a batch (lossAndGradients), the loss read
+ * synchronously: for the data-parallel trainer, which runs on CPU backends only and keeps its thread
+ * synchronous (parallel.ts).
  */
 export function shardGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { loss: number; grads: Record<string, tf.Tensor> } {
+  const { value, grads } = lossAndGradients(model, b, denom, meter);
+  const loss = value.dataSync()[0]!;
+  value.dispose();
+  return { loss, grads };
+}
+
+/**
+ * The loss sum(nll * mask) / denom over a batch (a shard of a larger one when denom is the whole batch's
+ * mask sum: the shards' gradients then add up to the whole batch's), as a tensor, and its gradients keyed
+ * by parameter name.
+ */
+function lossAndGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const names = [...model.params.vars.keys()];
   const list = names.map((n) => model.params.vars.get(n)!);
   const { value, grads } = tf.variableGrads(() => {
@@ -56,12 +74,10 @@ export function shardGradients(model: LanguageModel, b: Batch, denom: number, me
     return tf.div(tf.sum(tf.mul(nll, mask)), denom) as tf.Scalar;
   }, list);
   meter?.sample();
-  const loss = value.dataSync()[0]!;
-  value.dispose();
   const byName: Record<string, tf.Tensor> = {};
   for (const n of names) {
     const g = grads[model.params.vars.get(n)!.name];
     if (g) byName[n] = g;
   }
-  return { loss, grads: byName };
+  return { value, grads: byName };
 }

@@ -54,7 +54,7 @@ export async function runEfficiency(ctx: SuiteContext, settings: EfficiencySetti
   const load = () => loadavg()[0]!;
   rec.add('machine_load_avg', load(), 'load', { when: 'start' }, { note: `1-minute load average of the machine (${availableParallelism()} CPUs) when the unit started` });
 
-  const g = gate(model, settings.gate, ctx.seed);
+  const g = await gate(model, settings.gate, ctx.seed);
   rec.add('correctness_gate', g.ok ? 1 : 0, 'bool', {}, { flag: g.ok ? undefined : 'failed', note: g.note });
   rec.add('gate_relative_logit_diff', g.relDiff, 'ratio', {}, { note: g.note });
   log(`${label}: correctness gate ${g.ok ? 'passed' : 'FAILED'} (${g.note})`);

@@ -21,22 +21,23 @@ import { errorText, rssNote, type Unit } from './recorder.ts';
  */
 function trainerPerLength(model: LanguageModel, ctx: SuiteContext, batch: number) {
   let open: { seq: number; trainer: Trainer } | null = null;
-  const trainerFor = (seq: number): Trainer => {
+  const trainerFor = async (seq: number): Promise<Trainer> => {
     if (open?.seq !== seq) {
       open?.trainer.close();
       open = null; // stays null if opening raises
-      open = { seq, trainer: openTrainer(model, { ...ctx.preset.train, batch }, { seq }) };
+      open = { seq, trainer: await openTrainer(model, { ...ctx.preset.train, batch }, { seq }) };
     }
     return open.trainer;
   };
   return {
     /** Open (or keep) the trainer for this length; its participants, in words. */
-    prepare: (seq: number): string => {
-      const { workers } = trainerFor(seq);
+    prepare: async (seq: number): Promise<string> => {
+      const { workers } = await trainerFor(seq);
       return workers === 1 ? 'one thread' : `${workers} data-parallel threads`;
     },
+    /** One step; it resolves once the step's work is done (the trainer reads the loss and gradients). */
     step: async (b: Batch): Promise<void> => {
-      trainerFor(b.seq).step(b, ctx.preset.train.lr);
+      await (await trainerFor(b.seq)).step(b, ctx.preset.train.lr);
     },
     close: (): void => open?.trainer.close(),
   };
@@ -54,7 +55,7 @@ export async function trainSweep(u: Unit): Promise<void> {
 
   const measure = async (seq: number, dims: Dims) => {
     const b = makeBatch(seq);
-    const on = trainer.prepare(seq);
+    const on = await trainer.prepare(seq);
     let rssPeak = rss();
     const p = await profiled(() => trainer.step(b));
     await p.result;
@@ -80,7 +81,7 @@ export async function trainSweep(u: Unit): Promise<void> {
     try {
       await trainer.step(makeBatch(s.probeLengths[0]!)); // unprofiled canary: a model whose training step raises fails here
       for (const seq of s.probeLengths) {
-        trainer.prepare(seq);
+        await trainer.prepare(seq);
         const p = await profiled(() => trainer.step(makeBatch(seq)));
         await p.result;
         mem.add(seq, p.peakBytes - p.before);

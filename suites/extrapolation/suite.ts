@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel, ModelConfig } from '../../architectures/interface.ts';
 import { Params } from '../../architectures/layers.ts';
 import { tokenNll } from '../../architectures/ops/loss/index.ts';
+import { readAndDispose } from '../../architectures/ops/read.ts';
 import type { Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { EXTRAPOLATION_SETTINGS, type ExtrapolationSettings } from './settings.ts';
@@ -41,8 +42,8 @@ export function regionStarts(total: number, span: number, k: number): number[] {
  * Per-position NLL sums (nats) of `forward` on windows of `length` cut from the regions; returns the
  * position sums and the number of windows.
  */
-export function positionNll(forward: (t: tf.Tensor2D) => tf.Tensor3D, bytes: Uint8Array, starts: number[], span: number, length: number,
-  batchTokens: number): { sums: Float64Array; windows: number } {
+export async function positionNll(forward: (t: tf.Tensor2D) => tf.Tensor3D, bytes: Uint8Array, starts: number[], span: number, length: number,
+  batchTokens: number): Promise<{ sums: Float64Array; windows: number }> {
   const wins: number[] = [];
   for (const s of starts) for (let o = 0; o + length <= span; o += length) wins.push(s + o);
   const sums = new Float64Array(length);
@@ -51,10 +52,10 @@ export function positionNll(forward: (t: tf.Tensor2D) => tf.Tensor3D, bytes: Uin
     const group = wins.slice(i, i + per);
     const flat = new Int32Array(group.length * (length + 1));
     group.forEach((w, j) => flat.set(bytes.subarray(w, w + length + 1), j * (length + 1)));
-    const nll = tf.tidy(() => {
+    const nll = await readAndDispose(tf.tidy(() => {
       const all = tf.tensor2d(flat, [group.length, length + 1], 'int32');
-      return tokenNll(forward(all.slice([0, 0], [-1, length])), all.slice([0, 1], [-1, length])).dataSync();
-    });
+      return tokenNll(forward(all.slice([0, 0], [-1, length])), all.slice([0, 1], [-1, length]));
+    }));
     for (let j = 0; j < group.length; j++) for (let p = 0; p < length; p++) sums[p] += nll[j * length + p]!;
   }
   return { sums, windows: wins.length };
@@ -110,8 +111,8 @@ function fitsMemory(m: LanguageModel, length: number, s: ExtrapolationSettings):
   return m.config.heads * length * length * 4 <= s.maxScoreBytes;
 }
 
-function evaluateVariant(ctx: SuiteContext, model: LanguageModel, variant: string, lengths: number[], span: number, starts: number[],
-  s: ExtrapolationSettings, variantNote = ''): Measurement[] {
+async function evaluateVariant(ctx: SuiteContext, model: LanguageModel, variant: string, lengths: number[], span: number, starts: number[],
+  s: ExtrapolationSettings, variantNote = ''): Promise<Measurement[]> {
   const seq = model.config.seq;
   const bytes = ctx.corpus.splits.test;
   const forward = (t: tf.Tensor2D) => (model.forwardLong ? model.forwardLong(t) : model.forward(t));
@@ -125,7 +126,7 @@ function evaluateVariant(ctx: SuiteContext, model: LanguageModel, variant: strin
       continue;
     }
     const t0 = performance.now();
-    const { sums, windows } = positionNll(forward, bytes, starts, span, length, s.batchTokens);
+    const { sums, windows } = await positionNll(forward, bytes, starts, span, length, s.batchTokens);
     ctx.meter.sample();
     const total = sums.reduce((a, b) => a + b, 0);
     const bpb = total / (windows * length) / Math.LN2;
@@ -145,7 +146,7 @@ function evaluateVariant(ctx: SuiteContext, model: LanguageModel, variant: strin
   return out;
 }
 
-export function resolutionRecords(ctx: SuiteContext, model: LanguageModel, lengths: number[], starts: number[], s: ExtrapolationSettings): Measurement[] {
+export async function resolutionRecords(ctx: SuiteContext, model: LanguageModel, lengths: number[], starts: number[], s: ExtrapolationSettings): Promise<Measurement[]> {
   const out: Measurement[] = [];
   if (!model.capabilities.attentionMaps) {
     return [{ metric: 'attention_resolution', value: NaN, unit: 'ratio', dims: { length: model.config.seq, layer: 'mean' }, flag: 'not_applicable', note: 'no softmax attention maps (capabilities.attentionMaps not declared)' }];
@@ -166,8 +167,7 @@ export function resolutionRecords(ctx: SuiteContext, model: LanguageModel, lengt
       for (let l = 0; l < model.config.layers; l++) {
         const sc = model.attentionScores(ids, l);
         const h = sc.shape[1];
-        const data = sc.dataSync() as Float32Array;
-        sc.dispose();
+        const data = (await readAndDispose(sc)) as Float32Array;
         perLayer[l]!.push(...attentionResolution(data, h, length));
       }
       ids.dispose();
@@ -208,28 +208,28 @@ export const extrapolation: Suite = {
     }
     return figs;
   },
-  run(ctx): Measurement[] {
+  async run(ctx): Promise<Measurement[]> {
     const s = EXTRAPOLATION_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`extrapolation: no settings for preset ${ctx.preset.name}`);
-    const { model } = ctx.textModel();
+    const { model } = await ctx.textModel();
     const seq = model.config.seq;
     const lengths = [...new Set(s.multiples.map((m) => m * seq))].sort((a, b) => a - b);
     const runnable = lengths.filter((l) => fitsMemory(model, l, s));
     const span = Math.max(...runnable, seq);
     const starts = regionStarts(ctx.corpus.splits.test.length - 1, span, s.regions);
     if (starts.length === 0) throw new Error(`extrapolation: the test split is shorter than ${span + 1} bytes`);
-    const out = evaluateVariant(ctx, model, 'native', lengths, span, starts, s);
+    const out = await evaluateVariant(ctx, model, 'native', lengths, span, starts, s);
     const twin = slidingWindowTwin(ctx, model, seq);
     if (twin.model) {
       try {
-        out.push(...evaluateVariant(ctx, twin.model, 'sliding_window', lengths, span, starts, s, `window ${seq}`));
+        out.push(...await evaluateVariant(ctx, twin.model, 'sliding_window', lengths, span, starts, s, `window ${seq}`));
       } finally {
         twin.model.params.dispose();
       }
     } else {
       out.push({ metric: 'test_bpb', value: NaN, unit: 'bpb', dims: { length: seq, variant: 'sliding_window' }, flag: 'not_applicable', note: `no sliding-window row: ${twin.why}` });
     }
-    out.push(...resolutionRecords(ctx, model, runnable, starts, s));
+    out.push(...await resolutionRecords(ctx, model, runnable, starts, s));
     return out;
   },
 };

@@ -5,10 +5,11 @@
 // in tokens, feeding the model's own greedy output.
 import * as tf from '@tensorflow/tfjs';
 import type { DecodeState, LanguageModel, StructuredContext, StructuredPrompting } from '../../architectures/interface.ts';
+import { readAndDispose } from '../../architectures/ops/read.ts';
 import {
   answerRoom, answerTokens, groupDemos, groupTokensOf, iclEpisode, queriesOf, queryTokens, truncateToContext, type IclFormat, type Pair,
 } from './episodes.ts';
-import { decodeEpisodes } from '../tasks/score.ts';
+import { argmaxIds, decodeEpisodes } from '../tasks/score.ts';
 
 export interface ScoredItem {
   query: Pair;
@@ -26,14 +27,14 @@ export interface ScoreOptions {
 }
 
 /** Conventional ICL: per query, the last demonstrations that fit the context, then the query. */
-export function scoreConventional(model: LanguageModel, demos: Pair[], o: ScoreOptions): ScoredItem[] {
-  return scoreConventionalMany(model, [demos], o)[0]!;
+export async function scoreConventional(model: LanguageModel, demos: Pair[], o: ScoreOptions): Promise<ScoredItem[]> {
+  return (await scoreConventionalMany(model, [demos], o))[0]!;
 }
 
 /** scoreConventional over several demonstration lists, decoded together (equal-length prompts share batches). */
-export function scoreConventionalMany(model: LanguageModel, lists: Pair[][], o: ScoreOptions): ScoredItem[][] {
+export async function scoreConventionalMany(model: LanguageModel, lists: Pair[][], o: ScoreOptions): Promise<ScoredItem[][]> {
   const items = lists.map((demos) => queriesOf(demos).map((q) => ({ query: q, seen: truncateToContext(o.format, demos, q.input, o.context) })));
-  const decoded = decodeEpisodes(model, items.flat().map((it) => iclEpisode(o.format, it.seen, it.query)), o.batch);
+  const decoded = await decodeEpisodes(model, items.flat().map((it) => iclEpisode(o.format, it.seen, it.query)), o.batch);
   let at = 0;
   return items.map((list) => list.map((it) => ({ ...it, correct: decoded[at++]!.correct[0]! })));
 }
@@ -53,33 +54,31 @@ const tensorsOf = (layers: DecodeState['layers']): Set<tf.Tensor> => {
   return out;
 };
 
-const argmaxRows = (logits: tf.Tensor): number[] => tf.tidy(() => Array.from(tf.argMax(logits.reshape([logits.shape[0]!, -1]), -1).dataSync()));
-
 /** Greedy decoding of `len` tokens after equal-length query prompts, on the structured path. */
-function decodeStructured(sp: StructuredPrompting, ctx: StructuredContext, prompts: number[][], len: number): number[][] {
+async function decodeStructured(sp: StructuredPrompting, ctx: StructuredContext, prompts: number[][], len: number): Promise<number[][]> {
   const b = prompts.length, t = prompts[0]!.length;
   const shared = tensorsOf(ctx.layers);
   const out: number[][] = prompts.map(() => []);
   let state: DecodeState | undefined;
   const release = (s?: DecodeState) => s && tf.dispose([...tensorsOf(s.layers)].filter((x) => !shared.has(x)));
   try {
-    let ids = scoped(() => {
+    let ids = Array.from(await readAndDispose(scoped(() => {
       const r = sp.prefill(ctx, tf.tensor2d(prompts.flat(), [b, t], 'int32'));
       for (const x of tensorsOf(r.state.layers)) tf.keep(x);
       state = r.state;
-      return argmaxRows(r.logits);
-    });
+      return tf.keep(argmaxIds(r.logits));
+    })));
     for (let i = 0; ; i++) {
       ids.forEach((id, row) => out[row]!.push(id));
       if (i === len - 1) break;
       const prev: DecodeState = state!;
       const feed = ids;
-      ids = scoped(() => {
+      ids = Array.from(await readAndDispose(scoped(() => {
         const r = sp.step(prev, tf.tensor1d(feed, 'int32'));
         for (const x of tensorsOf(r.state.layers)) tf.keep(x);
         state = r.state;
-        return argmaxRows(r.logits);
-      });
+        return tf.keep(argmaxIds(r.logits));
+      })));
       const kept = tensorsOf(state!.layers);
       tf.dispose([...tensorsOf(prev.layers)].filter((x) => !shared.has(x) && !kept.has(x)));
     }
@@ -94,7 +93,7 @@ function decodeStructured(sp: StructuredPrompting, ctx: StructuredContext, promp
  * (each group: episode start + demonstrations), encoded once (batch 1), right-aligned; every query then
  * attends to all groups (ln M on its own keys). Returns the scored items and M.
  */
-export function scoreStructured(model: LanguageModel, demos: Pair[], o: ScoreOptions): { items: ScoredItem[]; groups: number } {
+export async function scoreStructured(model: LanguageModel, demos: Pair[], o: ScoreOptions): Promise<{ items: ScoredItem[]; groups: number }> {
   const sp = model.structured;
   if (!sp) throw new Error(`${model.config.arch} does not offer structured prompting`);
   const queries = queriesOf(demos);
@@ -121,7 +120,7 @@ export function scoreStructured(model: LanguageModel, demos: Pair[], o: ScoreOpt
       for (let s = 0; s < qs.length; s += o.batch) {
         const part = qs.slice(s, s + o.batch);
         const want = part.map((q) => answerTokens(o.format, q.label));
-        const got = decodeStructured(sp, c, part.map((q) => queryTokens(o.format, q.input)), want[0]!.length);
+        const got = await decodeStructured(sp, c, part.map((q) => queryTokens(o.format, q.input)), want[0]!.length);
         part.forEach((q, j) => correct.set(q, got[j]!.every((v, k) => v === want[j]![k])));
       }
     }

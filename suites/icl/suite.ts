@@ -73,7 +73,7 @@ const cellShortcut = (items: ScoredItem[], labels: number): number =>
   Math.max(1 / labels, summariseShortcuts(items.map((i) => ({ demos: i.seen, query: i.query })), labels).best);
 
 /** Order robustness: K sets x P permutations, per number of demonstrations and arrangement (`extra` dims on every record). */
-export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void, extra: Dims = {}): Measurement[] {
+export async function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void, extra: Dims = {}): Promise<Measurement[]> {
   const out: Measurement[] = [];
   const o = { format: s.format, context: model.config.seq, batch: s.evalBatch };
   for (const n of s.order.demos) {
@@ -83,7 +83,7 @@ export function evalOrder(model: LanguageModel, s: IclSettings, task: IclTask, s
       const all: ScoredItem[] = [];
       // every permutation of every set at once: equal-length prompts share decoding batches
       const lists = sets.flatMap((set, si) => Array.from({ length: s.order.permutations }, (_, p) => permutation(set, arrangement, seed, 'order', n, si, p)));
-      const scored = scoreConventionalMany(model, lists, o);
+      const scored = await scoreConventionalMany(model, lists, o);
       sets.forEach((_set, si) => {
         const accs: number[] = [];
         for (let p = 0; p < s.order.permutations; p++) {
@@ -132,7 +132,7 @@ function calibrationRecord(demos: number, t: Tally, shortcut: number, chance: nu
 }
 
 /** Structured prompting against conventional ICL truncated to the context, per number of demonstrations. */
-export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void): Measurement[] {
+export async function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask, seed: number, onCell?: () => void): Promise<Measurement[]> {
   const out: Measurement[] = [];
   const o = { format: s.format, context: model.config.seq, batch: s.evalBatch };
   const modes = model.structured ? (['conventional', 'structured'] as const) : (['conventional'] as const);
@@ -147,13 +147,13 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
       const all: ScoredItem[] = [];
       let groups = 1, seen = 0;
       const lists: Pair[][] = sets.flatMap((set, si) => Array.from({ length: s.scaling.permutations }, (_, p) => permutation(set, 'random', seed, 'scaling', n, si, p)));
-      const conventional = mode === 'conventional' ? scoreConventionalMany(model, lists, o) : [];
-      sets.forEach((_set, si) => {
+      const conventional = mode === 'conventional' ? await scoreConventionalMany(model, lists, o) : [];
+      for (let si = 0; si < sets.length; si++) {
         for (let p = 0; p < s.scaling.permutations; p++) {
           const demos = lists[si * s.scaling.permutations + p]!;
           let items: ScoredItem[];
           if (mode === 'structured') {
-            const r = scoreStructured(model, demos, o);
+            const r = await scoreStructured(model, demos, o);
             items = r.items;
             groups = r.groups;
             seen = n;
@@ -168,7 +168,7 @@ export function evalScaling(model: LanguageModel, s: IclSettings, task: IclTask,
           out.push(accuracyRecord('icl_accuracy', t.k, t.n, { experiment: 'scaling', mode, demos: n, set: si, permutation: p },
             1 / task.labels, cellShortcut(items, task.labels)));
         }
-      });
+      }
       // structured and conventional records pair by demonstrations: M and the demonstrations seen are
       // derived, so they go in the note and in their own records below, not in dims
       const dims = { mode, demos: n };
@@ -192,7 +192,7 @@ export const icl: Suite = {
   name: 'icl',
   description: 'in-context learning on task-trained models: order robustness (random vs clustered), structured prompting vs conventional ICL up to ~1000 demonstrations, ICL accuracy per architecture',
   settings: withCalibration(ICL_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
-  run(ctx: SuiteContext): Measurement[] {
+  async run(ctx: SuiteContext): Promise<Measurement[]> {
     const s = ICL_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`icl: no settings for preset ${ctx.preset.name}`);
     const task: IclTask = { format: s.format, ...s.task };
@@ -210,18 +210,18 @@ export const icl: Suite = {
       ...taskTrainingRecords('icl', s.training, m.trained.info).map((r) => ({ ...r, dims: { ...r.dims, ...extra } })),
       { metric: 'task_budget_steps', value: m.budget.steps, unit: 'steps', dims: { task: 'icl', ...extra }, note: m.budget.how },
     ];
-    const { trained, budget } = budgetedModel(ctx, 'task:icl', stream, s.training, probe);
+    const { trained, budget } = await budgetedModel(ctx, 'task:icl', stream, s.training, probe);
     const out: Measurement[] = trainingRecords({ trained, budget });
     try {
       if (s.training.init === 'text') {
-        const text = ctx.textModel().model;
+        const text = (await ctx.textModel()).model;
         const windows = evalWindows(ctx.corpus.splits.test, text.config.seq, ctx.preset.evalTokens);
-        out.push({ metric: 'text_bpb', value: evaluateBpb(text, windows, ctx.preset.evalBatch), unit: 'bpb', dims: { split: 'test', checkpoint: 'text' },
+        out.push({ metric: 'text_bpb', value: await evaluateBpb(text, windows, ctx.preset.evalBatch), unit: 'bpb', dims: { split: 'test', checkpoint: 'text' },
           note: 'the text checkpoint the ICL task model started from' });
       }
       const orderCells = s.order.demos.length * s.order.arrangements.length * s.order.sets * s.order.permutations;
       /** Score one model (order, and scaling unless `own`), with progress lines and its evaluation time. */
-      const score = (model: LanguageModel, own: boolean): Measurement[] => {
+      const score = async (model: LanguageModel, own: boolean): Promise<Measurement[]> => {
         const t0 = performance.now();
         const cells = orderCells + (own ? 0 : s.scaling.demos.length * s.scaling.sets * s.scaling.permutations * (model.structured ? 2 : 1));
         let done = 0;
@@ -230,17 +230,17 @@ export const icl: Suite = {
           if (++done % 50 === 0) log(`icl ${ctx.spec.name}${own ? ' (own budget)' : ''}: ${done}/${cells} cells scored, ${((performance.now() - t0) / 1000).toFixed(0)}s`);
         };
         const extra: Dims = own ? { budget: 'own' } : {};
-        const recs = [...evalOrder(model, s, task, ctx.seed, tick, extra), ...(own ? [] : evalScaling(model, s, task, ctx.seed, tick))];
+        const recs = [...await evalOrder(model, s, task, ctx.seed, tick, extra), ...(own ? [] : await evalScaling(model, s, task, ctx.seed, tick))];
         return [...recs, { metric: 'icl_eval_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims: { cells, ...extra } }];
       };
-      const shared = score(trained.model, false);
+      const shared = await score(trained.model, false);
       out.push(...shared);
       const middle = shared.find((r) => r.metric === 'calibration_cell_accuracy')!.value;
       if (s.order.ownBudgetAbove !== undefined && middle > s.order.ownBudgetAbove) {
-        const own = ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
+        const own = await ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
         if (own) {
           try {
-            out.push(...trainingRecords(own, { budget: 'own' }), ...score(own.trained.model, true));
+            out.push(...trainingRecords(own, { budget: 'own' }), ...await score(own.trained.model, true));
           } finally {
             disposeModel(own.trained.model);
           }

@@ -59,7 +59,7 @@ function effectiveRecord(task: string, setting: string, extra: Dims, byLength: M
 }
 
 const needleTrainSettings = (g: NeedleGrid): NeedleSetting[] => g.trainNeedles.map((n) => ({ needles: n, queried: n, ...(g.trainExtra ? { extra: g.trainExtra } : {}) }));
-function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Measurement[] {
+async function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<NeedleSetting>, model: LanguageModel): Promise<Measurement[]> {
   const g = s.needle;
   const seq = model.config.seq; // the task model's T
   const out: Measurement[] = [];
@@ -93,7 +93,7 @@ function evalNeedles(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<
         out.push({ metric: 'needle_accuracy_by_length', value: NaN, unit: 'fraction', dims: { needles, queried, length }, flag: 'not_run', note: `${label} does not fit in ${length} tokens` });
         continue;
       }
-      const decoded = decodeEpisodes(model, eps, s.evalBatch);
+      const decoded = await decodeEpisodes(model, eps, s.evalBatch);
       ctx.meter.sample();
       const tally: Tally = { k: 0, n: 0 };
       decoded.forEach((d, i) => d.correct.forEach((ok) => {
@@ -123,7 +123,7 @@ function calibrationRecord(task: string, setting: string, t: Tally, shortcut: nu
   };
 }
 
-function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>, model: LanguageModel): Measurement[] {
+async function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<MqarSetting>, model: LanguageModel): Promise<Measurement[]> {
   const g = s.mqar;
   const seq = model.config.seq; // the task model's T
   const out: Measurement[] = [];
@@ -144,7 +144,7 @@ function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<Mqa
         continue;
       }
       const tally: Tally = { k: 0, n: 0 };
-      for (const d of decodeEpisodes(model, eps, s.evalBatch)) for (const ok of d.correct) {
+      for (const d of await decodeEpisodes(model, eps, s.evalBatch)) for (const ok of d.correct) {
         tally.n++;
         if (ok) tally.k++;
       }
@@ -159,10 +159,10 @@ function evalMqar(ctx: SuiteContext, s: RetrievalSettings, task: EpisodeTask<Mqa
 }
 
 /** Train (or load) a model, evaluate it, dispose it; with the training records first. */
-function withModel(name: string, t: TaskTraining, trained: () => TrainedModel, evaluate: (m: LanguageModel) => Measurement[]): Measurement[] {
-  const m = trained();
+async function withModel(name: string, t: TaskTraining, trained: () => Promise<TrainedModel>, evaluate: (m: LanguageModel) => Promise<Measurement[]>): Promise<Measurement[]> {
+  const m = await trained();
   try {
-    return [...taskTrainingRecords(name, t, m.info), ...evaluate(m.model)];
+    return [...taskTrainingRecords(name, t, m.info), ...await evaluate(m.model)];
   } finally {
     disposeModel(m.model);
   }
@@ -199,7 +199,7 @@ export const needle: Suite = {
     }
     return figs;
   },
-  run(ctx): Measurement[] {
+  async run(ctx): Promise<Measurement[]> {
     const s = RETRIEVAL_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`needle: no settings for preset ${ctx.preset.name}`);
     const needles = needleTask(ctx.corpus, { format: s.format });
@@ -208,13 +208,13 @@ export const needle: Suite = {
       // one retrieval model on both training streams, interleaved 1:1
       const stream = mixture([{ stream: taskStream(needles, needleTrainSettings(s.needle)), rate: 1 }, { stream: taskStream(mqar, mqarTrainSettings(s.mqar)), rate: 1 }]);
       return withModel('retrieval', s.shared, () => streamModel(ctx, 'task:retrieval', stream, s.shared!),
-        (m) => [...evalNeedles(ctx, s, needles, m), ...evalMqar(ctx, s, mqar, m)]);
+        async (m) => [...await evalNeedles(ctx, s, needles, m), ...await evalMqar(ctx, s, mqar, m)]);
     }
     const needleTraining = s.needle.training, mqarTraining = s.mqar.training;
     if (!needleTraining || !mqarTraining) throw new Error(`needle: preset ${ctx.preset.name} sets neither a shared model nor one per task`);
     return [
-      ...withModel('needle', needleTraining, () => taskModel(ctx, needles, needleTrainSettings(s.needle), needleTraining), (m) => evalNeedles(ctx, s, needles, m)),
-      ...withModel('mqar', mqarTraining, () => taskModel(ctx, mqar, mqarTrainSettings(s.mqar), mqarTraining), (m) => evalMqar(ctx, s, mqar, m)),
+      ...await withModel('needle', needleTraining, () => taskModel(ctx, needles, needleTrainSettings(s.needle), needleTraining), (m) => evalNeedles(ctx, s, needles, m)),
+      ...await withModel('mqar', mqarTraining, () => taskModel(ctx, mqar, mqarTrainSettings(s.mqar), mqarTraining), (m) => evalMqar(ctx, s, mqar, m)),
     ];
   },
 };

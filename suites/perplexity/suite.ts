@@ -17,13 +17,13 @@ export const perplexity: Suite = {
     unigram_bpb: { headline: false },
     train_seconds: { headline: false },
   },
-  run(ctx): Measurement[] {
-    const { model, info } = ctx.textModel();
+  async run(ctx): Promise<Measurement[]> {
+    const { model, info } = await ctx.textModel();
     const seq = model.config.seq;
     const batch = ctx.preset.evalBatch;
     const windows = evalWindows(ctx.corpus.splits.test, seq, ctx.preset.evalTokens);
     const groups: number[] = [];
-    for (let i = 0; i + batch <= windows.length; i += batch) groups.push(evaluateBpb(model, windows.slice(i, i + batch), batch));
+    for (let i = 0; i + batch <= windows.length; i += batch) groups.push(await evaluateBpb(model, windows.slice(i, i + batch), batch));
     ctx.meter.sample();
     const { mean, ci95 } = meanCi(groups);
     const tokens = groups.length * batch * seq;

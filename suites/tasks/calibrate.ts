@@ -8,6 +8,7 @@
 // question were measured, by hand with `archbench calibrate` (cli/commands/calibrate.ts).
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
+import { readAndDispose } from '../../architectures/ops/read.ts';
 import { wilson } from '../../harness/stats.ts';
 import { Rng } from '../../harness/data/rng.ts';
 import { batches, type WindowStream } from '../../harness/data/streams.ts';
@@ -52,9 +53,9 @@ export function sideEpisodes<S>(task: EpisodeTask<S>, setting: S, length: number
 }
 
 /** Exact-match counts over episodes. */
-export function exactCounts(model: LanguageModel, episodes: Episode[], batch: number): { k: number; n: number } {
+export async function exactCounts(model: LanguageModel, episodes: Episode[], batch: number): Promise<{ k: number; n: number }> {
   let k = 0, n = 0;
-  for (const d of decodeEpisodes(model, episodes, batch)) for (const c of d.correct) {
+  for (const d of await decodeEpisodes(model, episodes, batch)) for (const c of d.correct) {
     n++;
     if (c) k++;
   }
@@ -65,10 +66,10 @@ export function exactCounts(model: LanguageModel, episodes: Episode[], batch: nu
  * Teacher-forced accuracy of one-token answers: one full forward per episode, argmax at each answer's
  * position (a diagnostic beside exactCounts, which decodes on the real inference path).
  */
-export function forcedAccuracy(model: LanguageModel, episodes: Episode[]): number {
+export async function forcedAccuracy(model: LanguageModel, episodes: Episode[]): Promise<number> {
   let k = 0, n = 0;
   for (const ep of episodes) {
-    const pred = tf.tidy(() => tf.argMax(model.forward(tf.tensor2d(ep.tokens, [1, ep.tokens.length], 'int32')), -1).dataSync() as Int32Array);
+    const pred = await readAndDispose(tf.tidy(() => tf.argMax(model.forward(tf.tensor2d(ep.tokens, [1, ep.tokens.length], 'int32')), -1)));
     for (const q of ep.queries) {
       n++;
       if (pred[q.start - 1] === q.answer[0]) k++;
@@ -90,25 +91,32 @@ export interface CurvePoint {
  * Train `model` (already initialised: scratch or copied weights) on a task stream and score each
  * probe (a fixed held-out episode set) every `every` steps and at the end. Returns the curve.
  */
-export function learningCurve(model: LanguageModel, stream: WindowStream, cfg: TrainConfig, probes: Record<string, Episode[]>,
-  opts: { seed: number; every: number; evalBatch: number; onPoint?: (p: CurvePoint) => void }): CurvePoint[] {
+export async function learningCurve(model: LanguageModel, stream: WindowStream, cfg: TrainConfig, probes: Record<string, Episode[]>,
+  opts: { seed: number; every: number; evalBatch: number; onPoint?: (p: CurvePoint) => void }): Promise<CurvePoint[]> {
   const points: CurvePoint[] = [];
   const t0 = performance.now();
   let tokens = 0;
-  const point = (step: number, loss: number) => {
-    const scored = Object.fromEntries(Object.entries(probes).map(([name, eps]) => {
-      const { k, n } = exactCounts(model, eps, opts.evalBatch);
-      return [name, { k, n, accuracy: k / n, forced: forcedAccuracy(model, eps) }];
-    }));
+  const point = async (step: number, loss: number) => {
+    const scored: CurvePoint['probes'] = {};
+    for (const [name, eps] of Object.entries(probes)) {
+      const { k, n } = await exactCounts(model, eps, opts.evalBatch);
+      scored[name] = { k, n, accuracy: k / n, forced: await forcedAccuracy(model, eps) };
+    }
     const p = { step, tokens, seconds: (performance.now() - t0) / 1000, loss, probes: scored };
     points.push(p);
     opts.onPoint?.(p);
   };
-  point(0, NaN);
-  train(model, batches(stream, { batch: cfg.batch, seq: model.config.seq, seed: opts.seed }), cfg, {
-    onStep: (step, loss) => {
+  await point(0, NaN);
+  // Probes are scored from the stop hook (it may be awaited; onStep may not), which never ends training.
+  let last = NaN;
+  await train(model, batches(stream, { batch: cfg.batch, seq: model.config.seq, seed: opts.seed }), cfg, {
+    onStep: (_step, loss) => {
       tokens += cfg.batch * model.config.seq;
-      if ((step + 1) % opts.every === 0 || step + 1 === cfg.steps) point(step + 1, loss);
+      last = loss;
+    },
+    stop: async (done) => {
+      if (done % opts.every === 0 || done === cfg.steps) await point(done, last);
+      return false;
     },
   });
   return points;

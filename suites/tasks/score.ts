@@ -1,10 +1,11 @@
 // Scoring episodes on the real inference path: prefill the prompt up to the first answer, then step one
 // token at a time, feeding the model's own greedy output at answer positions and the episode's tokens
 // elsewhere. A query is correct iff every decoded answer token equals the reference (exact match).
-// Also: per-cell accuracy records (Wilson intervals, floor/ceiling flags, the shortcut) and effective length.
+// Token ids are read asynchronously (webgpu has no other way). Also: per-cell accuracy records (Wilson intervals, floor/ceiling flags, the shortcut) and effective length.
 import * as tf from '@tensorflow/tfjs';
 import { disposeReplaced, disposeState } from '../../architectures/decode-state.ts';
 import type { LanguageModel } from '../../architectures/interface.ts';
+import { readAndDispose } from '../../architectures/ops/read.ts';
 import { accuracyFlag, wilson } from '../../harness/stats.ts';
 import type { Dims } from '../../harness/store.ts';
 import type { Measurement } from '../interface.ts';
@@ -24,10 +25,11 @@ function signature(ep: Episode): string {
 /** tf.tidy for results that hold a DecodeState (its tensors are kept, the rest disposed). */
 const tidyState = <T>(fn: () => T): T => tf.tidy(fn as unknown as () => tf.TensorContainer) as unknown as T;
 
-const argmaxRows = (logits: tf.Tensor): Int32Array => tf.tidy(() => tf.argMax(logits.reshape([logits.shape[0]!, -1]), -1).dataSync() as Int32Array);
+/** The greedy token of each row of logits [B, V] or [B, 1, V], as a tensor [B]. */
+export const argmaxIds = (logits: tf.Tensor): tf.Tensor1D => tf.argMax(logits.reshape([logits.shape[0]!, -1]), -1);
 
 /** Greedy decoding of one group of episodes that share length and answer positions. */
-function decodeGroup(model: LanguageModel, eps: Episode[]): Decoded[] {
+async function decodeGroup(model: LanguageModel, eps: Episode[]): Promise<Decoded[]> {
   const b = eps.length;
   const spans = eps[0]!.queries;
   const first = spans[0]!.start;
@@ -42,7 +44,7 @@ function decodeGroup(model: LanguageModel, eps: Episode[]): Decoded[] {
   let logits: tf.Tensor = pre.logits;
   let state = pre.state;
   for (let p = first; ; p++) {
-    const next = argmaxRows(logits);
+    const next = (await readAndDispose(tf.tidy(() => argmaxIds(logits)))) as Int32Array;
     logits.dispose();
     for (let i = 0; i < b; i++) preds[i]![p] = next[i]!;
     if (p === last) break;
@@ -64,7 +66,7 @@ function decodeGroup(model: LanguageModel, eps: Episode[]): Decoded[] {
  * Decode every episode greedily (prefill + step), in batches of at most `batch` episodes that share
  * their answer positions. Results are in the input order.
  */
-export function decodeEpisodes(model: LanguageModel, episodes: Episode[], batch: number): Decoded[] {
+export async function decodeEpisodes(model: LanguageModel, episodes: Episode[], batch: number): Promise<Decoded[]> {
   const out: Decoded[] = new Array(episodes.length);
   const groups = new Map<string, number[]>();
   episodes.forEach((ep, i) => {
@@ -75,7 +77,7 @@ export function decodeEpisodes(model: LanguageModel, episodes: Episode[], batch:
   for (const idx of groups.values()) {
     for (let o = 0; o < idx.length; o += batch) {
       const part = idx.slice(o, o + batch);
-      decodeGroup(model, part.map((i) => episodes[i]!)).forEach((d, j) => (out[part[j]!] = d));
+      (await decodeGroup(model, part.map((i) => episodes[i]!))).forEach((d, j) => (out[part[j]!] = d));
     }
   }
   return out;

@@ -67,7 +67,7 @@ export function taskTrainConfig(ctx: Pick<SuiteContext, 'preset'>, t: TaskTraini
 }
 
 /** Train (or load) the task model of this unit's architecture, preset and seed. The caller disposes it. */
-export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: S[], t: TaskTraining): TrainedModel {
+export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: S[], t: TaskTraining): Promise<TrainedModel> {
   return streamModel(ctx, `task:${task.name}`, taskStream(task, settings), t);
 }
 
@@ -75,8 +75,8 @@ export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: 
  * Train (or load) a model on any task stream (e.g. a mixture of task streams: harness/data/streams.ts
  * mixture), from scratch or from the text checkpoint. The caller disposes it.
  */
-export function streamModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): TrainedModel {
-  const init = t.init === 'text' ? ctx.textModel().model : undefined;
+export async function streamModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): Promise<TrainedModel> {
+  const init = t.init === 'text' ? (await ctx.textModel()).model : undefined;
   // The text checkpoint's own training recipe is part of the key, so a changed text budget retrains.
   const keyed: WindowStream = init ? { spec: { ...stream.spec, initFrom: { purpose: 'text', train: ctx.preset.train } }, window: (rng, seq) => stream.window(rng, seq) } : stream;
   return trainedModel(ctx.cache, {
@@ -103,26 +103,26 @@ export interface Budget {
  * count becomes this unit's budget, under the same optimizer and learning-rate schedule (the cap's: a
  * decaying schedule is not rescaled to the shorter run). Without t.calibrate: streamModel, budget train.steps.
  */
-export function budgetedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe): { trained: TrainedModel; budget: Budget } {
+export async function budgetedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe): Promise<{ trained: TrainedModel; budget: Budget }> {
   const c = t.calibrate;
-  if (!c) return { trained: streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
+  if (!c) return { trained: await streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
   if (t.init === 'text') throw new Error('a reference-calibrated budget needs scratch models (the reference would need its own text checkpoint)');
   const train = (spec: ArchitectureSpec, config: ModelConfig, stop: StopRule) => stoppedModel(ctx, purpose, stream, t, spec, config, stop);
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
-  const ref = train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }));
+  const ref = await train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }));
   const steps = ref.info.steps;
   const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
   if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
   disposeModel(ref.model);
   const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
-  return { trained: train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
+  return { trained: await train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
 }
 
 /**
  * Train (or load) a scratch task model under the recipe's optimizer and schedule (set for train.steps, the
  * cap: a decaying schedule is not rescaled to a shorter run), ended early by `stop`.
  */
-function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule): TrainedModel {
+function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule): Promise<TrainedModel> {
   return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop });
 }
 
@@ -131,10 +131,10 @@ function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, u
   let seen = 'not checked';
   return {
     spec: { ...who, ...c, probe: probe.spec, ...(Number.isFinite(cap) ? { cap } : {}) },
-    after(model, done) {
+    async after(model, done) {
       if (done >= cap) return true;
       if (done % c.every !== 0) return false;
-      const { k, n } = exactCounts(model, probe.episodes, 64);
+      const { k, n } = await exactCounts(model, probe.episodes, 64);
       seen = `probe ${k}/${n} = ${(k / n).toFixed(3)} at step ${done}, target ${c.target}`;
       return k / n >= c.target;
     },
@@ -148,10 +148,10 @@ function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, u
  * that learns faster than the reference is at the ceiling at the shared budget). Null for the reference
  * (its own budget is the shared one) and when the target is not reached before the shared budget.
  */
-export function ownBudgetModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe, shared: number): { trained: TrainedModel; budget: Budget } | null {
+export async function ownBudgetModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe, shared: number): Promise<{ trained: TrainedModel; budget: Budget } | null> {
   const c = t.calibrate;
   if (!c || ctx.spec.name === REFERENCE_ARCH) return null;
-  const trained = stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), probeRule(c, probe, { own: ctx.spec.name }, shared));
+  const trained = await stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), probeRule(c, probe, { own: ctx.spec.name }, shared));
   if (trained.info.steps >= shared) {
     disposeModel(trained.model);
     return null;
