@@ -1,22 +1,21 @@
 // The one-thread trainer: this thread computes every gradient, then hands it to the update step, one
 // replaceable piece (Update): clipping by the global norm and AdamW. The host update (any backend) reads
 // the gradients into one flat vector and runs FlatAdamW there; on wasm those reads are zero-copy views.
+// On webgpu (fast paths on) the GPU update (gpu-update.ts) keeps weights and moments on the GPU instead.
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
+import { fastPathEnabled } from '../../architectures/ops/fast-path.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
+import { log } from '../progress.ts';
+import { GpuUpdate } from './gpu-update.ts';
 import { FlatAdamW, FlatLayout, clipScale, sumSquares } from './optim.ts';
-import { type Trainer, gradients } from './step.ts';
-
-/** The update step of a trainer: clip one step's gradients by their global norm, apply AdamW to the weights. */
-export interface Update {
-  /** Update the model's weights from `grads` (it disposes them); resolves once the new weights are in place. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): Promise<void>;
-}
+import { type Trainer, type Update, gradients } from './step.ts';
 
 /** The update on the host: gradients read into a flat vector, FlatAdamW on it, every variable assigned from it. */
 export class HostUpdate implements Update {
+  readonly description = 'AdamW on the host';
   private readonly layout: FlatLayout;
   private readonly opt: FlatAdamW;
   /** The weights and one step's gradient, flat. */
@@ -45,14 +44,23 @@ export class HostUpdate implements Update {
   }
 }
 
+/** The last update logged on webgpu, where there is a choice: a line is written when it changes. */
+let loggedUpdate = '';
+
 export class LocalTrainer implements Trainer {
   readonly workers = 1;
 
-  private constructor(private readonly model: LanguageModel, private readonly update: Update, private readonly meter?: PeakMeter) {}
+  private constructor(private readonly model: LanguageModel, readonly update: Update, private readonly meter?: PeakMeter) {}
 
-  /** A one-thread trainer with the host update. */
+  /** A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update. */
   static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter): Promise<LocalTrainer> {
-    return new LocalTrainer(model, await HostUpdate.open(model, cfg), meter);
+    const onWebgpu = tf.getBackend() === 'webgpu';
+    const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(model, cfg) : await HostUpdate.open(model, cfg);
+    if (onWebgpu && update.description !== loggedUpdate) {
+      loggedUpdate = update.description;
+      log(`one-thread training on webgpu: ${update.description}`);
+    }
+    return new LocalTrainer(model, update, meter);
   }
 
   async step(batch: Batch, lr: number): Promise<number> {
@@ -62,5 +70,7 @@ export class LocalTrainer implements Trainer {
     return loss;
   }
 
-  close(): void {}
+  close(): void {
+    this.update.dispose?.();
+  }
 }

@@ -1,7 +1,8 @@
 // What one training step computes on a batch: the masked next-token cross-entropy and its gradients, for
-// a whole batch or for one data-parallel participant's shard of it; and the Trainer contract that the
-// one-thread (local.ts) and data-parallel (parallel.ts) trainers fulfil. A step is asynchronous: on webgpu
-// a tensor can only be read with `await t.data()`.
+// a whole batch or for one data-parallel participant's shard of it; the Trainer contract that the
+// one-thread (local.ts) and data-parallel (parallel.ts) trainers fulfil, and the one-thread trainer's
+// replaceable update step (Update: on the host, local.ts; on the GPU, gpu-update.ts). A step is
+// asynchronous: on webgpu a tensor can only be read with `await t.data()`.
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { tokenNll } from '../../architectures/ops/loss/index.ts';
@@ -20,6 +21,16 @@ export interface Trainer {
   step(batch: Batch, lr: number): Promise<number>;
   /** Release what the trainer holds (the data-parallel workers). */
   close(): void;
+}
+
+/** The update step of a trainer: clip one step's gradients by their global norm, apply AdamW to the weights. */
+export interface Update {
+  /** What it is and where it runs, for logs (e.g. "AdamW on the host"). */
+  readonly description: string;
+  /** Update the model's weights from `grads` (it disposes them); resolves once the new weights are in place. */
+  apply(grads: Record<string, tf.Tensor>, lr: number): Promise<void>;
+  /** Release what it holds on the backend. */
+  dispose?(): void;
 }
 
 /** Split a batch into model inputs [B,T], targets [B,T] and mask [B,T]. */
