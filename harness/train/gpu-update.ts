@@ -64,6 +64,8 @@ function flatten(segments: Segment[], of: (v: number) => tf.Tensor | undefined):
 /** The update on the GPU (webgpu, fast paths on): weights and moments kept there between steps. */
 export class GpuUpdate implements Update {
   readonly description: string;
+  /** The [w | m | v] states: two moments and a second copy of the weights. */
+  readonly parameterCopies = 3;
   private readonly layout: FlatLayout;
   private readonly vars: tf.Variable[];
   private readonly pieces: Piece[];
@@ -98,6 +100,14 @@ export class GpuUpdate implements Update {
     });
     tf.dispose(flat);
     this.assignWeights();
+    await this.finished();
+  }
+
+  /** Resolves once the GPU has run this step's update: its queue runs in order, so a read issued after the assignments waits for them. */
+  private async finished(): Promise<void> {
+    const probe = tf.tidy(() => tf.slice(tf.reshape(this.vars.at(-1)!, [-1]), 0, 1));
+    await probe.data();
+    probe.dispose();
   }
 
   /** Every variable from its slices of the pieces' new weights (row 0 of each state). */

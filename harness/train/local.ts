@@ -16,6 +16,7 @@ import { type Trainer, type Update, gradients } from './step.ts';
 /** The update on the host: gradients read into a flat vector, FlatAdamW on it, every variable assigned from it. */
 export class HostUpdate implements Update {
   readonly description = 'AdamW on the host';
+  readonly parameterCopies = 2;
   private readonly layout: FlatLayout;
   private readonly opt: FlatAdamW;
   /** The weights and one step's gradient, flat. */
@@ -51,6 +52,10 @@ export class LocalTrainer implements Trainer {
   readonly workers = 1;
 
   private constructor(private readonly model: LanguageModel, readonly update: Update, private readonly meter?: PeakMeter) {}
+
+  get parameterCopies(): number {
+    return 1 + this.update.parameterCopies;
+  }
 
   /** A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update. */
   static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter): Promise<LocalTrainer> {

@@ -271,6 +271,9 @@ class ParallelTrainer implements Trainer {
     return this.shared.job.n;
   }
 
+  /** The weights and AdamW's two moments (rank 0's slice of them; each worker holds its own). */
+  readonly parameterCopies = 3;
+
   /** Synchronous inside (Atomics barriers); asynchronous only to fulfil the Trainer contract. */
   async step(batch: Batch, lr: number): Promise<number> {
     if (this.closed) throw new Error('this data-parallel trainer is closed');

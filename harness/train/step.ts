@@ -13,6 +13,8 @@ import type { PeakMeter } from '../measure.ts';
 export interface Trainer {
   /** Data-parallel participants (threads, each with its own backend) that compute the gradients. */
   readonly workers: number;
+  /** Parameter-sized buffers it keeps (the weights, AdamW's two moments, and any copy of the weights the update holds). */
+  readonly parameterCopies: number;
   /**
    * One step on `batch` at learning rate `lr`: gradients, global-norm clipping, AdamW; the model then holds
    * the new weights (the GPU's work included). Resolves to the batch's mean loss; when it is not finite
@@ -27,6 +29,8 @@ export interface Trainer {
 export interface Update {
   /** What it is and where it runs, for logs (e.g. "AdamW on the host"). */
   readonly description: string;
+  /** Parameter-sized buffers it keeps beside the model's weights (two moments; and a copy of the weights on the GPU). */
+  readonly parameterCopies: number;
   /** Update the model's weights from `grads` (it disposes them); resolves once the new weights are in place. */
   apply(grads: Record<string, tf.Tensor>, lr: number): Promise<void>;
   /** Release what it holds on the backend. */

@@ -39,6 +39,8 @@ function trainerPerLength(model: LanguageModel, ctx: SuiteContext, batch: number
     step: async (b: Batch): Promise<void> => {
       await (await trainerFor(b.seq)).step(b, ctx.preset.train.lr);
     },
+    /** Parameter-sized buffers the trainer for this length keeps (opened by prepare). */
+    parameterCopies: (seq: number): number => (open?.seq === seq ? open.trainer.parameterCopies : NaN),
     close: (): void => open?.trainer.close(),
   };
 }
@@ -67,9 +69,10 @@ export async function trainSweep(u: Unit): Promise<void> {
     const tt = await timeIt(() => trainer.step(b), { warmup: warm, samples: sampleCount(p.seconds, s), after: () => { rssPeak = Math.max(rssPeak, rss()); } });
     rec.timing('train_step_latency', tt, dims, `1 profiled step and ${warm} warm-up steps; forward, backward, clipping and AdamW by the trainer models are trained with, on ${on}`);
     rec.add('train_tokens_per_s', (batch * seq) / tt.median, 'tokens/s', dims, { ci95: [(batch * seq) / tt.ci95[1], (batch * seq) / tt.ci95[0]] });
-    const trainPeak = 3 * paramBytes + Math.max(0, p.peakBytes - p.before);
+    const copies = trainer.parameterCopies(seq);
+    const trainPeak = copies * paramBytes + Math.max(0, p.peakBytes - p.before);
     rec.add('train_peak_tensor_bytes', trainPeak, 'bytes', dims, {
-      note: `parameters and AdamW's two moments (3 x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`
+      note: `parameters and AdamW's two moments${copies > 3 ? ' and the update\'s copy of the weights' : ''} (${copies} x ${mib(paramBytes)}) + (peak tf.memory().numBytes over one step's kernels, tf.profile - numBytes just before it)`
         + (on === 'one thread' ? '' : `; this thread's rows of the batch only (${on}: each worker's tensors live in its own backend)`),
     });
     rec.add('train_peak_rss_bytes', rssPeak, 'bytes', dims, { note: rssNote(backend) });
