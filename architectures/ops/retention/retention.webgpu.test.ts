@@ -134,4 +134,13 @@ describe.runIf(!('problem' in facts))('chunkwise retention in WGSL on webgpu = t
     table[check.name] = Object.fromEntries(check.labels.map((label, i) => [label, relErr(ours[i]!, outs[i]!)]));
     for (const [label, e] of Object.entries(table[check.name]!)) expect(e, `${check.name} ${label}`).toBeLessThanOrEqual(WEBGPU_TOL);
   });
+
+  it('leaves a (batch, head) group too big for the binding cap to the reference (null)', () => {
+    tf.tidy(() => {
+      const q = tf.zeros([1, 2, 9, 4]), v = tf.zeros([1, 2, 9, 6]), a = tf.zeros([1, 2, 9]);
+      expect(msrChunkwiseWebgpu(q, q, v, msrLogDecays(2), 3, 500)).toBeNull(); // one group's packed gradients: 540 bytes
+      expect(gatedChunkwiseWebgpu(q, q, v, a, 3, 500)).toBeNull();
+      expect(gatedChunkwiseWebgpu(q, q, v, a, 3, 540)).not.toBeNull();
+    });
+  });
 });

@@ -11,9 +11,8 @@
 //   dq_t = sum_{j<=t} e^{g_t-g_j} (dor_t . v_j) k_j + e^{g_t} S_m dor_t
 //   dk_t = sum_{i>=t} e^{g_i-g_t} (dor_i . v_t) q_i + e^{L_m-g_t} U_m v_t
 //   dv_t = sum_{i>=t} e^{g_i-g_t} (q_i . k_t) dor_i + e^{L_m-g_t} U_m^T k_t
-//   dg_t = sum_{j<=t} w_tj - sum_{i>=t} w_it + e^{g_t} q_t S_m dor_t - s_t
-//          + [t last in m] (sum_{j in m} s_j + e^{L_m} <U_m, S_m>),
-//   with w_ij = e^{g_i-g_j} (q_i . k_j)(dor_i . v_j) and s_j = e^{L_m-g_j} k_j U_m v_j^T.
+//   dg_t = sum_{j<=t} w_tj - sum_{i>=t} w_it + e^{g_t} q_t S_m dor_t - e^{L_m-g_t} k_t U_m v_t^T + [t last in m] <U_m, S_{m+1}>,
+//   with w_ij = e^{g_i-g_j} (q_i . k_j)(dor_i . v_j)  (<U_m, S_{m+1}> = dLoss/dL_m through S_{m+1}).
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 
 /** The sizes a program is compiled for: sequence T, chunk C, key and value widths, groups in this slice. */
@@ -173,19 +172,10 @@ export function inputGradProgram(d: RetentionDims): WebGPUProgram {
       var uK = 0.0; for (var p = 0; p < DK; p++) { uK += U[stateAt(gl, m, p, e)] * K[rt * DK + p]; }
       dv[e] += kDecay * uK;
     }
-    if (t == t0 + C - 1) {                     // the chunk's last log-decay L_m also scales S_m and every k_j v_j
+    if (t == t0 + C - 1 && m < NC - 1) {       // the chunk's last log-decay L_m: d S_{m+1} / d L_m contracted with U_m
       var us = 0.0;
-      for (var p = 0; p < DK; p++) { for (var e = 0; e < DV; e++) { us += U[stateAt(gl, m, p, e)] * S[stateAt(gl, m, p, e)]; } }
-      dg += exp(lastG) * us;
-      for (var j = t0; j <= t; j++) {
-        let rj = row(gl, j);
-        var kuv = 0.0;
-        for (var p = 0; p < DK; p++) {
-          var uv = 0.0; for (var e = 0; e < DV; e++) { uv += U[stateAt(gl, m, p, e)] * V[rj * DV + e]; }
-          kuv += K[rj * DK + p] * uv;
-        }
-        dg += exp(lastG - Lg[rj]) * kuv;
-      }
+      for (var p = 0; p < DK; p++) { for (var e = 0; e < DV; e++) { us += U[stateAt(gl, m, p, e)] * S[stateAt(gl, m + 1, p, e)]; } }
+      dg += us;
     }
     let base = (gl * T + t) * (2 * DK + DV + 1);
     for (var p = 0; p < DK; p++) { result[base + p] = dq[p]; result[base + DK + p] = dk[p]; }

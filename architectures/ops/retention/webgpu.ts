@@ -70,13 +70,13 @@ function chunkedRetention(be: WebGPUBackend, dims: Omit<RetentionDims, 'groups'>
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [qs, ks, vs, gs, rsaved] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
         const dor = tf.mul(dy, tf.expandDims(rsaved, -1));
-        const packed = parts.map(({ start, d }) => {
+        const perSlice = parts.map(({ start, d }) => {
           const S = run(be, statesProgram(d), [ks, vs, gs], start); // recomputed, not kept from the forward pass
           const U = run(be, stateGradProgram(d), [qs, gs, dor], start);
-          return run(be, inputGradProgram(d), [qs, ks, vs, gs, dor, S, U], start);
+          return tf.split(run(be, inputGradProgram(d), [qs, ks, vs, gs, dor, S, U], start), [dims.dk, dims.dk, dims.dv, 1], 2);
         });
-        const [dq, dk, dv, dg] = tf.split(tf.concat(packed, 0), [dims.dk, dims.dk, dims.dv, 1], 2);
-        return [dq!, dk, dv!, tf.squeeze(dg!, [2])];
+        const [dq, dk, dv, dg] = [0, 1, 2, 3].map((i) => tf.concat(perSlice.map((grads) => grads[i]!), 0)) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return [dq, dk, dv, tf.squeeze(dg, [2])];
       },
     };
   }) as unknown as GradFunc) as (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, g: tf.Tensor) => tf.Tensor;
