@@ -2,12 +2,20 @@
 // chunkwise MSR and gated retention, values and the gradients into q, k, v (and the gate input a), within
 // 1e-4 relative; T not a multiple of the chunk, several heads, Dk != Dv, runs split over (batch, head) groups
 // by a binding cap; and through the dispatcher against the parallel forms. (The references are not run on
-// webgpu: tfjs-webgpu 4.22's rank-5 Pad, the gradient of their rank-5 slices, fails to compile.) Where Dawn finds no adapter the tests say why and skip (CI must run them).
+// webgpu: tfjs-webgpu 4.22's rank-5 Pad, the gradient of their rank-5 slices, fails to compile.) And the
+// kernels' outputs against the golden vectors of ../shared/golden (when present), from the reference's own
+// intermediates (`verify --golden` itself reads synchronously, which webgpu cannot). Where Dawn finds no adapter the tests say why and skip (CI must run them).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../../harness/backend.ts';
+import { ROOT } from '../../../harness/hash.ts';
+import { silu } from '../activation/reference.ts';
+import { mergeHeadsPlain, splitHeadsPlain } from '../attention/reference.ts';
 import { startDawn, type AdapterFacts } from '../../../harness/webgpu.ts';
 import { rmsNormPlain } from '../norm/reference.ts';
+import { applyRotationPlain } from '../rotation/reference.ts';
 import { gatedChunkwise, msrChunkwise } from './chunkwise.ts';
 import { msrLogDecays } from './decay.ts';
 import { gatedRetain, msrRetain } from './index.ts';
@@ -142,5 +150,74 @@ describe.runIf(!('problem' in facts))('chunkwise retention in WGSL on webgpu = t
       expect(gatedChunkwiseWebgpu(q, q, v, a, 3, 500)).toBeNull();
       expect(gatedChunkwiseWebgpu(q, q, v, a, 3, 540)).not.toBeNull();
     });
+  });
+});
+
+const GOLDEN = join(ROOT, '..', 'shared', 'golden');
+type GoldenArray = { shape: number[]; data: number[] };
+type GoldenCase = { config: Record<string, number>; weights: Record<string, GoldenArray>; inputs: Record<string, GoldenArray>; outputs: Record<string, GoldenArray> };
+const readGolden = (name: string): GoldenCase => JSON.parse(readFileSync(join(GOLDEN, name), 'utf8')) as GoldenCase;
+const arr = (a: GoldenArray) => tf.tensor(a.data, a.shape);
+
+/** The README's rule: max |ours - ref| <= 2e-5 max(1, max |ref|). Returns max |err| / that tolerance. */
+async function goldenRatio(ours: tf.Tensor, ref: GoldenArray): Promise<number> {
+  expect(ours.shape).toEqual(ref.shape);
+  const x = await ours.data();
+  let err = 0, scale = 0;
+  ref.data.forEach((r, i) => {
+    err = Math.max(err, Math.abs(x[i]! - Math.fround(r)));
+    scale = Math.max(scale, Math.abs(r));
+  });
+  return err / (2e-5 * Math.max(1, scale));
+}
+
+/** y = (silu(g) ⊙ GroupRMSNorm_eps(o)) W_out^T: the output path both layers share (o [B,H,T,hd], g [B,T,V]). */
+const outputPath = (o: tf.Tensor, g: tf.Tensor, wOut: tf.Tensor, eps: number) =>
+  tf.matMul(tf.mul(silu(g), mergeHeadsPlain(rmsNormPlain(o, null, eps))), wOut, false, true);
+
+/** x [B,L,D] W^T, split into heads and rotated by the interleaved RoPE with cos, sin [L, hd/2]. */
+function rotatedHeads(x: tf.Tensor, w: tf.Tensor, heads: number, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const dup = (t: tf.Tensor) => tf.stack([t, t], -1).reshape([t.shape[0]!, t.shape[1]! * 2]);
+  return applyRotationPlain(splitHeadsPlain(tf.matMul(x, w, false, true), heads), dup(cos), dup(sin));
+}
+
+describe.runIf(!('problem' in facts) && existsSync(GOLDEN))('the WGSL kernels on the golden vectors (README rule 2e-5 max(1, max|ref|))', () => {
+  const ratios: Record<string, number> = {};
+  beforeAll(async () => {
+    await selectBackend('webgpu');
+  });
+  afterAll(async () => {
+    console.log('golden vectors, max |err| / (2e-5 max(1, max|ref|)):');
+    console.table(ratios);
+    await selectBackend('wasm');
+  });
+
+  it.each(['retnet_msr.json', 'retnet_msr_x10.json'])('%s: chunkwise_output from its qr, kr, v, g', async (file) => {
+    const c = readGolden(file), o = c.outputs, h = c.config.num_heads!;
+    const y = tf.tidy(() => {
+      const retained = applied(msrChunkwiseWebgpu(arr(o['intermediate.qr']!), arr(o['intermediate.kr']!), splitHeadsPlain(arr(o['intermediate.v']!), h),
+        c.inputs['relpos.decay_log']!.data, c.config.recurrent_chunk_size!));
+      return outputPath(retained, arr(o['intermediate.g']!), arr(c.weights['out_proj.weight']!), c.config.layernorm_eps!);
+    });
+    ratios[`${file} chunkwise_output`] = await goldenRatio(y, o.chunkwise_output!);
+    expect(ratios[`${file} chunkwise_output`]).toBeLessThanOrEqual(1);
+    y.dispose();
+  });
+
+  it('yoco_gate_retention.json: retention before the sub-norm, chunk 4 and the module\'s chunk', async () => {
+    const c = readGolden('yoco_gate_retention.json'), w = c.weights, h = c.config.n_self_heads!, hd = c.config.head_dim!;
+    for (const chunk of [c.config.chunk_size_small_check!, c.config.chunk_size_module!]) {
+      const o = tf.tidy(() => {
+        const x = arr(c.inputs.x!), cos = arr(c.inputs['rel_pos.cos']!), sin = arr(c.inputs['rel_pos.sin']!);
+        const q = rotatedHeads(x, arr(w['q_proj.weight']!), h, cos, sin);
+        const k = tf.mul(rotatedHeads(x, arr(w['k_proj.weight']!), h, cos, sin), hd ** -0.5);
+        const v = splitHeadsPlain(tf.matMul(x, arr(w['v_proj.weight']!), false, true), h);
+        return applied(gatedChunkwiseWebgpu(q, k, v, arr(c.outputs['intermediate.log_decay_gt']!), chunk));
+      });
+      const name = `yoco_gate_retention.json retention_pre_subln, chunk ${chunk}`;
+      ratios[name] = await goldenRatio(o, c.outputs['intermediate.retention_pre_subln']!);
+      expect(ratios[name], name).toBeLessThanOrEqual(1);
+      o.dispose();
+    }
   });
 });
