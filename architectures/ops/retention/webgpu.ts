@@ -84,20 +84,17 @@ function chunkedRetention(be: WebGPUBackend, dims: Omit<RetentionDims, 'groups'>
 
 /** MSR's per-(batch, head) constants for [G, T]: g_t = (i+1) log gamma, rs_i, and sum_{j<c} gamma^j per group. */
 function msrConsts(logGammas: number[], batch: number, t: number, c: number) {
-  const h = logGammas.length, key = `msr-webgpu:${logGammas.join(',')}:${batch}:${t}:${c}`;
-  const g = new Float32Array(batch * h * t), rs = new Float32Array(batch * h * t), total = new Float32Array(batch * h);
-  for (let gi = 0; gi < batch * h; gi++) {
-    const lg = logGammas[gi % h]!;
-    total[gi] = msrScale(lg, c - 1);
-    for (let i = 0; i < t; i++) {
-      g[gi * t + i] = ((i % c) + 1) * lg;
-      rs[gi * t + i] = Math.sqrt(msrScale(lg, i % c));
-    }
-  }
+  const h = logGammas.length, groups = batch * h, key = `msr-webgpu:${logGammas.join(',')}:${batch}:${t}:${c}`;
+  /** A [G, cols] table whose entry (group, col) is at(log gamma of the group's head, col). */
+  const table = (name: string, cols: number, at: (lg: number, col: number) => number) => cachedConst(`${key}:${name}`, () => {
+    const out = new Float32Array(groups * cols);
+    for (let gi = 0; gi < groups; gi++) for (let i = 0; i < cols; i++) out[gi * cols + i] = at(logGammas[gi % h]!, i);
+    return tf.tensor2d(out, [groups, cols]);
+  });
   return {
-    g: cachedConst(`${key}:g`, () => tf.tensor2d(g, [batch * h, t])),
-    rs: cachedConst(`${key}:rs`, () => tf.tensor2d(rs, [batch * h, t])),
-    total: cachedConst(`${key}:total`, () => tf.tensor2d(total, [batch * h, 1])),
+    g: table('g', t, (lg, i) => ((i % c) + 1) * lg),
+    rs: table('rs', t, (lg, i) => Math.sqrt(msrScale(lg, i % c))),
+    total: table('total', 1, (lg) => msrScale(lg, c - 1)),
   };
 }
 
