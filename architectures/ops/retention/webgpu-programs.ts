@@ -29,10 +29,15 @@ const WORKGROUP = 64;
 /** Chunks per sequence. */
 export const chunkCount = (d: RetentionDims): number => Math.ceil(d.t / d.c);
 
-/** WGSL constants and index helpers every program shares (row(): a token's row in the full [G, T] inputs). */
+/**
+ * The sizes as private variables set from the uniforms (runtime loop bounds: the shader compiler does not
+ * unroll every loop, which made lavapipe's compile times explode), DK_CAP and DV_CAP the constant sizes of
+ * per-thread arrays, and the index helpers every program shares (row(): a token's row in the full [G, T] inputs).
+ */
 function prelude(d: RetentionDims): string {
   return `
-  const T = ${d.t}; const C = ${d.c}; const DK = ${d.dk}; const DV = ${d.dv}; const NC = ${chunkCount(d)};
+  const DK_CAP = ${d.dk}; const DV_CAP = ${d.dv};
+  var<private> T : i32; var<private> C : i32; var<private> DK : i32; var<private> DV : i32; var<private> NC : i32;
   fn row(gl : i32, t : i32) -> i32 { return (uniforms.groupStart + gl) * T + t; }
   fn stateAt(gl : i32, m : i32, p : i32, j : i32) -> i32 { return ((gl * NC + m) * DK + p) * DV + j; }
   fn chunkEnd(t0 : i32) -> i32 { return min(t0 + C, T); }`;
@@ -42,29 +47,39 @@ function prelude(d: RetentionDims): string {
 const QK = `
   fn qk(a : i32, b : i32) -> f32 { var s = 0.0; for (var p = 0; p < DK; p++) { s += Q[a * DK + p] * K[b * DK + p]; } return s; }`;
 
+/** A program and the values of its uniforms after tfjs's own (groupStart is set per run). */
+export interface RetentionProgram {
+  program: WebGPUProgram;
+  uniforms: (groupStart: number) => number[];
+}
+
 /**
  * One thread per `threads` index over this slice's groups; `body` sees `index` and returns early past the end.
  * Every bound input must be read (the pipeline's 'auto' layout drops unused bindings).
  */
-function program(name: string, variableNames: string[], outputShape: number[], threads: number, d: RetentionDims, body: string): WebGPUProgram {
+function program(name: string, variableNames: string[], outputShape: number[], threads: number, d: RetentionDims, body: string): RetentionProgram {
   return {
-    variableNames,
-    outputShape,
-    shaderKey: `retention_${name}_${d.t}_${d.c}_${d.dk}_${d.dv}_${d.groups}`,
-    dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(threads / WORKGROUP), 1, 1],
-    workgroupSize: [WORKGROUP, 1, 1],
-    uniforms: 'groupStart : i32,',
-    getUserCode: () => `${prelude(d)}${variableNames.includes('Q') && variableNames.includes('K') ? QK : ''}
+    program: {
+      variableNames,
+      outputShape,
+      shaderKey: `retention_${name}_${d.dk}_${d.dv}`,
+      dispatchLayout: { x: outputShape.map((_, i) => i) },
+      dispatch: [Math.ceil(threads / WORKGROUP), 1, 1],
+      workgroupSize: [WORKGROUP, 1, 1],
+      uniforms: 'groupStart : i32, threads : i32, t : i32, c : i32, dk : i32, dv : i32,',
+      getUserCode: () => `${prelude(d)}${variableNames.includes('Q') && variableNames.includes('K') ? QK : ''}
   fn main(index : i32) {
-    if (index >= ${threads}) { return; }
+    if (index >= uniforms.threads) { return; }
+    T = uniforms.t; C = uniforms.c; DK = uniforms.dk; DV = uniforms.dv; NC = (T + C - 1) / C;
     ${body}
   }`,
+    },
+    uniforms: (groupStart) => [groupStart, threads, d.t, d.c, d.dk, d.dv],
   };
 }
 
 /** The state before each chunk, S [groups, n, Dk, Dv], from K, V, Lg. One thread per state entry. */
-export function statesProgram(d: RetentionDims): WebGPUProgram {
+export function statesProgram(d: RetentionDims): RetentionProgram {
   return program('states', ['K', 'V', 'Lg'], [d.groups, chunkCount(d), d.dk, d.dv], d.groups * d.dk * d.dv, d, `
     let gl = index / (DK * DV); let p = (index / DV) % DK; let j = index % DV;
     var s = 0.0;
@@ -82,7 +97,7 @@ export function statesProgram(d: RetentionDims): WebGPUProgram {
 }
 
 /** sum_{j<=t in t's chunk} |q_t . k_j| e^{g_t - g_j}: RetNet's inner-chunk abs-sum before its row norm, [groups, T]. */
-export function absScoreProgram(d: RetentionDims): WebGPUProgram {
+export function absScoreProgram(d: RetentionDims): RetentionProgram {
   return program('absscore', ['Q', 'K', 'Lg'], [d.groups, d.t], d.groups * d.t, d, `
     let gl = index / T; let t = index % T; let rt = row(gl, t);
     var sum = 0.0;
@@ -94,10 +109,10 @@ export function absScoreProgram(d: RetentionDims): WebGPUProgram {
 }
 
 /** o [groups, T, Dv] from Q, K, V, Lg and this slice's row scales R [groups, T] and states S. One thread per token. */
-export function outputProgram(d: RetentionDims): WebGPUProgram {
+export function outputProgram(d: RetentionDims): RetentionProgram {
   return program('output', ['Q', 'K', 'V', 'Lg', 'R', 'S'], [d.groups, d.t, d.dv], d.groups * d.t, d, `
     let gl = index / T; let t = index % T; let rt = row(gl, t); let m = t / C;
-    var acc : array<f32, DV>;
+    var acc : array<f32, DV_CAP>;
     for (var j = m * C; j <= t; j++) {
       let rj = row(gl, j);
       let w = qk(rt, rj) * exp(Lg[rt] - Lg[rj]);
@@ -112,7 +127,7 @@ export function outputProgram(d: RetentionDims): WebGPUProgram {
 }
 
 /** U [groups, n, Dk, Dv], U_m = dLoss/dS_{m+1}, from Q, Lg, Dor = r * do. One thread per state entry, chunks in reverse. */
-export function stateGradProgram(d: RetentionDims): WebGPUProgram {
+export function stateGradProgram(d: RetentionDims): RetentionProgram {
   return program('stategrad', ['Q', 'Lg', 'Dor'], [d.groups, chunkCount(d), d.dk, d.dv], d.groups * d.dk * d.dv, d, `
     let gl = index / (DK * DV); let p = (index / DV) % DK; let j = index % DV;
     var u = 0.0;
@@ -134,11 +149,11 @@ export function stateGradProgram(d: RetentionDims): WebGPUProgram {
 export const gradWidth = (d: RetentionDims): number => 2 * d.dk + d.dv + 1;
 
 /** Packed [dq | dk | dv | dg] per token, [groups, T, 2Dk+Dv+1], from Q, K, V, Lg, Dor and this slice's S and U. One thread per token. */
-export function inputGradProgram(d: RetentionDims): WebGPUProgram {
+export function inputGradProgram(d: RetentionDims): RetentionProgram {
   return program('inputgrad', ['Q', 'K', 'V', 'Lg', 'Dor', 'S', 'U'], [d.groups, d.t, gradWidth(d)], d.groups * d.t, d, `
     let gl = index / T; let t = index % T; let rt = row(gl, t); let m = t / C;
     let t0 = m * C; let end = chunkEnd(t0); let gt = Lg[rt]; let lastG = Lg[row(gl, end - 1)];
-    var dq : array<f32, DK>; var dk : array<f32, DK>; var dv : array<f32, DV>; var dg = 0.0;
+    var dq : array<f32, DK_CAP>; var dk : array<f32, DK_CAP>; var dv : array<f32, DV_CAP>; var dg = 0.0;
     for (var j = t0; j <= t; j++) {           // t as the query
       let rj = row(gl, j);
       var dov = 0.0; for (var e = 0; e < DV; e++) { dov += Dor[rt * DV + e] * V[rj * DV + e]; }

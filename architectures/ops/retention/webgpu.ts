@@ -10,13 +10,13 @@
 // Layouts: q, k [B, H, T, Dk]; v [B, H, T, Dv]; a [B, H, T]; run as G = B*H groups, as many per program as
 // the device's maxStorageBufferBindingSize allows (null, the reference path, when one group alone is too big).
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { cachedConst } from '../../tensor-helpers.ts';
 import type { GradFunc } from '../custom-grad.ts';
 import { fastPathEnabled } from '../fast-path.ts';
 import { msrScale } from './decay.ts';
 import {
-  absScoreProgram, chunkCount, gradWidth, inputGradProgram, outputProgram, stateGradProgram, statesProgram, type RetentionDims,
+  absScoreProgram, chunkCount, gradWidth, inputGradProgram, outputProgram, stateGradProgram, statesProgram, type RetentionDims, type RetentionProgram,
 } from './webgpu-programs.ts';
 
 /** A slice's detached row scales r [groups, T] from its states S [groups, n, Dk, Dv] (MSR); none: r = 1. */
@@ -38,8 +38,8 @@ function groupsPerRun(deviceLimit: number, runLimit: number, d: Omit<RetentionDi
   return whole > deviceLimit ? 0 : Math.min(total, Math.floor(runLimit / perGroup));
 }
 
-function run(be: WebGPUBackend, program: WebGPUProgram, inputs: tf.Tensor[], groupStart: number): tf.Tensor {
-  const info = be.runWebGPUProgram(program, inputs, 'float32', [{ type: 'int32', data: [groupStart] }]);
+function run(be: WebGPUBackend, { program, uniforms }: RetentionProgram, inputs: tf.Tensor[], groupStart: number): tf.Tensor {
+  const info = be.runWebGPUProgram(program, inputs, 'float32', uniforms(groupStart).map((n) => ({ type: 'int32', data: [n] })));
   return tf.engine().makeTensorFromTensorInfo(info);
 }
 
