@@ -15,7 +15,7 @@
 //   with w_ij = e^{g_i-g_j} (q_i . k_j)(dor_i . v_j)  (<U_m, S_{m+1}> = dLoss/dL_m through S_{m+1}).
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 
-/** The sizes a program is compiled for: sequence T, chunk C, key and value widths, groups in this slice. */
+/** The sizes a program runs with (uniforms; Dk and Dv also size its per-thread arrays): sequence T, chunk C, key and value widths, groups in this slice. */
 export interface RetentionDims {
   t: number;
   c: number;
