@@ -13,6 +13,7 @@ import { loadCorpus } from '../harness/data/corpus.ts';
 import { type Batch, batches, textStream } from '../harness/data/streams.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { GpuUpdate } from '../harness/train/gpu-update.ts';
+import { openTrainer } from '../harness/train/index.ts';
 import { HostUpdate, LocalTrainer } from '../harness/train/local.ts';
 import { FlatLayout, learningRate } from '../harness/train/optim.ts';
 import { type Update, gradients } from '../harness/train/step.ts';
@@ -123,6 +124,14 @@ describeOnWebgpu('the GPU update agrees with the host update', () => {
       trainer.close();
       expect(tf.memory().numTensors).toBe(before);
     }
+    model.params.dispose();
+  });
+
+  it('data-parallel workers are refused on webgpu before any batch (asked for 2, one thread trains)', async () => {
+    const model = spec.build(config, new Params(1));
+    const trainer = await openTrainer(model, { ...noClip, batch: 2 }, { workers: 2 });
+    expect(trainer.workers).toBe(1);
+    trainer.close();
     model.params.dispose();
   });
 });

@@ -13,7 +13,7 @@ import type { TrainConfig } from '../presets.ts';
 import { log } from '../progress.ts';
 import { LocalTrainer } from './local.ts';
 import { learningRate } from './optim.ts';
-import { openParallelTrainer } from './parallel.ts';
+import { CPU_BACKENDS, openParallelTrainer } from './parallel.ts';
 import type { Trainer } from './step.ts';
 
 export interface TrainResult {
@@ -59,7 +59,7 @@ export interface TrainerOptions {
 export function defaultWorkers(model: LanguageModel, cfg: TrainConfig, seq = model.config.seq): number {
   const env = process.env.ARCHBENCH_WORKERS;
   if (env && /^\d+$/.test(env) && Number(env) >= 1) return Math.min(Number(env), cfg.batch);
-  if (!['wasm', 'cpu'].includes(tf.getBackend())) return 1;
+  if (!CPU_BACKENDS.includes(tf.getBackend())) return 1;
   const flopsPerStep = cfg.batch * seq * model.flopsPerToken(seq);
   if (flopsPerStep < MIN_PARALLEL_FLOPS || cfg.steps < MIN_PARALLEL_STEPS) return 1;
   return Math.max(1, Math.min(availableParallelism(), cfg.batch));

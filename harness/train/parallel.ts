@@ -306,6 +306,9 @@ class ParallelTrainer implements Trainer {
   }
 }
 
+/** tf's backends the data-parallel trainer runs on (wasm+openblas is tf's wasm with a native GEMM). */
+export const CPU_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
 /**
  * A trainer with n participants (this thread and n-1 workers) for batches of cfg.batch rows of `seq`
  * tokens: the workers are started, have built their replicas and checked their parameters before it is
@@ -314,6 +317,8 @@ class ParallelTrainer implements Trainer {
  */
 export function openParallelTrainer(model: LanguageModel, cfg: TrainConfig, opts: { workers: number; seq: number; meter?: PeakMeter }): Trainer | { problem: string } {
   const n = opts.workers;
+  // the workers share the batch through host memory and read gradients synchronously: CPU backends only
+  if (!CPU_BACKENDS.includes(tf.getBackend())) return { problem: `it runs on CPU backends only, not ${tf.getBackend()}` };
   const layout = new FlatLayout(model.params.vars);
   const problem = replicationProblem(model, layout);
   if (problem) return { problem };
