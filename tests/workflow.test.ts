@@ -38,6 +38,7 @@ describe('nightly workflow: shape', () => {
     expect(runs(shard)).toContain('npm ci');
     expect(runs(shard)).toMatch(/archbench run .*--preset "\$PRESET".*\n?.*--shard \$\{\{ matrix\.shard \}\}\/\$\{\{ strategy\.job-total \}\}/s);
     expect(wf.env.PRESET).toBe('paper');
+    expect(wf.env.BACKEND).toBe('webgpu'); // the paper shards force the GPU backend too
     const report = wf.jobs.report!;
     expect(report.needs).toBe('shard');
     expect(runs(report)).toContain('archbench merge shards/shard-* --out run');
