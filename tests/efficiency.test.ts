@@ -14,7 +14,7 @@ import { PRESETS } from '../harness/presets.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import type { ResultRecord } from '../harness/store.ts';
 import { crossoversFromRecords } from '../reports/crossovers.ts';
-import { Extrapolator, analyticCrossover, medianInterval } from '../suites/efficiency/measure.ts';
+import { Extrapolator, WASM_HEAP_LIMIT, analyticCrossover, medianInterval, memoryBudget } from '../suites/efficiency/measure.ts';
 import { EFFICIENCY_SETTINGS, type EfficiencySettings } from '../suites/efficiency/settings.ts';
 import { runEfficiency } from '../suites/efficiency/suite.ts';
 import { disposeReplaced, disposeState, stateBytes } from '../architectures/decode-state.ts';
@@ -107,6 +107,15 @@ describe('the suite on the transformer (tiny)', () => {
 });
 
 describe('memory guard and gate', () => {
+  it('bounds wasm and wasm+openblas alike by the wasm heap', () => {
+    for (const backend of ['wasm', 'wasm+openblas']) {
+      const b = memoryBudget(backend, 1);
+      expect(b.bytes, backend).toBeLessThanOrEqual(WASM_HEAP_LIMIT);
+      if (b.bytes < WASM_HEAP_LIMIT - 1024 ** 3) continue; // another bound is tighter on this machine
+      expect(b.why, backend).toMatch(/wasm heap limit/);
+    }
+  });
+
   it('records a point that would not fit as skipped (with the reason) instead of running it', async () => {
     const out = await runEfficiency(context(transformer()), quick({ memory: { safety: 0.75, budgetBytes: 1 } }));
     const skipped = out.filter((m) => m.flag === 'skipped');

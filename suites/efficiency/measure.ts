@@ -148,7 +148,7 @@ export function memoryBudget(backend: string, safety: number, overrideBytes?: nu
   if (overrideBytes !== undefined) return { bytes: overrideBytes, why: `configured budget ${mib(overrideBytes)}` };
   const parts: { bytes: number; why: string }[] = [];
   const live = tf.memory().numBytes;
-  if (backend === 'wasm') parts.push({ bytes: WASM_HEAP_LIMIT - live, why: `wasm heap limit 4 GiB minus ${mib(live)} of live tensors` });
+  if (backend.startsWith('wasm')) parts.push({ bytes: WASM_HEAP_LIMIT - live, why: `wasm heap limit 4 GiB minus ${mib(live)} of live tensors` });
   if (backend === 'tensorflow' || backend === 'webgpu' || backend === 'webgl') {
     const gpu = gpuMemoryBytes();
     if (gpu > 0) parts.push({ bytes: gpu - live, why: `GPU memory ${mib(gpu)} (nvidia-smi) minus ${mib(live)} of live tensors` });

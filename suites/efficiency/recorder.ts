@@ -64,7 +64,7 @@ export interface Unit {
 export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).slice(0, 300);
 
 export function rssNote(backend: string): string {
-  return backend === 'wasm'
+  return backend.startsWith('wasm') // wasm and wasm+openblas
     ? 'process RSS sampled after each call; the wasm heap never shrinks, so this includes the high-water mark of earlier points'
     : 'process RSS sampled after each call';
 }
