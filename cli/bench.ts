@@ -19,6 +19,7 @@ import { readAndDispose } from '../architectures/ops/read.ts';
 import type { Corpus } from '../harness/data/corpus.ts';
 import { batches, textStream } from '../harness/data/streams.ts';
 import type { MachineInfo } from '../harness/measure.ts';
+import { adapterLabel, type AdapterFacts } from '../harness/webgpu.ts';
 import { matchedConfig } from '../harness/models.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { defaultWorkers, train } from '../harness/train/index.ts';
@@ -68,13 +69,25 @@ export function benchConfigs(): BenchConfig[] {
   ];
 }
 
+/** The peak MFU is read against (0 where none is known: MFU is then reported as 0), and how it was reckoned. */
 export interface Peak {
-  cores: number;
-  ghz: number;
-  lanes: number;
-  fmaUnits: number;
   gflops: number;
   assumptions: string;
+}
+
+/** fp32 peaks of the GPUs we have facts for, dense, without tensor cores (../shared/gpu/README.md). */
+const GPU_FP32_PEAK_GFLOPS: Record<string, number> = { 'nvidia-h200': 67_000 };
+
+/** On webgpu the adapter's fp32 peak; on CPU backends the machine's (machinePeak). */
+export function devicePeak(m: MachineInfo, adapter: AdapterFacts | undefined): Peak {
+  if (!adapter) return machinePeak(m);
+  const gflops = GPU_FP32_PEAK_GFLOPS[adapter.device] ?? 0;
+  return {
+    gflops,
+    assumptions: gflops > 0
+      ? `peak ${gflops} GFLOP/s fp32 of ${adapter.device} (dense, no tensor cores: ../shared/gpu/README.md)`
+      : `no fp32 peak known for ${adapterLabel(adapter)}: MFU is reported as 0`,
+  };
 }
 
 /** Peak fp32 FLOP/s of the machine: cores x clock x vector lanes x FMA units x 2. */
@@ -100,7 +113,7 @@ export function machinePeak(m: MachineInfo): Peak {
   const fmaUnits = hasFma ? 2 : 1;
   const gflops = cores * ghz * lanes * fmaUnits * 2;
   const assumptions = `peak ${gflops.toFixed(1)} GFLOP/s fp32 = ${cores} cores x ${ghz.toFixed(2)} GHz (${clockFrom}) x ${lanes} lanes (${isa}) x ${fmaUnits} FMA units/core (assumed${hasFma ? '' : '; no fma flag, so 1 mul+add'}) x 2 flops/FMA`;
-  return { cores, ghz, lanes, fmaUnits, gflops, assumptions };
+  return { gflops, assumptions };
 }
 
 /**

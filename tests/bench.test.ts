@@ -1,7 +1,8 @@
 // `archbench bench`: the correctness gate, the peak-FLOP/s assumptions, one real (very short) row in
 // the DESIGN.md --json shape, the --plain baseline labelled as such, and bad input.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { correctnessGate, machinePeak } from '../cli/bench.ts';
+import { correctnessGate, devicePeak, machinePeak } from '../cli/bench.ts';
+import type { AdapterFacts } from '../harness/webgpu.ts';
 import { cli, useBackend } from './helpers.ts';
 
 const machine = (flags: string, speedGHz = 2) => ({ cpu: { brand: 'x', cores: 2, physicalCores: 2, speedGHz, flags }, memBytes: 1, os: 'x', gpus: [] });
@@ -20,6 +21,18 @@ describe('bench', () => {
     expect(avx512.gflops).toBeCloseTo(2 * 2 * 16 * 2 * 2);
     expect(avx512.assumptions).toMatch(/2 cores x 2\.00 GHz .* x 16 lanes \(avx512f\) x 2 FMA units/);
     expect(machinePeak(machine('fpu sse sse2')).gflops).toBeCloseTo(2 * 2 * 4 * 1 * 2);
+  });
+
+  it('on webgpu MFU is read against the adapter\'s fp32 peak where it is known, else reported as 0 (never the CPU\'s)', () => {
+    const adapter = (device: string, software: boolean): AdapterFacts => ({
+      vendor: software ? 'mesa' : 'nvidia', architecture: '', device, description: software ? 'llvmpipe' : 'NVIDIA 580', software, features: [],
+      limits: { maxBufferSize: 0, maxStorageBufferBindingSize: 0, maxComputeWorkgroupStorageSize: 0, maxComputeInvocationsPerWorkgroup: 0 },
+    });
+    expect(devicePeak(machine('fpu avx2 avx512f fma'), adapter('nvidia-h200', false)).gflops).toBe(67_000);
+    const unknown = devicePeak(machine('fpu avx2 avx512f fma'), adapter('llvmpipe-llvm-15', true));
+    expect(unknown.gflops).toBe(0);
+    expect(unknown.assumptions).toMatch(/no fp32 peak known for .*llvmpipe.*MFU is reported as 0/);
+    expect(devicePeak(machine('fpu avx2 avx512f fma'), undefined).gflops).toBeCloseTo(2 * 2 * 16 * 2 * 2);
   });
 
   it('--json prints one row per config in the DESIGN.md shape; --plain rows say so', async () => {

@@ -3,7 +3,7 @@
 // line on stdout in DESIGN.md's shape; the machine, backend, commit and peak assumptions go to stderr.
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { type BenchRow, benchConfigs, benchOne, correctnessGate, machinePeak } from '../bench.ts';
+import { type BenchRow, benchConfigs, benchOne, correctnessGate, devicePeak } from '../bench.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
 import { UsageError, parsePositiveInt } from '../../harness/errors.ts';
@@ -48,7 +48,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const corpus = loadCorpus(opts.corpus as string);
       const backend = await selectBackend(opts.backend as string);
       const machine = await machineInfo();
-      const peak = machinePeak(machine);
+      const peak = devicePeak(machine, backend.adapter);
       const sha = gitSha();
       const err = (s: string) => process.stderr.write(s);
       const info = opts.json ? err : out;
