@@ -20,13 +20,14 @@ import { dryParamSignature } from '../../architectures/dry-build.ts';
 import type { LanguageModel, ModelConfig } from '../../architectures/interface.ts';
 import { Params } from '../../architectures/layers.ts';
 import { fastPathEnabled, setFastPath } from '../../architectures/ops/fast-path.ts';
+import { readFloats } from '../../architectures/ops/wasm-backend.ts';
 import { getArchitecture } from '../../architectures/registry.ts';
 import { selectedBackendName } from '../backend.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
 import { FlatAdamW, FlatLayout, clipScale, sumSquares } from './optim.ts';
-import { type Trainer, maskSum, shardGradients } from './step.ts';
+import { type Trainer, lossAndGradients, maskSum } from './step.ts';
 
 // Control words (Int32Array over a SharedArrayBuffer).
 const COUNT = 0, GEN = 1, RUN = 2, ERR = 3; // RUN: 1 when rank 0 has staged a step, 0 when the job is over
@@ -167,10 +168,11 @@ class Shared {
     const shard = this.shard();
     const mine = this.grads.subarray(rank * P, (rank + 1) * P);
     if (shard) {
-      const { loss, grads } = shardGradients(model, shard, denom);
+      // the gradients of this rank's rows, scaled by the whole batch's mask sum; read synchronously (CPU only)
+      const { value, grads } = lossAndGradients(model, shard, denom);
       layout.write(grads, mine);
-      tf.dispose(grads);
-      this.nums[rank] = loss;
+      this.nums[rank] = readFloats(value)[0]!;
+      tf.dispose([value, ...Object.values(grads)]);
     } else {
       mine.fill(0);
       this.nums[rank] = 0;

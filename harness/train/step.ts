@@ -63,23 +63,11 @@ export async function gradients(model: LanguageModel, b: Batch, meter?: PeakMete
 }
 
 /**
- * Gradients of sum(nll * mask) / denom over a shard of a batch (lossAndGradients), the loss read
- * synchronously: for the data-parallel trainer, which runs on CPU backends only and keeps its thread
- * synchronous (parallel.ts).
- */
-export function shardGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { loss: number; grads: Record<string, tf.Tensor> } {
-  const { value, grads } = lossAndGradients(model, b, denom, meter);
-  const loss = value.dataSync()[0]!;
-  value.dispose();
-  return { loss, grads };
-}
-
-/**
  * The loss sum(nll * mask) / denom over a batch (a shard of a larger one when denom is the whole batch's
  * mask sum: the shards' gradients then add up to the whole batch's), as a tensor, and its gradients keyed
  * by parameter name.
  */
-function lossAndGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+export function lossAndGradients(model: LanguageModel, b: Batch, denom: number, meter?: PeakMeter): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
   const names = [...model.params.vars.keys()];
   const list = names.map((n) => model.params.vars.get(n)!);
   const { value, grads } = tf.variableGrads(() => {
