@@ -1,5 +1,6 @@
 // The archbench command line (commander). Each command lives in cli/commands/; bad input is one
-// line naming the bad value and the valid ones, exit 2.
+// line naming the bad value and the valid ones, exit 2. A disk that fills up or turns read-only is one
+// line too, exit 1: the stores write whole records or nothing, so the same command rerun resumes.
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';
 import { UsageError } from '../harness/errors.ts';
@@ -13,6 +14,9 @@ export function buildProgram(out: (s: string) => void): Command {
   for (const register of COMMANDS) register(program, out);
   return program;
 }
+
+/** Write failures that come from the disk, not from a bug: no space, quota, read-only, I/O error. */
+const DISK_ERRORS = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'];
 
 /** Runs the CLI; returns the exit code (0 ok, 1 a check failed, 2 bad input). */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
@@ -32,6 +36,11 @@ export async function main(argv: string[], out: (s: string) => void = (s) => pro
     if (e instanceof UsageError) {
       process.stderr.write(`archbench: ${e.message}\n`);
       return 2;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code && DISK_ERRORS.includes(code)) {
+      process.stderr.write(`archbench: cannot write: ${(e as Error).message}; nothing half-written is kept: make room and run the same command again to resume\n`);
+      return 1;
     }
     throw e;
   }

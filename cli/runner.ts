@@ -14,7 +14,7 @@ import { PeakMeter, machineInfo } from '../harness/measure.ts';
 import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { log } from '../harness/progress.ts';
-import { RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
+import { RECORDS_SCHEMA, RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
 
 export interface RunOptions {
   suites: string[];
@@ -48,6 +48,7 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
   const backend = currentBackend();
   const manifest = {
     ...(previous ?? {}),
+    schema: RECORDS_SCHEMA,
     command: o.command,
     config: { suites: o.suites, archs: o.archs, match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length },
     preset: PRESETS[o.preset],

@@ -1,5 +1,6 @@
 // Content-addressed checkpoint cache. An entry is weights.bin + meta.json (names, shapes, sha256 of the
-// weights). A missing, truncated or corrupt entry is detected, removed and retrained, never used.
+// weights). A missing, truncated or corrupt entry is detected, removed and retrained, never used; a save
+// that fails (a full disk) leaves nothing behind.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -42,6 +43,7 @@ export class ModelCache {
     } catch (e) {
       return bad(`unreadable: ${(e as Error).message}`);
     }
+    if (!meta || !Array.isArray(meta.tensors) || typeof meta.sha256 !== 'string') return bad('meta.json lacks its fields');
     if (meta.key !== key) return bad('key mismatch');
     if (bin.length !== meta.bytes) return bad(`truncated: ${bin.length} of ${meta.bytes} bytes`);
     if (sha256(bin) !== meta.sha256) return bad('checksum mismatch');
@@ -77,10 +79,15 @@ export class ModelCache {
     };
     const tmp = join(this.dir, `.tmp-${key}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
-    writeFileSync(join(tmp, 'weights.bin'), bin);
-    writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
-    rmSync(this.entry(key), { recursive: true, force: true });
-    renameSync(tmp, this.entry(key));
+    try {
+      mkdirSync(tmp);
+      writeFileSync(join(tmp, 'weights.bin'), bin);
+      writeFileSync(join(tmp, 'meta.json'), JSON.stringify(meta));
+      rmSync(this.entry(key), { recursive: true, force: true });
+      renameSync(tmp, this.entry(key));
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written entry
+      throw e;
+    }
   }
 }

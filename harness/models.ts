@@ -6,6 +6,7 @@ import { Params, type InitScheme } from '../architectures/layers.ts';
 import { getArchitecture } from '../architectures/registry.ts';
 import { selectedBackendName } from './backend.ts';
 import { ModelCache } from './cache.ts';
+import { faultKey } from './faults.ts';
 import type { Corpus } from './data/corpus.ts';
 import { batches, textStream, type WindowStream } from './data/streams.ts';
 import { codeVersion } from './hash.ts';
@@ -100,6 +101,7 @@ export async function trainedModel(cache: ModelCache, req: TrainRequest): Promis
     // Weights differ across backends in float rounding (and wasm+openblas sums in another order than XNNPACK),
     // so a model is reused only by runs on the backend that trained it: a record's backend is then true of both.
     backend: selectedBackendName(),
+    fault: faultKey(), // only under the reliability battery's fault injection (harness/faults.ts); absent otherwise
   });
   const model = buildModel(req.spec, req.config, req.seed, req.scheme);
   const found = cache.load(key, model.params);

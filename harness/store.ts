@@ -1,8 +1,15 @@
 // The result store: DIR/manifest.json, DIR/records.jsonl (appended atomically, one write per unit),
-// DIR/results.csv (the same records flattened). A truncated last line from a killed run is dropped.
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+// DIR/results.csv (the same records flattened). A truncated last line from a killed run is dropped when
+// the run resumes; the commands that only read a run (report, compare, merge) refuse it instead. A write
+// that fails (a full disk) leaves no half-written record, manifest or csv behind.
+import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { UsageError } from './errors.ts';
+import { appendWithFaults } from './faults.ts';
+
+/** The version of the record format (above) and of manifest.json, written into the manifest as `schema`. */
+export const RECORDS_SCHEMA = 1;
 
 export type Dims = Record<string, number | string | boolean>;
 
@@ -44,20 +51,122 @@ export function readRecords(dir: string): ResultRecord[] {
   return out;
 }
 
+/** The fields every record has, with their JSON types. */
+const RECORD_FIELDS: [keyof ResultRecord, string][] = [
+  ['suite', 'string'], ['arch', 'string'], ['seed', 'number'], ['preset', 'string'], ['metric', 'string'], ['unit', 'string'],
+];
+
+/**
+ * The records of a run given to a command that only reads it: every line must be a whole record of this
+ * schema, so a torn last line (a run killed mid-write, not resumed) or another format is a UsageError.
+ */
+export function readRecordsStrict(dir: string, what = 'run directory'): ResultRecord[] {
+  const path = join(dir, 'records.jsonl');
+  const manifest = readManifest(dir, what);
+  const schema = manifest?.schema ?? RECORDS_SCHEMA; // runs from before the field existed wrote schema 1
+  if (schema !== RECORDS_SCHEMA) throw new UsageError(`${what} '${dir}' holds records of schema ${JSON.stringify(schema)}; this archbench reads schema ${RECORDS_SCHEMA}`);
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  if (lines.at(-1) !== '') throw new UsageError(`'${path}' line ${lines.length} is truncated (a run killed mid-write); resume the run with the same --out to repair it`);
+  return lines.slice(0, -1).filter((l) => l.trim()).map((line, i) => {
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new UsageError(`'${path}' line ${i + 1} is not JSON`);
+    }
+    for (const [field, type] of RECORD_FIELDS) {
+      if (typeof r?.[field] !== type) throw new UsageError(`'${path}' line ${i + 1}: '${field}' must be a ${type} (records of schema ${RECORDS_SCHEMA}), got ${JSON.stringify(r?.[field])}`);
+    }
+    // JSON has no NaN: a measurement that could not be taken (flagged) is written as null
+    if (typeof r.value !== 'number' && r.value !== null) throw new UsageError(`'${path}' line ${i + 1}: 'value' must be a number or null (records of schema ${RECORDS_SCHEMA}), got ${JSON.stringify(r.value)}`);
+    return r as unknown as ResultRecord;
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are plain JSON read back
+export type Manifest = Record<string, any>;
+
+/** DIR/manifest.json, or null when there is none; a UsageError when it is not a JSON object. */
+export function readManifest(dir: string, what = 'run directory'): Manifest | null {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return null;
+  let m: unknown;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${what} '${dir}': manifest.json is not valid JSON (${(e as Error).message})`);
+  }
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new UsageError(`${what} '${dir}': manifest.json is not a JSON object`);
+  return m as Manifest;
+}
+
+/**
+ * Check, before any work, that `dir` can take output: create it folder by folder (a recursive mkdirSync
+ * loops forever under /proc) and see that it is a writable folder. A UsageError names the option and path.
+ * Returns a function that removes the folders it created (for a later check that fails).
+ */
+export function prepareDir(option: string, dir: string): () => void {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  const bad = (why: string): never => {
+    throw new UsageError(`${option} '${dir}' cannot be used: ${why}; give a writable folder`);
+  };
+  if (!statSync(at).isDirectory()) bad(`'${at}' is not a folder`);
+  try {
+    accessSync(at, constants.W_OK);
+  } catch {
+    bad(`'${at}' is not writable`);
+  }
+  const undo = () => missing.length && rmSync(missing[0]!, { recursive: true, force: true });
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      undo();
+      bad((e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
+  }
+  return undo;
+}
+
+/**
+ * Check, before any work, that a run directory about to be resumed is one of this preset: resuming a run
+ * under another preset would mix them (units already recorded would be skipped).
+ */
+export function checkResumable(dir: string, preset: string): void {
+  const m = readManifest(dir, '--out');
+  const had = new Set([m?.preset?.name, ...readRecords(dir).map((r) => r.preset)].filter((p) => p !== undefined));
+  for (const p of had) if (p !== preset) throw new UsageError(`--out '${dir}' holds a run of preset '${p}'; resume it with --preset ${p}, or give another --out`);
+}
+
+/** Write a file through a temporary one renamed into place; on failure the temporary file is removed. */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = join(dirname(path), `.${path.split('/').at(-1)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 const CSV_COLUMNS = ['suite', 'arch', 'seed', 'preset', 'metric', 'value', 'unit', 'ci_low', 'ci_high', 'dims', 'params', 'backend', 'elapsed_s', 'time', 'flag', 'note'];
 
 export function writeCsv(dir: string, records: ResultRecord[]): void {
   const rows = records.map((r) => [r.suite, r.arch, r.seed, r.preset, r.metric, r.value, r.unit, r.ci95?.[0] ?? '', r.ci95?.[1] ?? '',
     JSON.stringify(r.dims), r.params, r.backend, r.elapsed_s, r.time, r.flag ?? '', r.note ?? '']);
-  const tmp = join(dir, `.results.csv.${process.pid}`);
-  writeFileSync(tmp, stringify(rows, { header: true, columns: CSV_COLUMNS }));
-  renameSync(tmp, join(dir, 'results.csv'));
+  writeFileAtomic(join(dir, 'results.csv'), stringify(rows, { header: true, columns: CSV_COLUMNS }));
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export class RunStore {
@@ -87,13 +196,17 @@ export class RunStore {
     return this.done.has(unitKey(unit));
   }
 
-  /** Append one unit's records in a single write, fsync, then refresh results.csv. */
+  /** Append one unit's records in a single write, fsync, then refresh results.csv. A failed write is cut off. */
   appendUnit(records: ResultRecord[]): void {
     if (records.length === 0) return;
     const fd = openSync(join(this.dir, 'records.jsonl'), 'a');
+    const size = fstatSync(fd).size;
     try {
-      writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      appendWithFaults(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       fsyncSync(fd);
+    } catch (e) {
+      ftruncateSync(fd, size); // no half-written unit: it reruns on resume
+      throw e;
     } finally {
       closeSync(fd);
     }

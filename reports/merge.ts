@@ -1,14 +1,12 @@
 // `archbench merge DIR... --out DIR`: join shard directories into one run. Records are de-duplicated by
 // unit (suite|arch|seed: the first directory that holds a unit wins, a differing duplicate is reported),
-// put back in the unsharded run's unit order, and the manifests are merged (shards listed).
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// put back in the unsharded run's unit order, and the manifests are merged (shards listed). Shards of
+// different presets or commits, or with a torn records file, are refused (exit 2) before anything is written.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../harness/errors.ts';
-import { readRecords, unitKey, writeCsv, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
+import { prepareDir, readManifest, readRecordsStrict, unitKey, writeCsv, writeFileAtomic, writeJsonAtomic, type Manifest, type ResultRecord } from '../harness/store.ts';
 import { metricInfo } from './metrics.ts';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- manifests are plain JSON read back
-type Manifest = Record<string, any>;
 
 export interface MergeResult {
   out: string;
@@ -31,11 +29,6 @@ export function isTimingMeasurement(r: Pick<ResultRecord, 'suite' | 'metric' | '
   return kind === 'latency' || kind === 'throughput' || kind === 'bookkeeping' || /(^|_)rss(_|$)/.test(r.metric) || r.metric === 'peak_tensor_bytes';
 }
 
-const readManifest = (dir: string): Manifest | null => {
-  const p = join(dir, 'manifest.json');
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Manifest) : null;
-};
-
 const union = <T>(lists: (T[] | undefined)[]): T[] => [...new Set(lists.flatMap((l) => l ?? []))];
 
 export function mergeRuns(dirs: string[], out: string): MergeResult {
@@ -46,15 +39,16 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
     if (resolve(d) === outAbs) throw new UsageError(`--out '${out}' is one of the inputs; merge into a new directory`);
   }
   if (existsSync(join(out, 'records.jsonl'))) throw new UsageError(`--out '${out}' already holds records; merge into a new directory`);
-  const manifests = dirs.map(readManifest);
+  const manifests = dirs.map((d) => readManifest(d, 'shard'));
   const presets = [...new Set(manifests.map((m) => m?.preset?.name).filter(Boolean))];
-  const recordsByDir = dirs.map((d) => readRecords(d));
+  const recordsByDir = dirs.map((d) => (existsSync(join(d, 'records.jsonl')) ? readRecordsStrict(d, 'shard') : []));
   const recordPresets = [...new Set(recordsByDir.flat().map((r) => r.preset))];
   const allPresets = [...new Set([...presets, ...recordPresets])];
   if (allPresets.length > 1) throw new UsageError(`cannot merge runs of different presets: ${allPresets.join(', ')}`);
-  const warnings: string[] = [];
   const shas = [...new Set(manifests.map((m) => m?.git_sha).filter(Boolean))];
-  if (shas.length > 1) warnings.push(`shards ran different commits: ${shas.join(', ')}`);
+  if (shas.length > 1) throw new UsageError(`cannot merge runs of different commits: ${shas.join(', ')}`);
+  prepareDir('--out', out);
+  const warnings: string[] = [];
   const backends = [...new Set(recordsByDir.flat().map((r) => r.backend))];
   if (backends.length > 1) warnings.push(`shards ran different backends: ${backends.join(', ')}`);
 
@@ -96,11 +90,7 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
   const missing = planned.filter((k) => !units.has(k));
   if (missing.length) warnings.push(`${missing.length} planned unit(s) absent from every shard: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
 
-  mkdirSync(out, { recursive: true });
-  const path = join(out, 'records.jsonl');
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
-  renameSync(tmp, path);
+  writeFileAtomic(join(out, 'records.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : ''));
   writeCsv(out, records);
 
   const first = manifests.find(Boolean) ?? {};

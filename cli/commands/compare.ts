@@ -1,8 +1,9 @@
 // `archbench compare BASELINE CURRENT`: per-metric change judged against noise; exit 1 on a regression.
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../harness/errors.ts';
-import { readRecords } from '../../harness/store.ts';
+import { prepareDir, readRecords } from '../../harness/store.ts';
 import { compareRuns, compareText, DEFAULT_COMPARE } from '../../reports/compare.ts';
 import { checkRunDir } from './report.ts';
 
@@ -29,6 +30,10 @@ export function register(program: Command, out: (s: string) => void): void {
       const band = fraction('--band', opts.band);
       checkRunDir(baseline, 'baseline');
       checkRunDir(current, 'current run');
+      if (opts.save) {
+        if (existsSync(opts.save) && statSync(opts.save).isDirectory()) throw new UsageError(`--save '${opts.save}' is a folder; give a file name`);
+        prepareDir('--save', dirname(opts.save));
+      }
       const r = compareRuns(readRecords(baseline), readRecords(current), { threshold, band });
       const json = `${JSON.stringify({ baseline, current, regression: r.regressions > 0, ...r }, null, 1)}\n`;
       if (opts.save) writeFileSync(opts.save, json);

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readRecords } from '../../harness/store.ts';
+import { readRecordsStrict } from '../../harness/store.ts';
 import { UsageError } from '../../harness/errors.ts';
 import { buildReport } from '../../reports/build.ts';
 
@@ -16,10 +16,10 @@ export function latestRun(root = 'runs'): string | undefined {
     .sort((a, b) => statSync(join(b, 'records.jsonl')).mtimeMs - statSync(join(a, 'records.jsonl')).mtimeMs)[0];
 }
 
-/** A run directory given by the user: it must hold records. */
+/** A run directory given by the user: it must hold whole records of this schema (none torn). */
 export function checkRunDir(dir: string, what = 'run directory'): string {
   if (!existsSync(dir)) throw new UsageError(`${what} '${dir}' does not exist`);
-  if (!existsSync(join(dir, 'records.jsonl')) || readRecords(dir).length === 0) throw new UsageError(`${what} '${dir}' holds no records (records.jsonl)`);
+  if (!existsSync(join(dir, 'records.jsonl')) || readRecordsStrict(dir, what).length === 0) throw new UsageError(`${what} '${dir}' holds no records (records.jsonl)`);
   return dir;
 }
 

@@ -14,7 +14,7 @@ import { invalid, parsePositiveInt } from '../../harness/errors.ts';
 import { PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
 import { writeJsonAtomic } from '../../harness/store.ts';
-import { backendOption, checkPreset } from './run.ts';
+import { backendOption, checkPreset, prepareOutput } from './run.ts';
 
 /** Default seeds: 3 (paired comparisons need more than one); 1 on tiny, which is for tests and CI. */
 export const defaultSeeds = (preset: string): number => (preset === 'tiny' ? 1 : 3);
@@ -64,6 +64,7 @@ export function register(program: Command, out: (s: string) => void): void {
       loadCorpus(opts.corpus as string);
       const p = plan(papers);
       const outDir = (opts.out as string) || join('runs', `reproduce-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      prepareOutput(outDir, opts.cache as string, preset);
       const log = (s: string) => process.stderr.write(`${s}\n`);
       for (const pp of p.perPaper) {
         const missing = [...pp.missingSuites.map((s) => `suite ${s}`), ...pp.missingArchs.map((a) => `architecture ${a}`)];

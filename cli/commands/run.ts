@@ -7,6 +7,7 @@ import { BACKENDS, backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
 import { UsageError, parseNames, parsePositiveInt } from '../../harness/errors.ts';
 import { PRESETS, PRESET_NAMES } from '../../harness/presets.ts';
+import { checkResumable, prepareDir } from '../../harness/store.ts';
 import { run } from '../runner.ts';
 
 export function parseShard(v: string): { index: number; count: number } {
@@ -18,6 +19,18 @@ export function parseShard(v: string): { index: number; count: number } {
 export function checkPreset(p: string): string {
   if (!PRESETS[p]) throw new UsageError(`unknown preset '${p}'; valid: ${PRESET_NAMES.join(', ')}`);
   return p;
+}
+
+/** Before any work: the run and cache folders can be written, and a run resumed in --out is of this preset. */
+export function prepareOutput(out: string, cache: string, preset: string): void {
+  const undo = prepareDir('--out', out);
+  try {
+    checkResumable(out, preset);
+    prepareDir('--cache', cache);
+  } catch (e) {
+    undo(); // bad input writes nothing
+    throw e;
+  }
 }
 
 export const backendOption = (): Option => new Option('--backend <name>', 'tfjs backend').choices(BACKENDS as unknown as string[]).default('auto');
@@ -44,8 +57,9 @@ export function register(program: Command, out: (s: string) => void): void {
       const shard = opts.shard ? parseShard(opts.shard as string) : undefined;
       loadCorpus(opts.corpus as string); // validates the corpus before anything is written
       const backend = await selectBackend(opts.backend as string);
-      process.stderr.write(`${backendLine(backend)}\n`);
       const outDir = (opts.out as string) || join('runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      prepareOutput(outDir, opts.cache as string, preset);
+      process.stderr.write(`${backendLine(backend)}\n`);
       const result = await run({
         suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,
         match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '),

@@ -10,6 +10,7 @@ import type { LanguageModel } from '../../architectures/interface.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
+import { injectedLoss } from '../faults.ts';
 import { log } from '../progress.ts';
 import { LocalTrainer } from './local.ts';
 import { learningRate } from './optim.ts';
@@ -99,7 +100,7 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
     const t0 = performance.now();
     for (let step = 0; step < cfg.steps; step++) {
       const b = data.next().value as Batch;
-      const loss = await trainer.step(b, learningRate(cfg, step));
+      const loss = injectedLoss(model.config.arch, step, await trainer.step(b, learningRate(cfg, step)));
       if (!Number.isFinite(loss)) {
         divergedAt = step;
         break;
