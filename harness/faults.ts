@@ -20,13 +20,12 @@ export function injectedLoss(arch: string, step: number, loss: number): number {
 
 let appends = 0;
 
-/** Write `text` to fd; under kill-in-append:N the N-th call writes half of it and the process dies (kill -9). */
+/** Write all of `text` to fd (a write may take only part: a full disk); under kill-in-append:N the N-th call writes half of it and the process dies (kill -9). */
 export function appendWithFaults(fd: number, text: string): void {
   appends++;
-  if (!faults().includes(`kill-in-append:${appends}`)) {
-    writeSync(fd, text);
-    return;
-  }
-  writeSync(fd, text.slice(0, Math.floor(text.length / 2)));
-  process.kill(process.pid, 'SIGKILL');
+  const bytes = Buffer.from(text);
+  const kill = faults().includes(`kill-in-append:${appends}`);
+  const end = kill ? Math.floor(bytes.length / 2) : bytes.length;
+  for (let done = 0; done < end;) done += writeSync(fd, bytes, done, end - done);
+  if (kill) process.kill(process.pid, 'SIGKILL');
 }

@@ -180,15 +180,29 @@ export class RunStore {
     this.done = new Set(this.records.map(unitKey));
   }
 
-  /** Cut a torn last line (no trailing newline) left by a kill during a write. */
+  /**
+   * Cut a torn write (the file does not end with a newline: a kill or a full disk during appendUnit) back
+   * to the last whole unit: a unit's records are one write, so the torn line goes, and so do the whole
+   * lines of its unit before it. When the torn line is too short to name its unit, the last unit goes too
+   * (it reruns: work repeated, never a record lost or written twice).
+   */
   private repairTail(): void {
     const path = join(this.dir, 'records.jsonl');
     if (!existsSync(path)) return;
-    const text = readFileSync(path);
-    const lastNl = text.lastIndexOf(10);
-    if (lastNl === text.length - 1) return;
+    const text = readFileSync(path, 'utf8');
+    if (text === '' || text.endsWith('\n')) return;
+    let cut = text.lastIndexOf('\n') + 1; // start of the torn line
+    const torn = /^\{"suite":("(?:[^"\\]|\\.)*"),"arch":("(?:[^"\\]|\\.)*"),"seed":(\d+)[,}]/.exec(text.slice(cut));
+    let unit = torn ? unitKey({ suite: JSON.parse(torn[1]!), arch: JSON.parse(torn[2]!), seed: Number(torn[3]) }) : undefined;
+    while (cut > 0) {
+      const start = text.lastIndexOf('\n', cut - 2) + 1;
+      const key = unitKey(JSON.parse(text.slice(start, cut - 1)) as ResultRecord);
+      unit ??= key;
+      if (key !== unit) break;
+      cut = start;
+    }
     const fd = openSync(path, 'r+');
-    ftruncateSync(fd, lastNl + 1);
+    ftruncateSync(fd, Buffer.byteLength(text.slice(0, cut)));
     closeSync(fd);
   }
 

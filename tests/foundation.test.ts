@@ -1,17 +1,16 @@
-// The foundation: determinism, causality, the inference path, resume after kill -9, cache repair, bad input.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+// The foundation: determinism, causality, the inference path, resume after kill -9, one cache entry per
+// backend, bad input (the reliability battery, tests/reliability/, holds corrupt cache entries and more).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArchitecture } from '../architectures/index.ts';
-import { ModelCache } from '../harness/cache.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
-import { batches, evalWindows, mixture, textStream } from '../harness/data/streams.ts';
-import { buildModel, corpusStream, matchedConfig, trainedModel } from '../harness/models.ts';
+import { batches, mixture, textStream } from '../harness/data/streams.ts';
+import { buildModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
-import { evaluateBpb } from '../harness/evaluate.ts';
-import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, testBpb, tinyTextModel, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;
 const spec = getArchitecture('transformer')!;
@@ -19,17 +18,6 @@ const spec = getArchitecture('transformer')!;
 beforeAll(async () => {
   await useBackend();
 });
-
-function tinyTextModel(cacheDir: string, seed = 0) {
-  const corpus = loadCorpus('default');
-  const { config } = matchedConfig(spec, tiny, 'params');
-  return trainedModel(new ModelCache(cacheDir), { spec, config, seed, stream: corpusStream(corpus), train: { ...tiny.train, steps: 8 }, purpose: 'text' });
-}
-
-function testBpb(model: Awaited<ReturnType<typeof tinyTextModel>>['model']): Promise<number> {
-  const windows = evalWindows(loadCorpus('default').splits.test, model.config.seq, 1024);
-  return evaluateBpb(model, windows, 8);
-}
 
 describe('determinism', () => {
   it('the same seed gives identical bpb; another seed differs', async () => {
@@ -93,23 +81,6 @@ describe('the Transformer inference path', () => {
 });
 
 describe('model cache', () => {
-  it('serves a hit, and detects and rebuilds a corrupt entry', async () => {
-    const dir = tempDir();
-    const first = await tinyTextModel(dir);
-    const bpb = await testBpb(first.model);
-    expect((await tinyTextModel(dir)).info.cache).toBe('hit');
-    const [entry] = readdirSync(dir);
-    const weights = join(dir, entry!, 'weights.bin');
-    const bytes = readFileSync(weights);
-    bytes[100] ^= 0xff;
-    writeFileSync(weights, bytes);
-    const rebuilt = await tinyTextModel(dir);
-    expect(rebuilt.info.cache).toBe('rebuilt');
-    expect(await testBpb(rebuilt.model)).toBe(bpb);
-    writeFileSync(weights, readFileSync(weights).subarray(0, 64)); // truncated
-    expect((await tinyTextModel(dir)).info.cache).toBe('rebuilt');
-  });
-
   it.runIf(CPU_BACKENDS.length > 1)('keeps one entry per backend: a model trained on wasm is not served to wasm+openblas', async () => {
     const dir = tempDir();
     try {

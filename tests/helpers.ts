@@ -3,9 +3,16 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getArchitecture } from '../architectures/index.ts';
 import { selectBackend } from '../harness/backend.ts';
+import { ModelCache } from '../harness/cache.ts';
+import { loadCorpus } from '../harness/data/corpus.ts';
+import { evalWindows } from '../harness/data/streams.ts';
+import { evaluateBpb } from '../harness/evaluate.ts';
 import { ROOT } from '../harness/hash.ts';
+import { corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
 import { loadNativeGemm } from '../harness/native.ts';
+import { PRESETS } from '../harness/presets.ts';
 
 export const useBackend = (name = 'wasm') => selectBackend(name);
 
@@ -20,6 +27,18 @@ export const CPU_BACKENDS = 'problem' in NATIVE_GEMM ? ['wasm'] : ['wasm', 'wasm
 export const AUTO_CPU_BACKEND = CPU_BACKENDS.at(-1)!;
 
 export const tempDir = (prefix = 'archbench-'): string => mkdtempSync(join(tmpdir(), prefix));
+
+/** The tiny preset's Transformer text model trained for 8 steps (or loaded) through a cache in cacheDir. */
+export function tinyTextModel(cacheDir: string, seed = 0): Promise<TrainedModel> {
+  const spec = getArchitecture('transformer')!;
+  const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
+  return trainedModel(new ModelCache(cacheDir), { spec, config, seed, stream: corpusStream(loadCorpus('default')), train: { ...PRESETS.tiny!.train, steps: 8 }, purpose: 'text' });
+}
+
+/** A model's bits per byte on the default corpus's test split (1024 tokens). */
+export function testBpb(model: TrainedModel['model']): Promise<number> {
+  return evaluateBpb(model, evalWindows(loadCorpus('default').splits.test, model.config.seq, 1024), 8);
+}
 
 /** Run the CLI in this process; returns the exit code and what it printed. */
 export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {

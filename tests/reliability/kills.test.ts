@@ -1,0 +1,145 @@
+// Reliability battery, kills and determinism (issue 18, items 4 and 5), on the whole
+// `reproduce --preset tiny` (every paper, 1 seed: 30 units, ~25 s uninterrupted on 2 idle cores).
+// - Determinism: two uninterrupted runs, each with its own empty model cache (so both train every model),
+//   give the same records up to what depends on the clock (`comparable` below names it and says why).
+// - Kills: kill -9 at 10 seeded random points (4 during training, 3 in the middle of a records write,
+//   through the ARCHBENCH_FAULT hook of harness/faults.ts, 3 while the report is built), rerunning the
+//   same command after each. At the end the records equal the uninterrupted run's (timing fields aside,
+//   and dims.cache: a killed attempt may have trained and cached a model whose unit it did not record, so
+//   the rerun reads it as a cache hit), no unit is lost or written twice, the manifest is valid and the
+//   report holds every file the uninterrupted run's does.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../harness/hash.ts';
+import { readRecords, unitKey, type ResultRecord } from '../../harness/store.ts';
+import { TIMING_FIELDS, isTimingMeasurement } from '../../reports/merge.ts';
+import { AUTO_CPU_BACKEND, cliProcess, tempDir } from '../helpers.ts';
+
+const UNITS = 30; // 5 suites x 6 architectures x 1 seed
+const args = (out: string, cache: string) => ['reproduce', '--preset', 'tiny', '--backend', AUTO_CPU_BACKEND, '--out', out, '--cache', cache];
+
+/** Measured over a time budget (as many samples or decode steps as fit), so what they are differs per run. */
+const TIME_BUDGETED = new Set(['machine_load_avg', 'state_bytes_after_decode', 'state_bytes_after_decode_analytic']);
+
+/**
+ * The records as canonical JSON without what depends on the clock, which no two runs share:
+ * - the fields elapsed_s and time (TIMING_FIELDS: wall clock);
+ * - the value, ci95 and note (sample counts, interval coverage) of timing measurements (isTimingMeasurement:
+ *   latencies, rates, wall time, process RSS, process-wide tensor peaks);
+ * - whole records about timings or taken over a time budget: statistics and fits of a timing measurement
+ *   (dims.of names one: timing_samples, timing_rel_margin, timing_cpu_share, power_law_*) and TIME_BUDGETED;
+ * - durations quoted in notes ('; 0.1 s').
+ * With `afterKills`, also dims.cache: a killed attempt may have trained and cached a model whose unit it
+ * did not record, and the rerun then reads it as a cache hit where an uninterrupted run trained it.
+ */
+function comparable(records: ResultRecord[], afterKills = false): string[] {
+  const aboutTime = (r: ResultRecord) => TIME_BUDGETED.has(r.metric) || (typeof r.dims.of === 'string' && isTimingMeasurement({ suite: r.suite, metric: r.dims.of, unit: 's' }));
+  return records.filter((r) => !aboutTime(r)).map((r) => {
+    const c: Record<string, unknown> = { ...r, note: r.note?.replace(/\b\d+(\.\d+)? s\b/g, '<duration>') };
+    for (const f of TIMING_FIELDS) delete c[f];
+    if (isTimingMeasurement(r)) delete c.value, delete c.ci95, delete c.note;
+    if (afterKills) c.dims = { ...r.dims, cache: undefined };
+    return canonicalJson(c);
+  });
+}
+
+/** When to kill an attempt: at the n-th stderr line matching `line`, after `delayMs`; or never. */
+interface KillPoint {
+  phase: 'training' | 'records write' | 'report';
+  line?: RegExp;
+  n?: number;
+  delayMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Run the command once; returns how it ended and whether this test killed it. */
+function attempt(argv: string[], kill: KillPoint | null): Promise<{ code: number | null; signal: string | null; killed: boolean; err: string }> {
+  const child = cliProcess(argv, kill?.env ?? {});
+  let err = '', seen = 0, killed = false;
+  child.stdout.resume();
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    err += text;
+    if (!kill?.line || killed) return;
+    seen += text.split('\n').filter((l) => kill.line!.test(l)).length;
+    if (seen >= kill.n!) {
+      killed = true;
+      setTimeout(() => child.kill('SIGKILL'), kill.delayMs ?? 0);
+    }
+  });
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, killed, err })));
+}
+
+/** mulberry32: the kill points are random but the same on every run of the test. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function killPoints(seed: number): KillPoint[] {
+  const r = rng(seed);
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  return [
+    ...Array.from({ length: 4 }, () => ({ phase: 'training' as const, line: /^train /, n: int(2, 30), delayMs: int(0, 40) })),
+    ...Array.from({ length: 3 }, () => ({ phase: 'records write' as const, env: { ARCHBENCH_FAULT: `kill-in-append:${int(1, 3)}` } })),
+    ...Array.from({ length: 3 }, () => ({ phase: 'report' as const, line: /^report: /, n: int(1, 4), delayMs: int(0, 300) })),
+  ];
+}
+
+const reportFiles = (out: string) => readdirSync(join(out, 'report'), { recursive: true }).map(String).sort();
+
+describe('reproduce --preset tiny: determinism and kill -9', () => {
+  const reference = { out: join(tempDir(), 'ref'), cache: tempDir() };
+
+  it('two uninterrupted runs (own caches, same seeds and backend) give identical records, timing aside', async () => {
+    const again = { out: join(tempDir(), 'again'), cache: tempDir() };
+    for (const r of [reference, again]) {
+      const done = await attempt(args(r.out, r.cache), null);
+      expect(done.code, done.err.slice(-2000)).toBe(0);
+    }
+    const a = readRecords(reference.out), b = readRecords(again.out);
+    expect(new Set(a.map(unitKey)).size).toBe(UNITS);
+    expect(comparable(b)).toEqual(comparable(a));
+    // most records are compared whole, value included
+    expect(comparable(a).filter((c) => c.includes('"value":')).length).toBeGreaterThan(a.length / 2);
+  }, 300_000);
+
+  it('survives kill -9 at 10 seeded random points: records equal, none lost or duplicated, manifest valid, report complete', async () => {
+    expect(existsSync(join(reference.out, 'records.jsonl')), 'the determinism test runs first and leaves the reference run').toBe(true);
+    const run = { out: join(tempDir(), 'killed'), cache: tempDir() };
+    const points = killPoints(18);
+    const phases: string[] = [];
+    for (const point of points) {
+      const r = await attempt(args(run.out, run.cache), point);
+      expect(r.signal, `kill point ${phases.length + 1} (${point.phase}) was not reached; the run ended with ${r.code}\n${r.err.slice(-1500)}`).toBe('SIGKILL');
+      phases.push(point.phase);
+      if (point.phase === 'records write') {
+        // the kill really tore a record: the file ends inside a line, which the next attempt cuts off
+        expect(readFileSync(join(run.out, 'records.jsonl'), 'utf8').endsWith('\n')).toBe(false);
+      }
+      const keys = readRecords(run.out).map((x) => `${unitKey(x)}|${x.metric}|${canonicalJson(x.dims)}`);
+      expect(new Set(keys).size, 'a record written twice').toBe(keys.length);
+      JSON.parse(readFileSync(join(run.out, 'manifest.json'), 'utf8')); // whole after every kill
+    }
+    expect(phases.filter((p) => p === 'training')).toHaveLength(4);
+    const last = await attempt(args(run.out, run.cache), null);
+    expect(last.code, last.err.slice(-2000)).toBe(0);
+
+    const got = readRecords(run.out), want = readRecords(reference.out);
+    expect(comparable(got, true)).toEqual(comparable(want, true));
+    expect(new Set(got.map(unitKey)).size).toBe(UNITS);
+    expect(readFileSync(join(run.out, 'records.jsonl'), 'utf8').endsWith('\n')).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(run.out, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ schema: 1, config: { units: UNITS }, preset: { name: 'tiny' }, backend: AUTO_CPU_BACKEND });
+    expect(manifest.resumed).toHaveLength(points.length);
+    expect(typeof manifest.end_time).toBe('string');
+    expect(reportFiles(run.out)).toEqual(reportFiles(reference.out));
+    expect(readFileSync(join(run.out, 'report', 'index.html'), 'utf8')).toMatch(/<\/html>\s*$/);
+    expect(readFileSync(join(run.out, 'report', 'claims.md'), 'utf8').length).toBeGreaterThan(100);
+  }, 600_000);
+});
