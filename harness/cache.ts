@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from '../architectures/interface.ts';
+import { namingPath } from './errors.ts';
 import { canonicalJson, sha256 } from './hash.ts';
 
 interface Meta {
@@ -87,7 +88,7 @@ export class ModelCache {
       renameSync(tmp, this.entry(key));
     } catch (e) {
       rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written entry
-      throw e;
+      throw namingPath(e, this.entry(key));
     }
   }
 }

@@ -22,3 +22,9 @@ export function parsePositiveInt(option: string, value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${option} must be a positive integer, got '${value}'`);
   return Number(value);
 }
+
+/** A failed write's error naming its file, as Node names the file of a failed open ('..., write '/x''). */
+export function namingPath(e: unknown, path: string): unknown {
+  if (e instanceof Error && !e.message.includes(path)) e.message += ` '${path}'`;
+  return e;
+}

@@ -5,7 +5,7 @@
 import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { UsageError } from './errors.ts';
+import { UsageError, namingPath } from './errors.ts';
 import { appendWithFaults } from './faults.ts';
 
 /** The version of the record format (above) and of manifest.json, written into the manifest as `schema`. */
@@ -153,7 +153,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw namingPath(e, path);
   }
 }
 
@@ -213,14 +213,15 @@ export class RunStore {
   /** Append one unit's records in a single write, fsync, then refresh results.csv. A failed write is cut off. */
   appendUnit(records: ResultRecord[]): void {
     if (records.length === 0) return;
-    const fd = openSync(join(this.dir, 'records.jsonl'), 'a');
+    const path = join(this.dir, 'records.jsonl');
+    const fd = openSync(path, 'a');
     const size = fstatSync(fd).size;
     try {
       appendWithFaults(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
       fsyncSync(fd);
     } catch (e) {
       ftruncateSync(fd, size); // no half-written unit: it reruns on resume
-      throw e;
+      throw namingPath(e, path);
     } finally {
       closeSync(fd);
     }

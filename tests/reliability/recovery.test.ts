@@ -145,7 +145,7 @@ describe.skipIf(cannotMount)('a full disk (a 1 MiB tmpfs, filled)', () => {
       execFileSync('fallocate', ['-l', `${Math.max(0, free() - freeKib)}k`, filler]);
       const full = await cli(argv(out, cache));
       expect(full.code, full.err).toBe(1);
-      expect(full.err.trim().split('\n').filter((l) => l.startsWith('archbench:'))).toEqual([expect.stringMatching(/^archbench: cannot write: ENOSPC: no space left on device.*run the same command again to resume$/)]);
+      expect(full.err.trim().split('\n').filter((l) => l.startsWith('archbench:'))).toEqual([expect.stringMatching(/^archbench: cannot write: ENOSPC: no space left on device, \w+ '[^']+'; nothing half-written is kept: .*run the same command again to resume$/)]);
       // nothing half-written: whole lines of whole units, a manifest that parses, no temporary files or cache entries
       if (existsSync(join(out, 'records.jsonl'))) {
         const text = readFileSync(join(out, 'records.jsonl'), 'utf8');
