@@ -30,8 +30,13 @@ const TIME_BUDGETED = new Set(['machine_load_avg', 'state_bytes_after_decode', '
  * - whole records about timings or taken over a time budget: statistics and fits of a timing measurement
  *   (dims.of names one: timing_samples, timing_rel_margin, timing_cpu_share, power_law_*) and TIME_BUDGETED;
  * - durations quoted in notes ('; 0.1 s').
- * With `afterKills`, also dims.cache: a killed attempt may have trained and cached a model whose unit it
- * did not record, and the rerun then reads it as a cache hit where an uninterrupted run trained it.
+ * With `afterKills`, also what depends on the process's history, since every rerun is a new process:
+ * - the cache status (dims.cache, 'cache hit' in notes): a killed attempt may have trained and cached a
+ *   model whose unit it did not record, and the rerun reads it as a cache hit where an uninterrupted run
+ *   trained it;
+ * - the values of live-tensor measurements (metrics ending in tensor_bytes: cached_tensor_bytes,
+ *   unit_leaked_tensor_bytes, prefill_peak_tensor_bytes, ...): shared layers keep caches (masks, rotation
+ *   tables) per process, so they count what earlier units of the same process built.
  */
 function comparable(records: ResultRecord[], afterKills = false): string[] {
   const aboutTime = (r: ResultRecord) => TIME_BUDGETED.has(r.metric) || (typeof r.dims.of === 'string' && isTimingMeasurement({ suite: r.suite, metric: r.dims.of, unit: 's' }));
@@ -39,7 +44,11 @@ function comparable(records: ResultRecord[], afterKills = false): string[] {
     const c: Record<string, unknown> = { ...r, note: r.note?.replace(/\b\d+(\.\d+)? s\b/g, '<duration>') };
     for (const f of TIMING_FIELDS) delete c[f];
     if (isTimingMeasurement(r)) delete c.value, delete c.ci95, delete c.note;
-    if (afterKills) c.dims = { ...r.dims, cache: undefined };
+    if (afterKills) {
+      c.dims = { ...r.dims, cache: undefined };
+      c.note = (c.note as string | undefined)?.replace(/\bcache (trained|hit)\b/g, 'cache <status>');
+      if (r.metric.endsWith('tensor_bytes')) delete c.value;
+    }
     return canonicalJson(c);
   });
 }
