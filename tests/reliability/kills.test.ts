@@ -116,7 +116,7 @@ describe('reproduce --preset tiny: determinism and kill -9', () => {
     expect(comparable(b)).toEqual(comparable(a));
     // most records are compared whole, value included
     expect(comparable(a).filter((c) => c.includes('"value":')).length).toBeGreaterThan(a.length / 2);
-  }, 300_000);
+  }, 600_000); // 245-300 s measured on 2 cores shared at load 15-20; far less on idle cores
 
   it('survives kill -9 at 10 seeded random points: records equal, none lost or duplicated, manifest valid, report complete', async () => {
     expect(existsSync(join(reference.out, 'records.jsonl')), 'the determinism test runs first and leaves the reference run').toBe(true);
@@ -150,5 +150,5 @@ describe('reproduce --preset tiny: determinism and kill -9', () => {
     expect(reportFiles(run.out)).toEqual(reportFiles(reference.out));
     expect(readFileSync(join(run.out, 'report', 'index.html'), 'utf8')).toMatch(/<\/html>\s*$/);
     expect(readFileSync(join(run.out, 'report', 'claims.md'), 'utf8').length).toBeGreaterThan(100);
-  }, 600_000);
+  }, 900_000); // 315-510 s measured on 2 cores shared at load 15-20
 });
