@@ -15,8 +15,8 @@ export function buildProgram(out: (s: string) => void): Command {
   return program;
 }
 
-/** Write failures that come from the disk, not from a bug: no space, quota, read-only, I/O error. */
-const DISK_ERRORS = ['ENOSPC', 'EDQUOT', 'EROFS', 'EIO'];
+/** Write failures that come from the disk, not from a bug: no space, quota, read-only. */
+const DISK_ERRORS = ['ENOSPC', 'EDQUOT', 'EROFS'];
 
 /** Runs the CLI; returns the exit code (0 ok, 1 a check failed, 2 bad input). */
 export async function main(argv: string[], out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {

@@ -41,15 +41,24 @@ function defaultDocuments(): { name: string; read: () => Uint8Array }[] {
   return docs;
 }
 
+/** A corpus file's bytes; one that cannot be read is bad input naming it. */
+function readCorpusFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UsageError(`corpus file '${path}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a readable text file, a folder, or 'default'`);
+  }
+}
+
 /** A folder: every regular file is a document. A single file: 16 KiB pieces are the documents. */
 function localDocuments(path: string): { name: string; read: () => Uint8Array }[] {
   if (!existsSync(path)) throw new UsageError(`corpus '${path}' does not exist; give a text file, a folder, or 'default'`);
   if (statSync(path).isDirectory()) {
     const files = readdirSync(path, { recursive: true }).map(String).sort().filter((f) => statSync(join(path, f)).isFile());
     if (files.length === 0) throw new UsageError(`corpus folder '${path}' holds no files`);
-    return files.map((f) => ({ name: f, read: () => readFileSync(join(path, f)) }));
+    return files.map((f) => ({ name: f, read: () => readCorpusFile(join(path, f)) }));
   }
-  const bytes = readFileSync(path);
+  const bytes = readCorpusFile(path);
   const piece = 16384;
   const docs = [];
   for (let o = 0; o < bytes.length; o += piece) {

@@ -76,6 +76,7 @@ const CASES: [string, string[], RegExp][] = [
   ['compare band zero', ['compare', '@good', '@good', '--band', '0'], /--band must be above 0, got '0'/],
   // missing, unreadable and unwritable paths
   ['missing corpus', run('--corpus', '/no/such/file', ...out()), /corpus '\/no\/such\/file' does not exist/],
+  ['unreadable corpus file', run('--corpus', '/proc/self/mem', ...out()), /corpus file '\/proc\/self\/mem' cannot be read \(EIO\); give a readable text file/],
   ['corpus folder with no files', run('--corpus', '@emptydir', ...out()), /corpus folder '.*emptydir' holds no files/],
   ['--out under /proc (mkdirSync looped forever)', run('--out', '/proc/archbench-x'), /--out '\/proc\/archbench-x' cannot be used: ENOENT; give a writable folder/],
   ['--out under /sys', run('--out', '/sys/archbench-x/run'), /--out '\/sys\/archbench-x\/run' cannot be used: EPERM/],
