@@ -23,6 +23,8 @@ export interface ReproduceInfo {
   preset: string;
   seeds: number;
   time?: string;
+  /** Seconds the report took to build (written after it). */
+  report_seconds?: number;
 }
 
 export interface ReportResult {

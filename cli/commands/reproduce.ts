@@ -83,7 +83,9 @@ export function register(program: Command, out: (s: string) => void): void {
       mkdirSync(outDir, { recursive: true });
       const info: ReproduceInfo = { papers: papers.map((x) => x.id), preset, seeds, time: new Date().toISOString() };
       writeJsonAtomic(join(outDir, 'reproduce.json'), info);
+      const tReport = performance.now();
       const r = await buildReport(outDir, { log });
+      writeJsonAtomic(join(outDir, 'reproduce.json'), { ...info, report_seconds: +((performance.now() - tReport) / 1000).toFixed(1) });
       for (const e of r.errors) log(`warning: ${e}`);
       const claims = r.papers.flatMap((x) => x.claims);
       if (opts.json) for (const c of claims) out(`${JSON.stringify(c)}\n`);
