@@ -60,11 +60,16 @@ function scaleFor(q: Quantity, magnitude: number, unit: string): Scale {
   return { factor: 1, suffix: '' };
 }
 
+export interface FormatOptions {
+  /** A difference between two values: its interval may cross 0, so it is not clipped. */
+  difference?: boolean;
+}
+
 /** A value and its interval, formatted together (one scale, one notation): { value: "1.25 ms", interval: "[1.19, 1.37]" }. */
-export function formatParts(value: number | null | undefined, unit = '', ci: [number, number] | null | undefined = null): { value: string; interval: string } {
+export function formatParts(value: number | null | undefined, unit = '', ci: [number, number] | null | undefined = null, opts: FormatOptions = {}): { value: string; interval: string } {
   if (value === null || value === undefined || !Number.isFinite(value)) return { value: '—', interval: '' };
   const q = quantityOf(unit);
-  const clip = q === 'time' || q === 'bytes' || q === 'rate';
+  const clip = !opts.difference && (q === 'time' || q === 'bytes' || q === 'rate');
   const interval = ci && Number.isFinite(ci[0]) && Number.isFinite(ci[1]) ? (clip ? [Math.max(0, ci[0]), Math.max(0, ci[1])] : [ci[0], ci[1]]) : null;
   const magnitude = Math.abs(value) || Math.max(...(interval ?? [0]).map(Math.abs));
   const s = scaleFor(q, magnitude, unit);
@@ -74,8 +79,8 @@ export function formatParts(value: number | null | undefined, unit = '', ci: [nu
 }
 
 /** A value, with its interval when given: "1.25 ms [1.19, 1.37]", "42.5% [31%, 54.8%]", "5.26 [5.23, 5.29]". */
-export function formatValue(value: number | null | undefined, unit = '', ci: [number, number] | null | undefined = null): string {
-  const p = formatParts(value, unit, ci);
+export function formatValue(value: number | null | undefined, unit = '', ci: [number, number] | null | undefined = null, opts: FormatOptions = {}): string {
+  const p = formatParts(value, unit, ci, opts);
   return p.interval ? `${p.value} ${p.interval}` : p.value;
 }
 
