@@ -24,7 +24,7 @@ a { color: var(--accent); }
 .banner { background: #fff4d6; border: 1px solid #e0b84a; border-radius: 4px; padding: 8px 12px; margin: 10px 0; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; max-width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-td.num { text-align: right; }
+td.num { text-align: right; } td:not(.num) { overflow-wrap: anywhere; }
 table.sortable th { cursor: pointer; user-select: none; background: #f3f5f9; }
 table.sortable th::after { content: ' \\2195'; color: #9aa3b2; font-size: 11px; }
 table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; color: var(--accent); }

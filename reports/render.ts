@@ -81,7 +81,7 @@ function unwrapBareGroups(svg: string): string {
 }
 
 /**
- * An SVG for inlining in the leaderboard: without vega's class / role / aria attributes, empty
+ * An SVG for inlining in the leaderboard: without namespaces (HTML gives them) and vega's class / role / aria attributes, empty
  * backgrounds, hidden paths and bare groups, symbols as circles, default opacities and the font (set once by the page's CSS),
  * coordinates (in tags, never in text) to 0.1 px, ids prefixed by the figure (several charts share one
  * document), and sized by CSS (max-width 100%).
@@ -90,7 +90,7 @@ export function inlineSvg(svg: string, file: string, title: string): string {
   const prefix = file.replace(/[^a-zA-Z0-9_-]/g, '-');
   const lean = svg
     .replace(/<\?xml[^>]*>/, '')
-    .replace(/ (class|role|aria-[a-z]+|pointer-events)="[^"]*"/g, '')
+    .replace(/ (class|role|aria-[a-z]+|pointer-events|xmlns(:xlink)?|version)="[^"]*"/g, '')
     .replace(/ font-family="DejaVu Sans"/g, '')
     .replace(/<path d="(M0,0h0v0h0Z)?"( display="none")?\/>/g, '')
     .replace(/<path([^>]*?) d="M([\d.]+),0A\2,\2,0,1,1,-\2,0A\2,\2,0,1,1,\2,0"/g, '<circle$1 r="$2"')

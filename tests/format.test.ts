@@ -39,6 +39,8 @@ describe('number formatter', () => {
     expect(formatValue(0.002, 's', [-0.001, 0.005])).toBe('2 ms [0, 5]');
     expect(formatValue(100, 'tokens/s', [-40, 240])).toBe('100 tokens/s [0, 240]');
     expect(formatValue(0.2, 'bpb', [-0.1, 0.5])).toBe('0.2 [-0.1, 0.5]');
+    // a difference of two times keeps its sign and its whole interval
+    expect(formatValue(-1.26e-4, 's', [-3.45e-4, 4.06e-4], { difference: true })).toBe('-126 µs [-345, 406]');
   });
 
   it('accuracies (fractions) as percentages', () => {
