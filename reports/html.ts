@@ -101,6 +101,21 @@ export const SORT_SCRIPT = `
 })();
 `;
 
+/** A link to something inside a collapsed <details> (a figure, a measurement) opens it first. */
+export const OPEN_SCRIPT = `
+(function () {
+  'use strict';
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    for (var d = el && el.parentElement; d; d = d.parentElement) if (d.tagName === 'DETAILS') d.open = true;
+    if (el) el.scrollIntoView();
+  }
+  window.addEventListener('hashchange', reveal);
+  if (location.hash) reveal();
+})();
+`;
+
 export interface Col {
   head: string;
   title?: string;
@@ -135,7 +150,7 @@ export function page(title: string, body: string, opts: { script?: boolean } = {
 </head>
 <body>
 ${body}
-${opts.script === false ? '' : `<script>${SORT_SCRIPT}</script>`}
+${opts.script === false ? '' : `<script>${SORT_SCRIPT}${OPEN_SCRIPT}</script>`}
 </body>
 </html>
 `;
