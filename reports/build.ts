@@ -122,7 +122,7 @@ export function paperHtml(r: PaperResult, meta: Provenance, records: ResultRecor
   return `<article class="paper" id="paper-${anchor(p.id)}"><h3>${esc(p.title)}</h3>
 <p>${esc(p.summary)}</p><p class="note">Sources: ${esc(p.sources.join('; '))}. Status: ${verdictBadge(r.status)}</p>
 ${r.missing.length ? `<ul class="note">${r.missing.map((m) => `<li>${esc(m)}</li>`).join('')}</ul>` : ''}
-<table><thead><tr><th>claim</th><th>verdict</th><th>measured</th></tr></thead><tbody>${r.claims.map((c) => `<tr id="${claimAnchor(p.id, c.claim)}"><td>${esc(c.text)}</td><td>${verdictBadge(shownVerdict(c.verdict, meta.preset))}</td><td class="note">${esc(c.why)}</td></tr>`).join('')}</tbody></table>
+<div class="scroll"><table><thead><tr><th>claim</th><th>verdict</th><th>measured</th></tr></thead><tbody>${r.claims.map((c) => `<tr id="${claimAnchor(p.id, c.claim)}"><td>${esc(c.text)}</td><td>${verdictBadge(shownVerdict(c.verdict, meta.preset))}</td><td class="note">${esc(c.why)}</td></tr>`).join('')}</tbody></table></div>
 ${tables.join('\n')}</article>`;
 }
 

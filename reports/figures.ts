@@ -46,7 +46,10 @@ function groupOf(records: ResultRecord[], metric: string, where?: Record<string,
   return g;
 }
 
-const unitLabel = (g: MetricGroup) => `${words(g.metric)}${g.unit ? ` (${g.unit})` : ''}`;
+const unitLabel = (g: MetricGroup) => `${words(g.metric)}${g.unit === 'fraction' ? ' (%)' : g.unit ? ` (${g.unit})` : ''}`;
+
+/** The value axis: accuracies (fractions) ticked as percentages, other units as measured. */
+const valueAxis = (g: MetricGroup) => (g.unit === 'fraction' ? { axis: { format: '~%' } } : {});
 
 /** Does axis `other` take more than one value at some value of `axis` (so a figure against `axis` averages over it)? */
 function varies(g: MetricGroup, axis: string, other: string): boolean {
@@ -103,7 +106,7 @@ export const kit: FigureKit = {
     const quality = g.info.kind === 'quality';
     const yScale = { zero: !quality };
     const layer = [
-      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: unitLabel(g), scale: yScale },
+      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: unitLabel(g), scale: yScale, ...valueAxis(g) },
         tooltip: [{ field: 'arch' }, { field: 'mean', format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'n' }] } },
       { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative', title: unitLabel(g), scale: yScale }, y2: { field: 'hi' } } },
     ];
@@ -146,7 +149,7 @@ export const kit: FigureKit = {
     const costly = g.info.kind === 'latency' || g.info.kind === 'memory' || g.info.kind === 'throughput';
     const logLog = opts.logLog ?? (numeric && costly && spans(xs) && ys.every((y) => y > 0));
     // Lengths and contexts (powers of two, mostly) on a log2 axis ticked at the measured values.
-    const log2x = numeric && (logLog || (LENGTH_LIKE.test(axis) && spans(xs)));
+    const log2x = numeric && xs.length >= 2 && xs[0]! > 0 && (logLog || LENGTH_LIKE.test(axis));
     const wantFit = (opts.fit ?? logLog) && numeric;
     const fits: string[] = [];
     const fitValues: { arch: string; x: number; fit: number }[] = [];
@@ -170,7 +173,7 @@ export const kit: FigureKit = {
     // Categories are not joined by lines: points only. Intervals as thin error bars, never filled bands.
     const layer: VegaLiteSpec[] = [
       ...(hasIntervals ? [{ mark: { type: 'rule', strokeWidth: 1.2, opacity: 0.55 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative', scale, title: yTitle }, y2: { field: 'hi' }, color } }] : []),
-      { mark: numeric ? { type: 'line', strokeWidth: 1.8, point: { filled: true, size: 36 } } : { type: 'point', filled: true, size: 60 }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', scale, title: yTitle }, color,
+      { mark: numeric ? { type: 'line', strokeWidth: 1.8, point: { filled: true, size: 36 } } : { type: 'point', filled: true, size: 60 }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', scale, title: yTitle, ...valueAxis(g) }, color,
         tooltip: [{ field: 'arch' }, { field: 'x', title: axis }, { field: 'mean', format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }] } },
     ];
     if (values.some((v) => v.flag)) {

@@ -24,7 +24,7 @@ a { color: var(--accent); }
 .banner { background: #fff4d6; border: 1px solid #e0b84a; border-radius: 4px; padding: 8px 12px; margin: 10px 0; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; max-width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
-td.num { text-align: right; } td:not(.num) { overflow-wrap: anywhere; }
+td.num { text-align: right; } td { overflow-wrap: break-word; } td.note { overflow-wrap: anywhere; }
 table.sortable th { cursor: pointer; user-select: none; background: #f3f5f9; }
 table.sortable th::after { content: ' \\2195'; color: #9aa3b2; font-size: 11px; }
 table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; color: var(--accent); }
@@ -33,7 +33,7 @@ table.long { font-size: 12px; } table.long td { padding: 2px 6px; }
 .ci { color: var(--muted); font-size: 12px; white-space: nowrap; }
 .badge { display: inline-block; font-size: 11px; padding: 0 5px; border-radius: 8px; margin-left: 4px; border: 1px solid currentColor; white-space: nowrap; }
 .leader, .holds, .better { color: var(--good); } .worse, .fails { color: var(--bad); } .tied, .inconclusive, .smokerunnoverdict { color: var(--tie); } .notyet, .notyetmeasurable, .flag { color: #8a5a00; }
-.flagged, .flagged .ci, td.flagged { color: var(--grey); } .flagged { background: repeating-linear-gradient(135deg, transparent 0 6px, #f1f2f4 6px 8px); }
+.flagged, .flagged .ci, td.flagged { color: var(--grey); opacity: 0.8; } .flagged { background: repeating-linear-gradient(135deg, transparent 0 6px, #f1f2f4 6px 8px); }
 .flag-name { font-size: 11px; color: #8a5a00; font-style: italic; white-space: nowrap; } .na { color: var(--grey); }
 .papers-summary { padding-left: 18px; } .papers-summary li { margin: 3px 0; } .verdict-link { text-decoration: none; }
 dl.manifest { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 14px; margin: 6px 0; }

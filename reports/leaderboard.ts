@@ -91,7 +91,9 @@ function metricCell(g: MetricGroup, ranking: SuiteRanking, arch: string): Td {
   const mine = g.cells.filter((c) => c.arch === arch);
   const pts = ranking.points[g.metric] ?? [];
   const s = seriesStats(seedSeries(g, arch, pts));
-  const flags = [...new Set(mine.flatMap((c) => c.flags))];
+  // The flags of the cells the shown mean is over (all of them when it has none).
+  const shown = mine.filter((c) => pts.includes(c.axesKey));
+  const flags = [...new Set((Number.isFinite(s.mean) ? shown : mine).flatMap((c) => c.flags))];
   const flagText = flags.map((f) => `<span class="flag-name">${esc(words(f))}</span>`).join(' ');
   if (!Number.isFinite(s.mean)) {
     const note = mine.flatMap((c) => c.notes)[0];
@@ -99,7 +101,7 @@ function metricCell(g: MetricGroup, ranking: SuiteRanking, arch: string): Td {
   }
   const p = formatParts(s.mean, g.unit, s.ci95);
   const value = `${esc(p.value)}${p.interval ? ` <span class="ci">${esc(p.interval)}</span>` : ''}`;
-  const notDiscriminating = st.flagged[g.metric] ?? (mine.length && !mine.some(discriminates) ? flags.filter((f) => NOT_DISCRIMINATING.has(f)) : null);
+  const notDiscriminating = st.flagged[g.metric] ?? (shown.length && !shown.some(discriminates) ? flags.filter((f) => NOT_DISCRIMINATING.has(f)) : null);
   if (notDiscriminating) return { html: `<span class="flagged" title="not discriminating: left out of every rank">${value} ${flagText}</span>`, sort: s.mean, num: true };
   const vs = st.vsLeader[g.metric];
   const badge = vs && vs.verdict !== 'tied' ? verdictBadge(vs.verdict, vs.result ? `${vs.result.why}; difference ${formatValue(vs.result.diff, g.unit, vs.result.ci95, { difference: true })}` : 'best mean (rank 1)') : vs ? verdictBadge('tied', vs.result?.why) : '';
@@ -115,7 +117,7 @@ const secondary = (g: MetricGroup, headline: string[]) => !headline.includes(g.m
 function standingsTable(id: string, groups: MetricGroup[], ranking: SuiteRanking, withRank: boolean): string {
   const cols = [...(withRank ? [{ head: 'rank', title: 'competition rank of the mean rank over the headline metrics (1 = best; ties share a rank)' }] : []), { head: 'architecture' }, ...groups.map(metricHead)];
   const rows: Td[][] = ranking.standings.map((st) => [
-    ...(withRank ? [{ html: Number.isFinite(st.rank) ? `${esc(st.rank)}${Object.keys(st.ranks).length > 1 ? ` <span class="ci" title="mean rank over the headline metrics">${esc(fmt(st.score))}</span>` : ''}` : '<span class="muted" title="not ranked: every headline measurement is at floor, shortcut or ceiling, or missing">—</span>', sort: Number.isFinite(st.rank) ? st.score : null, num: true }] : []),
+    ...(withRank ? [{ html: Number.isFinite(st.rank) ? `${esc(st.rank)}${st.score !== st.rank ? ` <span class="ci" title="mean rank over the headline metrics">(mean ${esc(fmt(st.score))})</span>` : ''}` : '<span class="muted" title="not ranked: every headline measurement is at floor, shortcut or ceiling, or missing">—</span>', sort: Number.isFinite(st.rank) ? st.score : null, num: true }] : []),
     { html: esc(st.arch), sort: st.arch },
     ...groups.map((g) => metricCell(g, ranking, st.arch)),
   ]);
