@@ -7,7 +7,7 @@ import type { ResultRecord } from '../harness/store.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
 import { canonical, fmt, fmtCi, groupRecords, NOT_DISCRIMINATING, type AxisValue, type MetricGroup } from './aggregate.ts';
-import { words } from './format.ts';
+import { displayUnit, words } from './format.ts';
 import { HARNESS_METRICS, isTail } from './metrics.ts';
 import type { BarOptions, FigureKit, FigureSpec, HeatmapOptions, LineOptions, VegaLiteSpec } from '../suites/interface.ts';
 
@@ -44,6 +44,13 @@ function groupOf(records: ResultRecord[], metric: string, where?: Record<string,
   const g = groupRecords(rs).find((x) => x.metric === metric);
   if (!g) throw new Error(`no records of metric '${metric}'`);
   return g;
+}
+
+/** Times and bytes drawn in the unit their magnitude reads best in (ms, KiB, ...): the factor to divide by and the axis title. */
+function axisUnit(g: MetricGroup, means: number[]): { factor: number; title: string } {
+  const fin = means.filter(Number.isFinite).map(Math.abs).sort((a, b) => a - b);
+  const d = displayUnit(g.unit, fin[Math.floor(fin.length / 2)] ?? 0);
+  return { factor: d.factor, title: d.factor === 1 ? unitLabel(g) : `${words(g.metric)} (${d.unit})` };
 }
 
 const unitLabel = (g: MetricGroup) => `${words(g.metric)}${g.unit === 'fraction' ? ' (%)' : g.unit ? ` (${g.unit})` : ''}`;
@@ -96,7 +103,9 @@ const flagOf = (flags: string[]) => flags.find((f) => NOT_DISCRIMINATING.has(f))
 export const kit: FigureKit = {
   bars(records, metric, opts: BarOptions = {}) {
     const g = groupOf(records, metric, opts.where);
-    const values = g.cells.filter((c) => Number.isFinite(c.mean)).map((c) => ({ arch: c.arch, point: Object.entries(c.axes).map(([k, v]) => `${k}=${v}`).join(', '), mean: c.mean, lo: c.ci95?.[0] ?? c.mean, hi: c.ci95?.[1] ?? c.mean, n: c.n, flag: flagOf(c.flags) }));
+    const cells = g.cells.filter((c) => Number.isFinite(c.mean));
+    const u = axisUnit(g, cells.map((c) => c.mean));
+    const values = cells.map((c) => ({ arch: c.arch, point: Object.entries(c.axes).map(([k, v]) => `${k}=${v}`).join(', '), mean: c.mean / u.factor, lo: (c.ci95?.[0] ?? c.mean) / u.factor, hi: (c.ci95?.[1] ?? c.mean) / u.factor, n: c.n, flag: flagOf(c.flags) }));
     const faceted = g.axes.length > 0;
     const enc = {
       x: { field: 'arch', type: 'nominal', title: 'architecture', sort: [...new Set(values.map((v) => v.arch))].sort() },
@@ -106,9 +115,9 @@ export const kit: FigureKit = {
     const quality = g.info.kind === 'quality';
     const yScale = { zero: !quality };
     const layer = [
-      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: unitLabel(g), scale: yScale, ...valueAxis(g) },
+      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: u.title, scale: yScale, ...valueAxis(g) },
         tooltip: [{ field: 'arch' }, { field: 'mean', format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'n' }] } },
-      { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative', title: unitLabel(g), scale: yScale }, y2: { field: 'hi' } } },
+      { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative', title: u.title, scale: yScale }, y2: { field: 'hi' } } },
     ];
     const inner = { layer, width: { step: faceted ? 28 : 44 }, height: HEIGHT };
     const spec: VegaLiteSpec = faceted
@@ -118,7 +127,7 @@ export const kit: FigureKit = {
       name: `${g.metric}-bars`,
       title: opts.title ?? `${words(g.metric)}: mean and 95% interval per architecture`,
       covers: [metric],
-      vegaLite: withTheme({ ...spec, title: { text: opts.title ?? unitLabel(g), subtitle: subtitle(g, whereText(opts.where)) } }),
+      vegaLite: withTheme({ ...spec, title: { text: opts.title ?? u.title, subtitle: subtitle(g, whereText(opts.where)) } }),
     };
   },
 
@@ -141,7 +150,8 @@ export const kit: FigureKit = {
       a.flag ||= flagOf(c.flags);
     }
     const avg = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-    const values = [...acc.values()].map((a) => ({ arch: a.arch, x: a.x, mean: avg(a.means), lo: avg(a.los), hi: avg(a.his), flag: a.flag }));
+    const u = axisUnit(g, [...acc.values()].map((a) => avg(a.means)));
+    const values = [...acc.values()].map((a) => ({ arch: a.arch, x: a.x, mean: avg(a.means) / u.factor, lo: avg(a.los) / u.factor, hi: avg(a.his) / u.factor, flag: a.flag }));
     const archs = [...new Set(values.map((v) => v.arch))].sort();
     const xs = [...new Set(values.map((v) => v.x).filter((x): x is number => typeof x === 'number'))].sort((p, q) => p - q);
     const ys = values.map((v) => v.mean);
@@ -168,7 +178,7 @@ export const kit: FigureKit = {
       : log2x ? { field: 'x', type: 'quantitative', title: `${xTitle} (log2 scale)`, scale: { type: 'log', base: 2, nice: false, padding: 8 }, axis: { values: xs, format: '~s' } }
         : { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
     const color = { field: 'arch', type: 'nominal', title: 'architecture', scale: archScale(g.archs), legend: { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 } };
-    const yTitle = unitLabel(g);
+    const yTitle = u.title;
     const hasIntervals = values.some((v) => v.hi > v.lo);
     // Categories are not joined by lines: points only. Intervals as thin error bars, never filled bands.
     const layer: VegaLiteSpec[] = [
@@ -186,7 +196,7 @@ export const kit: FigureKit = {
       title: opts.title ?? `${words(g.metric)} against ${words(axis)}${logLog ? ' (log-log)' : ''}`,
       caption: fits.length ? `Fits: ${fits.join('; ')}` : undefined,
       covers: [metric],
-      vegaLite: withTheme({ data: { values }, layer, width: WIDTH, height: HEIGHT, title: { text: opts.title ?? `${unitLabel(g)} against ${words(axis)}`, subtitle: subtitle(g, extra) } }),
+      vegaLite: withTheme({ data: { values }, layer, width: WIDTH, height: HEIGHT, title: { text: opts.title ?? `${u.title} against ${words(axis)}`, subtitle: subtitle(g, extra) } }),
     };
   },
 

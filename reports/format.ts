@@ -60,6 +60,14 @@ function scaleFor(q: Quantity, magnitude: number, unit: string): Scale {
   return { factor: 1, suffix: '' };
 }
 
+/** The unit a chart axis of this quantity is drawn in, for values of about this magnitude: divide by `factor`. */
+export function displayUnit(unit: string, magnitude: number): { factor: number; unit: string } {
+  const q = quantityOf(unit);
+  if (q !== 'time' && q !== 'bytes') return { factor: 1, unit };
+  const s = scaleFor(q, Math.abs(magnitude), unit);
+  return { factor: s.factor, unit: s.suffix.trim() };
+}
+
 export interface FormatOptions {
   /** A difference between two values: its interval may cross 0, so it is not clipped. */
   difference?: boolean;
