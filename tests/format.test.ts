@@ -1,7 +1,7 @@
 // The one number formatter (reports/format.ts): significant digits, one notation per interval, human
 // units, clipping, percentages.
 import { describe, expect, it } from 'vitest';
-import { formatChange, formatInterval, formatNumber, formatValue, headerUnit, quantityOf, words } from '../reports/format.ts';
+import { displayUnit, formatChange, formatInterval, formatNumber, formatValue, headerUnit, quantityOf, words } from '../reports/format.ts';
 
 describe('number formatter', () => {
   it('three significant digits for a value and its interval alike', () => {
@@ -58,5 +58,10 @@ describe('number formatter', () => {
     expect(formatChange(0.1234)).toBe('+12.3%');
     expect(formatChange(-0.031)).toBe('-3.1%');
     expect(words('attention_resolution')).toBe('attention resolution');
+    // chart axes: times and bytes in the unit of their magnitude, others as recorded
+    expect(displayUnit('s', 7e-4)).toEqual({ factor: 1e-6, unit: 'µs' });
+    expect(displayUnit('s', 0.002)).toEqual({ factor: 1e-3, unit: 'ms' });
+    expect(displayUnit('bytes', 5e5)).toEqual({ factor: 1024, unit: 'KiB' });
+    expect(displayUnit('bpb', 5)).toEqual({ factor: 1, unit: 'bpb' });
   });
 });
