@@ -108,7 +108,7 @@ function metricCell(g: MetricGroup, ranking: SuiteRanking, arch: string): Td {
   return { html: `${value}${badge}${flags.length ? ` ${flagText}` : ''}`, sort: s.mean, num: true };
 }
 
-/** Metric columns beside the headline figure; the other metrics are folded under "Other metrics". */
+/** Metric columns beside the headline figure (headline metrics first); the others are folded under "Other metrics". */
 const MAX_COLUMNS = 4;
 
 /** Metrics a suite tabulates besides its headline ones (informational, tails and bookkeeping stay in "all measurements"). */
@@ -141,7 +141,7 @@ export function suiteSection(suite: string, groups: MetricGroup[], ranking: Suit
   const headlineNames = [...ranking.headline, ...ranking.excluded.map((e) => e.metric)];
   const head = mine.filter((g) => headlineNames.includes(g.metric));
   const rest = mine.filter((g) => secondary(g, headlineNames));
-  const shown = (head.length ? head : rest).slice(0, MAX_COLUMNS);
+  const shown = [...head, ...rest].slice(0, MAX_COLUMNS);
   const folded = [...head, ...rest].filter((g) => !shown.includes(g));
   const seeds = new Set(records.filter((r) => r.suite === suite).map((r) => r.seed));
   const notes = [
