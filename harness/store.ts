@@ -44,13 +44,21 @@ export function readRecords(dir: string): ResultRecord[] {
   return out;
 }
 
-const CSV_COLUMNS = ['suite', 'arch', 'seed', 'preset', 'metric', 'value', 'unit', 'ci_low', 'ci_high', 'dims', 'params', 'backend', 'elapsed_s', 'time', 'flag', 'note'];
+const CSV_COLUMNS = ['suite', 'arch', 'seed', 'preset', 'metric', 'value', 'unit', 'ci_low', 'ci_high', 'params', 'backend', 'adapter', 'elapsed_s', 'time', 'flag', 'note'];
 
+/** Every dims key of the rows, as CSV columns dim_<name> (sorted), and each row's values in that order ('' where absent). */
+export function dimColumns(dims: (Dims | undefined)[]): { columns: string[]; values: (d: Dims | undefined) => (string | number)[] } {
+  const names = [...new Set(dims.flatMap((d) => Object.keys(d ?? {})))].sort();
+  return { columns: names.map((n) => `dim_${n}`), values: (d) => names.map((n) => (d?.[n] === undefined ? '' : typeof d[n] === 'boolean' ? String(d[n]) : d[n] as string | number)) };
+}
+
+/** results.csv: one row per record, dims flattened into dim_<name> columns (README: "What a run writes"). */
 export function writeCsv(dir: string, records: ResultRecord[]): void {
+  const dims = dimColumns(records.map((r) => r.dims));
   const rows = records.map((r) => [r.suite, r.arch, r.seed, r.preset, r.metric, r.value, r.unit, r.ci95?.[0] ?? '', r.ci95?.[1] ?? '',
-    JSON.stringify(r.dims), r.params, r.backend, r.elapsed_s, r.time, r.flag ?? '', r.note ?? '']);
+    r.params, r.backend, r.adapter ?? '', r.elapsed_s, r.time, r.flag ?? '', r.note ?? '', ...dims.values(r.dims)]);
   const tmp = join(dir, `.results.csv.${process.pid}`);
-  writeFileSync(tmp, stringify(rows, { header: true, columns: CSV_COLUMNS }));
+  writeFileSync(tmp, stringify(rows, { header: true, columns: [...CSV_COLUMNS, ...dims.columns] }));
   renameSync(tmp, join(dir, 'results.csv'));
 }
 

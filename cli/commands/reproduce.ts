@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { architectureNames } from '../../architectures/index.ts';
 import { buildReport, type ReproduceInfo } from '../../reports/build.ts';
+import { shownVerdict, verdictCounts } from '../../reports/claims.ts';
 import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/papers.ts';
 import { suiteNames } from '../../suites/index.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
@@ -92,10 +93,9 @@ export function register(program: Command, out: (s: string) => void): void {
       else {
         for (const x of r.papers) {
           out(`${x.paper.id} (${x.status})\n`);
-          for (const c of x.claims) out(`  ${c.verdict.padEnd(19)} ${c.text}\n${' '.repeat(22)}${c.why}\n`);
+          for (const c of x.claims) out(`  ${shownVerdict(c.verdict, preset).padEnd(21)} ${c.text}\n${' '.repeat(24)}${c.why}\n`);
         }
-        const count = (v: string) => claims.filter((c) => c.verdict === v).length;
-        out(`${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${count('not yet measurable')} not yet measurable\n`);
+        out(`${verdictCounts(r.papers, preset)}\n`);
         out(`report ${r.index}; ledger ${join(outDir, 'report', 'claims.md')}; tables ${join(outDir, 'report', 'papers')}/ (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       }
       if (!existsSync(r.index)) throw new Error('report was not written');
