@@ -59,25 +59,33 @@ export async function expectAgreeOnWebgpu(label: string, f: (...xs: tf.Tensor[])
   return errs;
 }
 
-/**
- * The kernel against the reference as expectAgreeOnWebgpu, with every binding held to `limitBytes` (so that
- * the kernel splits its rows over several dispatches), and the count of WGSL programs run whose shader key
- * starts with each of `keys` (the kernel's forward and backward: each at least 2 shows the split happened).
- */
-export async function expectAgreeSplit(label: string, limitBytes: number, keys: string[], f: (...xs: tf.Tensor[]) => tf.Tensor,
-                                       xs: tf.Tensor[], reference: (...xs: tf.Tensor[]) => tf.Tensor): Promise<number[]> {
+/** Runs body, counting the WGSL programs run whose shader key starts with each of `keys`. */
+export async function countPrograms(keys: string[], body: () => Promise<unknown>): Promise<number[]> {
   const be = tf.backend() as unknown as { runWebGPUProgram: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
   const run = be.runWebGPUProgram, counts = keys.map(() => 0);
   be.runWebGPUProgram = function (this: unknown, p, ...rest) {
     keys.forEach((k, i) => { if (p.shaderKey.startsWith(k)) counts[i]!++; });
     return run.call(this, p, ...rest);
   };
-  setBindingLimit(limitBytes);
   try {
-    await expectAgreeOnWebgpu(`${label}, bindings held to ${limitBytes} bytes`, f, xs, reference);
+    await body();
   } finally {
-    setBindingLimit(null);
     be.runWebGPUProgram = run;
   }
   return counts;
+}
+
+/**
+ * The kernel against the reference as expectAgreeOnWebgpu, with every binding held to `limitBytes` (so that
+ * the kernel splits its rows over several dispatches), and the count of WGSL programs run whose shader key
+ * starts with each of `keys`.
+ */
+export async function expectAgreeSplit(label: string, limitBytes: number, keys: string[], f: (...xs: tf.Tensor[]) => tf.Tensor,
+                                       xs: tf.Tensor[], reference: (...xs: tf.Tensor[]) => tf.Tensor): Promise<number[]> {
+  setBindingLimit(limitBytes);
+  try {
+    return await countPrograms(keys, () => expectAgreeOnWebgpu(`${label}, bindings held to ${limitBytes} bytes`, f, xs, reference));
+  } finally {
+    setBindingLimit(null);
+  }
 }

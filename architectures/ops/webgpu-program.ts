@@ -100,10 +100,36 @@ export interface KernelSpec {
   body: string;
   /** WGSL declared before main (helper functions, workgroup memory). */
   prelude?: string;
+  /**
+   * WGSL extensions the program enables, e.g. ['subgroups'] (the device must have the feature). A subgroup
+   * kernel's main is exempt from WGSL's subgroup uniformity analysis: it derives its lane and subgroup
+   * width from subgroup operations, which the analysis cannot prove uniform.
+   */
+  enable?: string[];
+}
+
+const hoisting = new WeakSet<GPUDevice>();
+
+/**
+ * tfjs-webgpu writes its own declarations before a program's code, and WGSL wants `enable` directives
+ * before any declaration: the device's createShaderModule moves them to the top.
+ */
+function hoistEnableDirectives(device: GPUDevice): void {
+  if (hoisting.has(device)) return;
+  hoisting.add(device);
+  const create = device.createShaderModule.bind(device);
+  device.createShaderModule = (d: GPUShaderModuleDescriptor) => {
+    const lines = d.code.split('\n'), enable = (l: string) => /^\s*enable\s+[\w,\s]+;\s*$/.test(l);
+    return create({ ...d, code: [...lines.filter(enable), ...lines.filter((l) => !enable(l))].join('\n') });
+  };
 }
 
 /** Run one WGSL program over `inputs`, giving a new float32 tensor of spec.outputShape. */
 export function runKernel(be: WebGPUBackend, spec: KernelSpec, inputs: tf.Tensor[], uniforms: ProgramUniform[] = []): tf.Tensor {
+  const enable = spec.enable ?? [];
+  if (enable.length) hoistEnableDirectives(be.device);
+  const directives = enable.map((e) => `enable ${e};\n`).join('');
+  const exempt = enable.includes('subgroups') ? '@diagnostic(off, subgroup_uniformity)\n' : '';
   const program: WebGPUProgram = {
     shaderKey: spec.key,
     variableNames: spec.inputs,
@@ -112,7 +138,7 @@ export function runKernel(be: WebGPUBackend, spec: KernelSpec, inputs: tf.Tensor
     dispatch: [spec.workgroups, 1, 1],
     workgroupSize: [spec.workgroupSize, 1, 1],
     uniforms: spec.uniforms,
-    getUserCode: () => `${spec.prelude ?? ''}\nfn main(index : i32) {\n${spec.body}\n}`,
+    getUserCode: () => `${directives}${spec.prelude ?? ''}\n${exempt}fn main(index : i32) {\n${spec.body}\n}`,
   };
   const info = be.runWebGPUProgram(program, inputs, 'float32', uniforms);
   return tf.engine().makeTensorFromTensorInfo(info);
