@@ -1,8 +1,8 @@
 // tools/gpu-sitting.sh, the prepared GPU sitting: it holds the required steps (the smoke preset, bench at the
 // paper and small shapes alternated with the PyTorch CUDA peer in fp32 and TF32, the efficiency suite at the
-// paper preset, the subgroup-matrix probe), every archbench call forces --backend webgpu, the bench configs
-// and the peer's shape are the paper preset's, and, run with stand-ins for node and python, it logs every
-// step and keeps to its time.
+// paper preset, the matmul A/B and the subgroup-matrix probe), every archbench call forces --backend webgpu,
+// the bench configs and the peer's shape are the paper preset's, and, run with stand-ins for node and
+// python, it logs every step and keeps to its time.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,9 +44,9 @@ describe('the GPU sitting script: its steps', () => {
     expect(new Set(steps.filter(isPeer).map((s) => option(s, '--mode')))).toEqual(new Set(['fp32', 'tf32']));
   });
 
-  it('runs the subgroup-matrix probe last (after every figure it could disturb), its output under OUT', () => {
-    const last = steps.at(-1)!;
-    expect(last.cmd.slice(0, 2)).toEqual(['node', 'tools/subgroup-matrix-probe.mjs']);
+  it('runs the matmul A/B, then the subgroup-matrix probe last (after every figure it could disturb), outputs under OUT', () => {
+    expect(steps.slice(-2).map((s) => s.cmd.slice(0, 2))).toEqual([['node', 'tools/webgpu-matmul-ab.mjs'], ['node', 'tools/subgroup-matrix-probe.mjs']]);
+    expect(text).toMatch(/^step matmul-ab \d+ "\$out\/matmul-ab\.out" /m);
     expect(text).toMatch(/^step subgroup-matrix \d+ "\$out\/subgroup-matrix\.out" /m);
   });
 

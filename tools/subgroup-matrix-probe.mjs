@@ -30,8 +30,8 @@ const SIZE = option('--size', 4096), RUNS = option('--runs', 10);
 const RM = 2, RN = 4;
 /** Entries of C checked against float64 sums. */
 const CHECKED = 1024;
-/** Timed runs stop after this many seconds (the GPU sitting gives the probe 20 s in all). */
-const TIMED_S = 5;
+/** Timed runs stop after this many seconds (the GPU sitting gives the probe 15 s in all). */
+const TIMED_S = 3;
 
 const facts = { feature: FEATURE, size: SIZE, available: false, reason: '', adapter: null, configs: [], runs: [] };
 const say = (s) => process.stdout.write(`${s}\n`);
