@@ -38,13 +38,23 @@ describeOnWebgpu('matmul: the subgroup WGSL kernel agrees with tf.matMul', () =>
     await expectAgreeOnWebgpu(`matMul batched ta=${ta} tb=${tb}`, (x, y) => matMul(x!, y!, ta, tb), [a, b], (x, y) => tf.matMul(x!, y!, ta, tb));
   });
 
-  it('a batch broadcast against a matrix ([4, 5, 24] x [24, 40]), and matMul2d as the layers call it', async () => {
+  it('a batch against a matrix ([4, 5, 24] x [24, 40]: 20 rows in one product), a matrix against a batch, and matMul2d as the layers call it', async () => {
     if (!subgroups()) return;
-    await expectAgreeOnWebgpu('matMul broadcast', (x, y) => matMul(x!, y!), [rnd([4, 5, 24], 5), rnd([24, 40], 6)],
-                              (x, y) => tf.matMul(x!.reshape([20, 24]), y!).reshape([4, 5, 40])); // tf.matMul's gradient does not sum a broadcast batch
+    const [folded] = await countPrograms(['matmul_subgroup'], () => expectAgreeOnWebgpu('matMul broadcast', (x, y) => matMul(x!, y!), [rnd([4, 5, 24], 5), rnd([24, 40], 6)],
+                              (x, y) => tf.matMul(x!.reshape([20, 24]), y!).reshape([4, 5, 40]))); // tf.matMul's gradient does not sum a broadcast batch
+    expect(folded).toBe(4);
+    await expectAgreeOnWebgpu('matMul broadcast [20, 9] x [3, 9, 30]', (x, y) => matMul(x!, y!), [rnd([20, 9], 11), rnd([3, 9, 30], 12)],
+                              (x, y) => tf.matMul(tf.broadcastTo(x!, [3, 20, 9]), y!)); // dA summed over the batch it was broadcast to
     const [runs] = await countPrograms(['matmul_subgroup'], () => expectAgreeOnWebgpu('matMul2d [130, 64] x [64, 192]',
       (x, y) => matMul2d(x as tf.Tensor2D, y as tf.Tensor2D), [rnd([130, 64], 7), rnd([64, 192], 8)], (x, y) => tf.matMul(x!, y!)));
     expect(runs).toBe(4);
+  });
+
+  it("leaves products of fewer than 16 rows (decoding's) to tfjs-webgpu's matMul", async () => {
+    if (!subgroups()) return;
+    const [runs] = await countPrograms(['matmul_subgroup'], () =>
+      expectAgreeOnWebgpu('matMul [15, 24] x [24, 40]', (x, y) => matMul(x!, y!), [rnd([15, 24], 9), rnd([24, 40], 10)], (x, y) => tf.matMul(x!, y!)));
+    expect(runs).toBe(0);
   });
 
   it("names tfjs-webgpu's matMul, and why, on a device without subgroups", () => {

@@ -9,7 +9,9 @@
 // Gradients (tf.matMul's rule, with flags instead of transposes; summed over a broadcast batch):
 //   dA = dC op(B)^T  (transposed A: op(B) dC^T),   dB = op(A)^T dC  (transposed B: dC^T op(A)).
 // Where the device lacks `subgroups` (or its subgroups are wider than a workgroup) tfjs-webgpu's own
-// matMul runs instead; matmulWebgpuKernel() says which, and the first product on webgpu logs it.
+// matMul runs instead; matmulWebgpuKernel() says which, and the first product on webgpu logs it. Products
+// of fewer than TM rows (decoding's matrix-vector products) are tfjs-webgpu's too: a TM-row tile would
+// leave most of its work idle, and tfjs has a program for small outputs.
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
@@ -17,7 +19,7 @@ import { runKernel, webgpuBackend } from '../webgpu-program.ts';
 
 /** Invocations per workgroup (a multiple of the subgroup width), rows per workgroup tile. */
 const WG = 64;
-const TM = 8;
+const TM = 16;
 
 /** Columns per invocation: enough to cover N with one workgroup where N is small, at most 4. */
 const columnsPerInvocation = (n: number): number => Math.min(4, Math.ceil(n / WG));
@@ -36,7 +38,7 @@ export function matmulWebgpuKernel(be: WebGPUBackend = tf.backend() as unknown a
   const widths = subgroupWidths(be);
   return typeof widths === 'string'
     ? `tfjs-webgpu's matMul (${widths})`
-    : `subgroup WGSL matmul (subgroupShuffle register tiles ${TM} x ${WG}·TN, subgroups ${widths.min}-${widths.max} wide)`;
+    : `subgroup WGSL matmul (subgroupShuffle register tiles ${TM} x ${WG}·TN, subgroups ${widths.min}-${widths.max} wide; tfjs-webgpu's for fewer than ${TM} rows)`;
 }
 
 interface Operands { a: tf.Tensor3D; b: tf.Tensor3D; transposeA: boolean; transposeB: boolean }
@@ -102,8 +104,9 @@ let announced = false;
 
 /**
  * op(A) op(B) on webgpu (float32, rank >= 2, the same leading axes, or none on one side): the subgroup
- * kernel with its gradient, or tfjs-webgpu's matMul where the device has no usable subgroups. Null where no
- * webgpu kernel applies (another backend, shapes it does not take, a buffer over the binding limit).
+ * kernel with its gradient, or tfjs-webgpu's matMul where the device has no usable subgroups or op(A) has
+ * fewer than TM rows (a's leading axes count as rows when b has none). Null where no webgpu kernel applies
+ * (another backend, shapes it does not take, a buffer over the binding limit).
  */
 export function matMulWebgpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.rank < 2 || b.rank < 2) return null;
@@ -120,8 +123,10 @@ export function matMulWebgpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, tra
     announced = true;
     process.stderr.write(`matmul on webgpu: ${matmulWebgpuKernel(be)}\n`);
   }
-  if (typeof subgroupWidths(be) === 'string') return tf.matMul(a, b, transposeA, transposeB);
+  const rows = lb.length === 0 && !transposeA ? batch * m : m;
+  if (typeof subgroupWidths(be) === 'string' || rows < TM) return tf.matMul(a, b, transposeA, transposeB);
   const as3 = (t: tf.Tensor) => t.reshape([t.size / (t.shape.at(-2)! * t.shape.at(-1)!), t.shape.at(-2)!, t.shape.at(-1)!]) as tf.Tensor3D;
+  const a3 = lb.length === 0 && !transposeA ? a.reshape([1, batch * m, k]) as tf.Tensor3D : as3(a); // x W: every row of x in one product
   const f = tf.customGrad(((x: tf.Tensor3D, y: tf.Tensor3D, save: tf.GradSaveFunc) => {
     save([x, y]);
     return {
@@ -136,5 +141,5 @@ export function matMulWebgpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, tra
       },
     };
   }) as unknown as GradFunc);
-  return (f(as3(a), as3(b)) as tf.Tensor).reshape([...outLead, m, n]);
+  return (f(a3, as3(b)) as tf.Tensor).reshape([...outLead, m, n]);
 }
