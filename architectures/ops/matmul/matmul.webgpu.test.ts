@@ -18,28 +18,31 @@ function operands(lead: number[], m: number, k: number, n: number, ta: boolean, 
 }
 
 describeOnWebgpu('matmul: the subgroup WGSL kernel agrees with tf.matMul', () => {
-  const subgroups = (): boolean => {
+  /** Skips the test, saying why, where the device cannot run the subgroup kernel. */
+  const needSubgroups = (skip: (note: string) => void): void => {
     const kernel = matmulWebgpuKernel();
-    if (!kernel.startsWith('subgroup')) process.stderr.write(`the subgroup matmul is not tested here: ${kernel}\n`);
-    return kernel.startsWith('subgroup');
+    if (!kernel.startsWith('subgroup')) {
+      process.stderr.write(`the subgroup matmul is not tested here: ${kernel}\n`);
+      skip(`no usable subgroups: ${kernel}`);
+    }
   };
 
-  it.each(FLAGS)('2-D [37, 33] x [33, 70], transposeA %s, transposeB %s', async (ta, tb) => {
-    if (!subgroups()) return;
+  it.for(FLAGS)('2-D [37, 33] x [33, 70], transposeA %s, transposeB %s', async ([ta, tb], { skip }) => {
+    needSubgroups(skip);
     const [a, b] = operands([], 37, 33, 70, ta, tb, 1);
     const [runs] = await countPrograms(['matmul_subgroup'], () =>
       expectAgreeOnWebgpu(`matMul 2-D ta=${ta} tb=${tb}`, (x, y) => matMul(x!, y!, ta, tb), [a, b], (x, y) => tf.matMul(x!, y!, ta, tb)));
     expect(runs).toBe(4); // the forward (for the value and under the gradient) and both gradients ran the kernel
   });
 
-  it.each(FLAGS)('batched [2, 3, 17, 9] x [2, 3, 9, 300] (two column blocks), transposeA %s, transposeB %s', async (ta, tb) => {
-    if (!subgroups()) return;
+  it.for(FLAGS)('batched [2, 3, 17, 9] x [2, 3, 9, 300] (two column blocks), transposeA %s, transposeB %s', async ([ta, tb], { skip }) => {
+    needSubgroups(skip);
     const [a, b] = operands([2, 3], 17, 9, 300, ta, tb, 3);
     await expectAgreeOnWebgpu(`matMul batched ta=${ta} tb=${tb}`, (x, y) => matMul(x!, y!, ta, tb), [a, b], (x, y) => tf.matMul(x!, y!, ta, tb));
   });
 
-  it('a batch against a matrix ([4, 5, 24] x [24, 40]: 20 rows in one product), a matrix against a batch, and matMul2d as the layers call it', async () => {
-    if (!subgroups()) return;
+  it('a batch against a matrix ([4, 5, 24] x [24, 40]: 20 rows in one product), a matrix against a batch, and matMul2d as the layers call it', async ({ skip }) => {
+    needSubgroups(skip);
     const [folded] = await countPrograms(['matmul_subgroup'], () => expectAgreeOnWebgpu('matMul broadcast', (x, y) => matMul(x!, y!), [rnd([4, 5, 24], 5), rnd([24, 40], 6)],
                               (x, y) => tf.matMul(x!.reshape([20, 24]), y!).reshape([4, 5, 40]))); // tf.matMul's gradient does not sum a broadcast batch
     expect(folded).toBe(4);
@@ -50,8 +53,8 @@ describeOnWebgpu('matmul: the subgroup WGSL kernel agrees with tf.matMul', () =>
     expect(runs).toBe(4);
   });
 
-  it("leaves products of fewer than 16 rows (decoding's) to tfjs-webgpu's matMul", async () => {
-    if (!subgroups()) return;
+  it("leaves products of fewer than 16 rows (decoding's) to tfjs-webgpu's matMul", async ({ skip }) => {
+    needSubgroups(skip);
     const [runs] = await countPrograms(['matmul_subgroup'], () =>
       expectAgreeOnWebgpu('matMul [15, 24] x [24, 40]', (x, y) => matMul(x!, y!), [rnd([15, 24], 9), rnd([24, 40], 10)], (x, y) => tf.matMul(x!, y!)));
     expect(runs).toBe(0);
