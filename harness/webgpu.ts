@@ -28,7 +28,7 @@ interface DawnAdapter { info: DawnAdapterInfo; features: ReadonlySet<string>; li
 interface DawnGpu { requestAdapter(o: { powerPreference: string }): Promise<DawnAdapter | null> }
 
 /** Optional features every device requested through Dawn here gets, where its adapter offers them. */
-export const DEVICE_FEATURES = ['subgroups'];
+const DEVICE_FEATURES = ['subgroups'];
 
 /** The adapter, its requestDevice adding DEVICE_FEATURES that it offers to those asked for. */
 function withDeviceFeatures(adapter: DawnAdapter): DawnAdapter {
