@@ -44,8 +44,9 @@ describe('the GPU sitting script: its steps', () => {
     expect(new Set(steps.filter(isPeer).map((s) => option(s, '--mode')))).toEqual(new Set(['fp32', 'tf32']));
   });
 
-  it('runs the matmul A/B, then the subgroup-matrix probe last (after every figure it could disturb), outputs under OUT', () => {
-    expect(steps.slice(-2).map((s) => s.cmd.slice(0, 2))).toEqual([['node', 'tools/webgpu-matmul-ab.mjs'], ['node', 'tools/subgroup-matrix-probe.mjs']]);
+  it('runs the matmul A/B first (it picks the matmul of the rest), the subgroup-matrix probe last (after every figure it could disturb), outputs under OUT', () => {
+    expect([steps[0]!, steps.at(-1)!].map((s) => s.cmd.slice(0, 2))).toEqual([['node', 'tools/webgpu-matmul-ab.mjs'], ['node', 'tools/subgroup-matrix-probe.mjs']]);
+    expect(text).toMatch(/^export ARCHBENCH_WEBGPU_MATMUL=\$choice$/m);
     expect(text).toMatch(/^step matmul-ab \d+ "\$out\/matmul-ab\.out" /m);
     expect(text).toMatch(/^step subgroup-matrix \d+ "\$out\/subgroup-matrix\.out" /m);
   });

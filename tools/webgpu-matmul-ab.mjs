@@ -6,7 +6,8 @@
 //   node tools/webgpu-matmul-ab.mjs [--shapes MxKxN[t][,...]] [--rounds 4]
 // A shape's trailing 't' multiplies by B transposed (the gradient's dx = dy W^T). The default shapes are
 // the paper preset's products at B x T = 16384 tokens (d 768: qkv, the FFN's gate|up and down).
-// Output: a line per shape, then one JSON line (the last) with every figure. Forces --backend webgpu.
+// Output: a line per shape, then one JSON line (the last) with every figure and `faster` (subgroup or tfjs,
+// by the geometric mean of the rates). Forces --backend webgpu.
 import { register } from 'tsx/esm/api';
 
 register();
@@ -57,5 +58,8 @@ for (const s of shapes) {
   tf.dispose([a, b]);
 }
 setFastPath(true);
-process.stdout.write(`${JSON.stringify({ matmul: matmulWebgpuKernel(), adapter: backend.adapter?.device, results })}\n`);
+// the faster over all shapes (geometric mean of the rates): tools/gpu-sitting.sh runs the rest of its sitting with it
+const geomean = (k) => Math.exp(results.reduce((p, x) => p + Math.log(x[k]), 0) / results.length);
+const faster = results.length && geomean('subgroup_gflops') >= geomean('tfjs_gflops') ? 'subgroup' : 'tfjs';
+process.stdout.write(`${JSON.stringify({ matmul: matmulWebgpuKernel(), adapter: backend.adapter?.device, results, faster })}\n`);
 process.exit(0);

@@ -66,4 +66,21 @@ describeOnWebgpu('matmul: the subgroup WGSL kernel agrees with tf.matMul', () =>
     const wide = { features: new Set(['subgroups']), adapterInfo: { subgroupMinSize: 128, subgroupMaxSize: 128 } };
     expect(matmulWebgpuKernel({ device: wide } as unknown as WebGPUBackend)).toMatch(/^tfjs-webgpu's matMul \(its subgroups \(128-128 wide\)/);
   });
+
+  it('ARCHBENCH_WEBGPU_MATMUL=tfjs chooses tfjs-webgpu and says so (the product then runs no subgroup program); another value is refused', async () => {
+    const device = { features: new Set(['subgroups']), adapterInfo: { subgroupMinSize: 8, subgroupMaxSize: 8 } };
+    const before = process.env.ARCHBENCH_WEBGPU_MATMUL;
+    try {
+      process.env.ARCHBENCH_WEBGPU_MATMUL = 'tfjs';
+      expect(matmulWebgpuKernel({ device } as unknown as WebGPUBackend)).toBe("tfjs-webgpu's matMul (ARCHBENCH_WEBGPU_MATMUL=tfjs)");
+      const [runs] = await countPrograms(['matmul_subgroup'], () =>
+        expectAgreeOnWebgpu('matMul [40, 24] x [24, 40], tfjs chosen', (x, y) => matMul(x!, y!), [rnd([40, 24], 11), rnd([24, 40], 12)], (x, y) => tf.matMul(x!, y!)));
+      expect(runs).toBe(0);
+      process.env.ARCHBENCH_WEBGPU_MATMUL = 'fast';
+      expect(() => matmulWebgpuKernel({ device } as unknown as WebGPUBackend)).toThrow("ARCHBENCH_WEBGPU_MATMUL='fast': valid are subgroup (the default) and tfjs");
+    } finally {
+      if (before === undefined) delete process.env.ARCHBENCH_WEBGPU_MATMUL;
+      else process.env.ARCHBENCH_WEBGPU_MATMUL = before;
+    }
+  });
 });

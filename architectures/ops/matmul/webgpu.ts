@@ -9,7 +9,9 @@
 // Gradients (tf.matMul's rule, with flags instead of transposes; summed over a broadcast batch):
 //   dA = dC op(B)^T  (transposed A: op(B) dC^T),   dB = op(A)^T dC  (transposed B: dC^T op(A)).
 // Where the device lacks `subgroups` (or its subgroups are wider than a workgroup) tfjs-webgpu's own
-// matMul runs instead; matmulWebgpuKernel() says which, and the first product on webgpu logs it. Products
+// matMul runs instead, and also where ARCHBENCH_WEBGPU_MATMUL=tfjs asks for it (the GPU sitting sets it when
+// its A/B finds this kernel slower; on lavapipe the two give bit-identical products, so the choice moves speed,
+// not values); matmulWebgpuKernel() says which, and the first product on webgpu logs it. Products
 // of fewer than TM rows (decoding's matrix-vector products) are tfjs-webgpu's too: a TM-row tile would
 // leave most of its work idle, and tfjs has a program for small outputs.
 import * as tf from '@tensorflow/tfjs';
@@ -26,6 +28,9 @@ const columnsPerInvocation = (n: number): number => Math.min(4, Math.ceil(n / WG
 
 /** The device's subgroup widths when the subgroup kernel can run on it, else why not. */
 function subgroupWidths(be: WebGPUBackend): { min: number; max: number } | string {
+  const choice = process.env.ARCHBENCH_WEBGPU_MATMUL ?? 'subgroup';
+  if (choice !== 'subgroup' && choice !== 'tfjs') throw new Error(`ARCHBENCH_WEBGPU_MATMUL='${choice}': valid are subgroup (the default) and tfjs`);
+  if (choice === 'tfjs') return 'ARCHBENCH_WEBGPU_MATMUL=tfjs';
   if (!be.device.features.has('subgroups')) return "the device has no 'subgroups' feature";
   const info = (be.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
   const min = info?.subgroupMinSize ?? 0, max = info?.subgroupMaxSize ?? 0;
