@@ -12,7 +12,7 @@ import { type Corpus, loadCorpus } from '../harness/data/corpus.ts';
 import { gitSha } from '../harness/hash.ts';
 import { PeakMeter, machineInfo } from '../harness/measure.ts';
 import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
-import { InterruptedError, clearInterrupt, interruptRequested, requestInterrupt, trainingInFlight } from '../harness/interrupt.ts';
+import { InterruptedError, clearInterrupt, interruptRequested, requestInterrupt, trainingInFlight, yieldToEvents } from '../harness/interrupt.ts';
 import { PRESETS, type Preset } from '../harness/presets.ts';
 import { RunProgress, log } from '../harness/progress.ts';
 import { plural } from '../harness/errors.ts';
@@ -113,6 +113,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
   try {
     for (const [index, unit] of units.entries()) {
       if (recorded[index]) continue;
+      await yieldToEvents(); // a Ctrl-C during the last unit's evaluation is handled here at the latest
       current = `in unit ${index + 1}/${units.length} (${unit.suite} / ${unit.arch} / seed ${unit.seed})`;
       progress.start(index, `${unit.suite} / ${unit.arch} / seed ${unit.seed}`);
       const elapsed = await runUnit(o, unit, { preset, corpus, cache, store, backend, adapter });
@@ -121,6 +122,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     }
   } catch (e) {
     if (!(e instanceof InterruptedError)) throw e;
+    current += ` ${e.where}`;
     log(stopped());
     return { ran, skipped, records: store.records, interrupted: true };
   } finally {

@@ -31,3 +31,9 @@ export function trainingStarted(): () => void {
 export function clearInterrupt(): void {
   requested = false;
 }
+
+/**
+ * Let pending events (a SIGINT) be handled: work whose every await resolves in microtasks (training and
+ * evaluation on CPU backends) never gives Node's event loop a turn otherwise.
+ */
+export const yieldToEvents = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -10,7 +10,7 @@ import type { LanguageModel } from '../../architectures/interface.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
-import { InterruptedError, interruptRequested, trainingStarted } from '../interrupt.ts';
+import { InterruptedError, interruptRequested, trainingStarted, yieldToEvents } from '../interrupt.ts';
 import { log } from '../progress.ts';
 import { LocalTrainer } from './local.ts';
 import { type OptimizerState, learningRate } from './optim.ts';
@@ -122,11 +122,13 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
     for (let skip = 0; skip < (from?.step ?? 0); skip++) data.next(); // the batches the checkpointed steps took
     const t0 = performance.now(), before = from?.seconds ?? 0;
     let savedAt = t0;
-    const checkpoint = async (step: number) => {
+    /** Save a checkpoint after `step` steps; false when there is no saving hook or no optimizer state to save. */
+    const checkpoint = async (step: number): Promise<boolean> => {
       const optimizer = trainer.optimizerState();
-      if (!hooks.checkpoint || !optimizer) return;
+      if (!hooks.checkpoint || !optimizer) return false;
       await hooks.checkpoint.save({ step, losses: [...losses], tokens, seconds: before + (performance.now() - t0) / 1000, optimizer });
       savedAt = performance.now();
+      return true;
     };
     for (let step = from?.step ?? 0; step < cfg.steps; step++) {
       const b = data.next().value as Batch;
@@ -139,9 +141,10 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
       tokens += b.batch * b.seq;
       hooks.onStep?.(step, loss, tokens / (before + (performance.now() - t0) / 1000));
       if (await hooks.stop?.(step + 1)) break;
+      await yieldToEvents(); // a step on a CPU backend resolves in microtasks only: let a SIGINT handler run
       if (interruptRequested()) {
-        await checkpoint(step + 1);
-        throw new InterruptedError(`at training step ${step + 1} of ${cfg.steps}`);
+        const saved = await checkpoint(step + 1);
+        throw new InterruptedError(`at training step ${step + 1} of ${cfg.steps} (${saved ? 'checkpoint saved' : 'no checkpoint on this trainer'})`);
       }
       const every = hooks.checkpoint;
       if (every && step + 1 < cfg.steps && ((performance.now() - savedAt) / 1000 >= every.everySeconds || (every.everySteps && (step + 1) % every.everySteps === 0))) {
