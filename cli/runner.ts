@@ -119,10 +119,12 @@ export async function run(o: RunOptions): Promise<RunResult> {
       const elapsed = await runUnit(o, unit, { preset, corpus, cache, store, backend, adapter });
       progress.finished(unit.suite, elapsed);
       ran++;
+      current = `after unit ${index + 1}/${units.length}`;
     }
   } catch (e) {
     if (!(e instanceof InterruptedError)) throw e;
     current += ` ${e.where}`;
+    if (process.stderr.isTTY && !process.env.CI) log(''); // end the training bar's line
     log(stopped());
     return { ran, skipped, records: store.records, interrupted: true };
   } finally {
