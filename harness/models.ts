@@ -126,7 +126,7 @@ export async function trainedModel(cache: ModelCache, req: TrainRequest): Promis
   const label = `train ${req.config.arch} ${req.purpose} seed ${req.seed}`;
   const resume = resumeFrom(cache, key, model, req);
   if (resume) log(`${label}: resuming from its checkpoint at step ${resume.step} of ${req.train.steps}`);
-  const progress = new Progress(label, req.train.steps);
+  const progress = new Progress(label, req.train.steps, process.stderr, resume?.step);
   const result = await train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
     meter: req.meter,
     onStep: (step, loss, tps) => progress.update(step + 1, { loss, 'tok/s': tps }),

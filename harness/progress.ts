@@ -5,7 +5,8 @@ export class Progress {
   private lastFrac = -1;
   private readonly t0 = performance.now();
 
-  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr) {
+  /** `from`: the count already done when it starts (a resumed run), left out of the rate behind the ETA. */
+  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly from = 0) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
   }
 
@@ -15,7 +16,8 @@ export class Progress {
     this.done = done;
     const frac = Math.min(1, done / this.total);
     const elapsed = (performance.now() - this.t0) / 1000;
-    const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
+    const doneHere = done - this.from;
+    const eta = doneHere > 0 ? (elapsed * (this.total - done)) / doneHere : 0;
     const fields = Object.entries(info).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join('  ');
     if (this.tty) {
       const width = 24, fill = Math.round(frac * width);
