@@ -144,7 +144,7 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
       await yieldToEvents(); // a step on a CPU backend resolves in microtasks only: let a SIGINT handler run
       if (interruptRequested()) {
         const saved = await checkpoint(step + 1);
-        throw new InterruptedError(`at training step ${step + 1} of ${cfg.steps} (${saved ? 'checkpoint saved' : 'no checkpoint on this trainer'})`);
+        throw new InterruptedError(`at training step ${step + 1} of ${cfg.steps} (${saved ? 'checkpoint saved' : 'no checkpoint saved'})`);
       }
       const every = hooks.checkpoint;
       if (every && step + 1 < cfg.steps && ((performance.now() - savedAt) / 1000 >= every.everySeconds || (every.everySteps && (step + 1) % every.everySteps === 0))) {
