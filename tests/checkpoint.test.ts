@@ -11,7 +11,8 @@ import { corpusStream, trainedModel, type StopRule, type TrainedModel } from '..
 import { PRESETS } from '../harness/presets.ts';
 import { FlatLayout } from '../harness/train/optim.ts';
 import { stopWorkers } from '../harness/train/parallel.ts';
-import { tempDir, useBackend } from './helpers.ts';
+import { startDawn } from '../harness/webgpu.ts';
+import { onlyIf, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -67,14 +68,22 @@ async function finished(cache: ModelCache, stop: StopRule): Promise<{ weights: F
   }
 }
 
+const STOPS = [
+  ['an interrupt at step 7 saves a checkpoint there', 7, 'interrupt' as const, 7],
+  ['a crash at step 6 leaves the periodic checkpoint of step 4', 6, 'crash' as const, 4],
+] as const;
+
 describe.each([['one thread', undefined], ['data-parallel (3 participants)', '3']])('training checkpoints, %s', (_name, workers) => {
-  it.each([
-    ['an interrupt at step 7 saves a checkpoint there', 7, 'interrupt' as const, 7],
-    ['a crash at step 6 leaves the periodic checkpoint of step 4', 6, 'crash' as const, 4],
-  ])('%s; the resumed model is bit-identical to an uninterrupted one', async (_what, at, how, resumedAt) => {
+  it.each(STOPS)('%s; the resumed model is bit-identical to an uninterrupted one', async (_what, at, how, resumedAt) => {
     if (workers) process.env.ARCHBENCH_WORKERS = workers;
+    await resumesBitIdentical(at, how, resumedAt, workers ? Number(workers) : 1);
+  });
+});
+
+async function resumesBitIdentical(at: number, how: 'interrupt' | 'crash', resumedAt: number, workers: number): Promise<void> {
+  {
     const straight = await finished(new ModelCache(tempDir('ckpt-straight-')), rule());
-    expect(straight.info.workers).toBe(workers ? Number(workers) : 1);
+    expect(straight.info.workers).toBe(workers);
 
     const cache = new ModelCache(tempDir('ckpt-stopped-'));
     const stopped = trainedModel(cache, request(rule(at, how)));
@@ -100,8 +109,8 @@ describe.each([['one thread', undefined], ['data-parallel (3 participants)', '3'
     // the final model's entry has the same key as the uninterrupted run's, and the checkpoint is gone
     expect(resumed.entries).toEqual(straight.entries);
     expect(existsSync(`${cache.dir}/${entries[0]}`)).toBe(false);
-  });
-});
+  }
+}
 
 describe('a corrupt checkpoint', () => {
   it('is removed and training starts from step 1', async () => {
@@ -114,5 +123,16 @@ describe('a corrupt checkpoint', () => {
     const again = await finished(cache, rule());
     expect(Buffer.from(again.weights.buffer).equals(Buffer.from(straight.weights.buffer))).toBe(true);
     expect(again.entries).toEqual(straight.entries);
+  });
+});
+
+// Last in the file: tensors the models cache move from wasm to webgpu only, never back.
+const dawn = await startDawn().then(() => null, (e: Error) => e.message);
+describe.runIf(onlyIf(!dawn, 'training checkpoints on webgpu', `no WebGPU adapter (${dawn})`))('training checkpoints on webgpu (AdamW on the GPU)', () => {
+  beforeAll(async () => {
+    await useBackend('webgpu');
+  });
+  it.each(STOPS)('%s; the resumed model is bit-identical to an uninterrupted one', async (_what, at, how, resumedAt) => {
+    await resumesBitIdentical(at, how, resumedAt, 1);
   });
 });

@@ -44,8 +44,7 @@ export interface TrainHooks {
   resume?: TrainProgress;
   /**
    * Save a checkpoint every `everySeconds` of training (and every `everySteps` steps when given), and when
-   * an interrupt is requested (harness/interrupt.ts), before stopping with InterruptedError. Trainers that
-   * cannot give their optimizer state (the GPU update) save none.
+   * an interrupt is requested (harness/interrupt.ts), before stopping with InterruptedError.
    */
   checkpoint?: { everySeconds: number; everySteps?: number; save(p: TrainProgress): Promise<void> };
 }
@@ -122,10 +121,10 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
     for (let skip = 0; skip < (from?.step ?? 0); skip++) data.next(); // the batches the checkpointed steps took
     const t0 = performance.now(), before = from?.seconds ?? 0;
     let savedAt = t0;
-    /** Save a checkpoint after `step` steps; false when there is no saving hook or no optimizer state to save. */
+    /** Save a checkpoint after `step` steps; false when there is no saving hook. */
     const checkpoint = async (step: number): Promise<boolean> => {
-      const optimizer = trainer.optimizerState();
-      if (!hooks.checkpoint || !optimizer) return false;
+      if (!hooks.checkpoint) return false;
+      const optimizer = await trainer.optimizerState();
       await hooks.checkpoint.save({ step, losses: [...losses], tokens, seconds: before + (performance.now() - t0) / 1000, optimizer });
       savedAt = performance.now();
       return true;

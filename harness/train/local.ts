@@ -44,7 +44,7 @@ export class HostUpdate implements Update {
     this.layout.assign(this.model.params.vars, this.w);
   }
 
-  optimizerState(): OptimizerState {
+  async optimizerState(): Promise<OptimizerState> {
     return this.opt.state();
   }
 }
@@ -62,14 +62,12 @@ export class LocalTrainer implements Trainer {
   }
 
   /**
-   * A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update; `resume`
-   * (AdamW's state from a checkpoint) is taken by the host update only.
+   * A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update; `resume`:
+   * AdamW's state from a checkpoint.
    */
   static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter, resume?: OptimizerState): Promise<LocalTrainer> {
     const onWebgpu = tf.getBackend() === 'webgpu';
-    const gpu = onWebgpu && fastPathEnabled();
-    if (gpu && resume) throw new Error('the GPU update cannot resume from a checkpoint');
-    const update = gpu ? new GpuUpdate(model, cfg) : await HostUpdate.open(model, cfg, resume);
+    const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(model, cfg, resume) : await HostUpdate.open(model, cfg, resume);
     if (onWebgpu && update.description !== loggedUpdate) {
       loggedUpdate = update.description;
       log(`one-thread training on webgpu: ${update.description}`);
@@ -84,8 +82,8 @@ export class LocalTrainer implements Trainer {
     return loss;
   }
 
-  optimizerState(): OptimizerState | undefined {
-    return this.update.optimizerState?.();
+  optimizerState(): Promise<OptimizerState> {
+    return this.update.optimizerState();
   }
 
   close(): void {

@@ -281,7 +281,7 @@ class ParallelTrainer implements Trainer {
   }
 
   /** Between steps every participant has updated its slice of the shared moments: rank 0 reads them all. */
-  optimizerState(): OptimizerState {
+  async optimizerState(): Promise<OptimizerState> {
     return { m: this.shared.moments.m.slice(), v: this.shared.moments.v.slice(), t: this.opt.steps };
   }
 

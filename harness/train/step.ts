@@ -22,8 +22,8 @@ export interface Trainer {
    * nothing is updated.
    */
   step(batch: Batch, lr: number): Promise<number>;
-  /** A copy of AdamW's state between steps, for a training checkpoint; undefined where the trainer cannot give it. */
-  optimizerState(): OptimizerState | undefined;
+  /** A copy of AdamW's state between steps, for a training checkpoint (read asynchronously: webgpu). */
+  optimizerState(): Promise<OptimizerState>;
   /** Release what the trainer holds (the data-parallel workers). */
   close(): void;
 }
@@ -36,8 +36,8 @@ export interface Update {
   readonly parameterCopies: number;
   /** Update the model's weights from `grads` (it disposes them); resolves once the new weights are in place. */
   apply(grads: Record<string, tf.Tensor>, lr: number): Promise<void>;
-  /** A copy of AdamW's state, where the update can give it (on the host). */
-  optimizerState?(): OptimizerState;
+  /** A copy of AdamW's state (read asynchronously: the GPU update keeps it on the GPU). */
+  optimizerState(): Promise<OptimizerState>;
   /** Release what it holds on the backend. */
   dispose?(): void;
 }
