@@ -114,6 +114,7 @@ export async function run(o: RunOptions): Promise<RunResult> {
     for (const [index, unit] of units.entries()) {
       if (recorded[index]) continue;
       await yieldToEvents(); // a Ctrl-C during the last unit's evaluation is handled here at the latest
+      if (interruptRequested()) throw new InterruptedError('(asked to stop while a training loop was ending)');
       current = `in unit ${index + 1}/${units.length} (${unit.suite} / ${unit.arch} / seed ${unit.seed})`;
       progress.start(index, `${unit.suite} / ${unit.arch} / seed ${unit.seed}`);
       const elapsed = await runUnit(o, unit, { preset, corpus, cache, store, backend, adapter });
