@@ -11,7 +11,7 @@ import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/pa
 import { suiteNames } from '../../suites/index.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
-import { invalid, parsePositiveInt } from '../../harness/errors.ts';
+import { invalid, parsePositiveInt, plural } from '../../harness/errors.ts';
 import { PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
 import { writeJsonAtomic } from '../../harness/store.ts';
@@ -45,6 +45,13 @@ export function plan(papers: Paper[]): Plan {
   return { suites, archs, perPaper };
 }
 
+/** One line of paper coverage: how many papers are fully measurable, and what the others lack. */
+export function coverageLine(p: Plan): string {
+  const partial = p.perPaper.filter((pp) => pp.missingSuites.length || pp.missingArchs.length);
+  const lacks = partial.map((pp) => `${pp.paper.id} (${[...pp.missingSuites.map((s) => `suite ${s}`), ...pp.missingArchs.map((a) => `architecture ${a}`)].join(', ')})`);
+  return `papers: ${p.perPaper.length - partial.length} of ${p.perPaper.length} fully measurable${partial.length ? `; not yet measurable in part: ${lacks.join(', ')}` : ''}`;
+}
+
 export function register(program: Command, out: (s: string) => void): void {
   program.command('reproduce')
     .description("runs what each paper's tables need, writes the tables, the claims ledger and the report")
@@ -66,18 +73,19 @@ export function register(program: Command, out: (s: string) => void): void {
       const p = plan(papers);
       const outDir = (opts.out as string) || join('runs', `reproduce-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       const log = (s: string) => process.stderr.write(`${s}\n`);
-      for (const pp of p.perPaper) {
-        const missing = [...pp.missingSuites.map((s) => `suite ${s}`), ...pp.missingArchs.map((a) => `architecture ${a}`)];
-        log(`${pp.paper.id}: ${missing.length ? `not yet measurable in part (${missing.join(', ')} not registered)` : 'all suites and architectures registered'}`);
-      }
+      log(coverageLine(p));
       const t0 = performance.now();
       if (p.suites.length && p.archs.length) {
         const backend = await selectBackend(opts.backend as string);
-        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${seeds} seed(s), preset ${preset}`);
-        await run({
+        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${plural(seeds, 'seed')}, preset ${preset}`);
+        const result = await run({
           suites: p.suites, archs: p.archs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
           match: 'params', command: process.argv.slice(2).join(' '),
         });
+        if (result.interrupted) {
+          process.exitCode = 130; // the report is built when the run completes
+          return;
+        }
       } else {
         log('nothing runnable yet: every paper is not yet measurable');
       }
