@@ -18,6 +18,7 @@ import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { addLinear, linear } from './layers.ts';
 import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { matMul } from './ops/matmul/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
@@ -66,8 +67,8 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
       const prev = tf.concat([tf.zerosLike(cur.slice([0, 0, 0, 0, 0], [-1, -1, 1, -1, -1])), cur.slice([0, 0, 0, 0, 0], [-1, -1, n - 1, -1, -1])], 2);
       return tf.concat([prev, cur], 3);
     };
-    const scores = tf.add(tf.mul(tf.matMul(xpos.apply(blocks(q), b, false), xpos.apply(withPrevious(k), 0, true), false, true), scale), blockMask(n, b));
-    const o = tf.matMul(tf.softmax(scores), withPrevious(v));
+    const scores = tf.add(tf.mul(matMul(xpos.apply(blocks(q), b, false), xpos.apply(withPrevious(k), 0, true), false, true), scale), blockMask(n, b));
+    const o = matMul(tf.softmax(scores), withPrevious(v));
     return o.reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
   };
   const long = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => (q.shape[2]! <= 2 * b ? causal(q, k, v) : blockwise(q, k, v));
@@ -113,7 +114,7 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   return Object.assign(mixer, {
     scores: (x: tf.Tensor3D) => {
       const [q, k] = project(x);
-      return tf.mul(tf.matMul(xpos.apply(q!, 0, false) as tf.Tensor4D, xpos.apply(k!, 0, true) as tf.Tensor4D, false, true), scale) as tf.Tensor4D;
+      return tf.mul(matMul(xpos.apply(q!, 0, false), xpos.apply(k!, 0, true), false, true), scale) as tf.Tensor4D;
     },
   });
 };

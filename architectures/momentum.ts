@@ -8,7 +8,7 @@ import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, addLinear, linear, ropeAngles } from './layers.ts';
 import { mergeHeads, splitHeads } from './ops/attention/index.ts';
-import { matMul2d } from './ops/matmul/index.ts';
+import { matMul, matMul2d } from './ops/matmul/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { cachedConst, numOption } from './tensor-helpers.ts';
@@ -74,7 +74,7 @@ export const momentumAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   return Object.assign(mixer, {
     scores: (x: tf.Tensor3D) => {
       const { q, k } = project(x, 0);
-      return tf.mul(tf.matMul(q as tf.Tensor4D, k as tf.Tensor4D, false, true), scale) as tf.Tensor4D;
+      return tf.mul(matMul(q, k, false, true), scale) as tf.Tensor4D;
     },
   });
 };

@@ -1,7 +1,7 @@
 // Retention mixers: RetNet's multi-scale retention (MSR) and YOCO's gated retention assembled from their
 // parallel, chunkwise and recurrent forms (the kernels: ops/retention/), plus the output path both share.
 // The math follows the reference code exactly (torchscale MultiScaleRetention; YOCO gate_recurrent.py),
-// quirks included; ../shared/golden/README.md spells it out.
+// quirks included; fixtures/golden/README.md spells it out.
 import * as tf from '@tensorflow/tfjs';
 import type { LayerState, ModelConfig } from './interface.ts';
 import { linear } from './layers.ts';

@@ -6,6 +6,7 @@ import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, addLinear, linear, ropeAngles } from './layers.ts';
 import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { matMul } from './ops/matmul/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
@@ -53,7 +54,7 @@ export const ropeAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   return Object.assign(mixer, {
     scores: (x: tf.Tensor3D) => {
       const { q, k } = project(x, 0);
-      return tf.mul(tf.matMul(q, k, false, true), scale) as tf.Tensor4D;
+      return tf.mul(matMul(q, k, false, true), scale) as tf.Tensor4D;
     },
   });
 };

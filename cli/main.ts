@@ -1,13 +1,20 @@
 // The archbench command line (commander). Each command lives in cli/commands/; bad input is one
 // line naming the bad value and the valid ones, exit 2. A disk that fills up or turns read-only is one
 // line too, exit 1: the stores write whole records or nothing, so the same command rerun resumes.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS } from './commands/index.ts';
 import { UsageError } from '../harness/errors.ts';
+import { ROOT } from '../harness/hash.ts';
+
+/** The package's version (package.json), for `--version`. */
+export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export function buildProgram(out: (s: string) => void): Command {
   const program = new Command('archbench')
     .description('Train and evaluate sequence-model architectures under identical settings')
+    .version(VERSION, '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: out, writeErr: (s) => process.stderr.write(s), outputError: () => {} })
     .showSuggestionAfterError(false);

@@ -5,15 +5,17 @@ import * as tf from '@tensorflow/tfjs';
 import { getArchitecture } from '../architectures/index.ts';
 import { getSuite } from '../suites/index.ts';
 import type { SuiteContext } from '../suites/interface.ts';
-import { currentBackend } from '../harness/backend.ts';
+import { type BackendInfo, currentBackend } from '../harness/backend.ts';
 import { adapterLabel } from '../harness/webgpu.ts';
 import { ModelCache } from '../harness/cache.ts';
-import { loadCorpus } from '../harness/data/corpus.ts';
+import { type Corpus, loadCorpus } from '../harness/data/corpus.ts';
 import { gitSha } from '../harness/hash.ts';
 import { PeakMeter, machineInfo } from '../harness/measure.ts';
 import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
-import { PRESETS } from '../harness/presets.ts';
-import { log } from '../harness/progress.ts';
+import { InterruptedError, clearInterrupt, interruptRequested, requestInterrupt, trainingInFlight, yieldToEvents } from '../harness/interrupt.ts';
+import { PRESETS, type Preset } from '../harness/presets.ts';
+import { RunProgress, log } from '../harness/progress.ts';
+import { plural } from '../harness/errors.ts';
 import { RECORDS_SCHEMA, RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
 
 export interface RunOptions {
@@ -74,7 +76,18 @@ function finishManifest(store: RunStore): void {
   writeJsonAtomic(path, { ...m, end_time: new Date().toISOString() });
 }
 
-export async function run(o: RunOptions): Promise<{ ran: number; skipped: number; records: ResultRecord[] }> {
+/** The command that resumes this run: the same one, in the same run directory. */
+const resumeCommand = (o: RunOptions): string => `archbench ${o.command}${/(^| )--out[ =]/.test(o.command) ? '' : ` --out ${o.out}`}`;
+
+export interface RunResult {
+  ran: number;
+  skipped: number;
+  records: ResultRecord[];
+  /** Stopped by SIGINT before every unit was recorded (the units run so far are). */
+  interrupted: boolean;
+}
+
+export async function run(o: RunOptions): Promise<RunResult> {
   const preset = PRESETS[o.preset]!;
   const corpus = loadCorpus(o.corpus);
   const cache = new ModelCache(o.cacheDir);
@@ -83,48 +96,89 @@ export async function run(o: RunOptions): Promise<{ ran: number; skipped: number
   await writeManifest(store, o, units);
   const backend = currentBackend().name;
   const adapter = currentBackend().adapter;
-  let ran = 0, skipped = 0;
-  for (const unit of units) {
-    if (store.isDone(unit)) {
-      skipped++;
-      continue;
+  const recorded = units.map((u) => store.isDone(u));
+  const skipped = recorded.filter(Boolean).length;
+  if (skipped > 0) log(`${o.out}: ${plural(skipped, 'unit')} of ${units.length} already recorded; running the other ${units.length - skipped}`);
+  const progress = new RunProgress(units, recorded);
+  let ran = 0, current = 'before the first unit';
+  const stopped = () => `stopped cleanly ${current}: ${plural(skipped + ran, 'unit')} of ${units.length} recorded in ${o.out}; resume with: ${resumeCommand(o)}`;
+  // Ctrl-C: a training loop in flight checkpoints and stops at its next step (a second Ctrl-C stops at
+  // once); otherwise the run stops at once. Either way no record or cache entry is half-written.
+  const onSigint = () => {
+    if (trainingInFlight() && !interruptRequested()) return requestInterrupt();
+    log(stopped());
+    process.exit(130);
+  };
+  clearInterrupt();
+  process.on('SIGINT', onSigint);
+  try {
+    for (const [index, unit] of units.entries()) {
+      if (recorded[index]) continue;
+      await yieldToEvents(); // a Ctrl-C during the last unit's evaluation is handled here at the latest
+      if (interruptRequested()) throw new InterruptedError('(asked to stop while a training loop was ending)');
+      current = `in unit ${index + 1}/${units.length} (${unit.suite} / ${unit.arch} / seed ${unit.seed})`;
+      progress.start(index, `${unit.suite} / ${unit.arch} / seed ${unit.seed}`);
+      const elapsed = await runUnit(o, unit, { preset, corpus, cache, store, backend, adapter });
+      progress.finished(unit.suite, elapsed);
+      ran++;
+      current = `after unit ${index + 1}/${units.length}`;
     }
-    log(`unit ${unit.suite} / ${unit.arch} / seed ${unit.seed}`);
-    const spec = getArchitecture(unit.arch)!;
-    const matched = matchedConfig(spec, preset, o.match);
-    const meter = new PeakMeter();
-    let text: Promise<TrainedModel> | undefined;
-    const ctx: SuiteContext = {
-      preset, seed: unit.seed, spec, matched, corpus, cache, meter,
-      textModel: () => (text ??= trainedModel(cache, {
-        spec, config: matched.config, seed: unit.seed, stream: corpusStream(corpus), train: preset.train, purpose: 'text', meter,
-      })),
-    };
-    const t0 = performance.now();
-    let measurements;
-    try {
-      measurements = await getSuite(unit.suite)!.run(ctx);
-    } catch (e) {
-      if (!(e instanceof DivergedError)) throw e;
-      measurements = [{ metric: 'diverged', value: e.step, unit: 'step', flag: 'diverged', note: e.message }];
-    } finally {
-      if (text) await text.then((t) => t.model.params.dispose(), () => undefined);
-    }
-    meter.sample();
-    const elapsed = (performance.now() - t0) / 1000;
-    const common = { suite: unit.suite, arch: unit.arch, seed: unit.seed, preset: o.preset, params: matched.nonEmbedding, backend,
-      ...(adapter ? { adapter: adapterLabel(adapter) } : {}), elapsed_s: +elapsed.toFixed(3) };
-    const time = new Date().toISOString();
-    const unitRecords: ResultRecord[] = [
-      ...measurements.map((m) => ({ ...common, ...m, dims: m.dims ?? {}, ci95: m.ci95 ?? null, time })),
-      { ...common, metric: 'nonembedding_params', value: matched.nonEmbedding, unit: 'count', dims: { target: matched.target, matched_by: matched.matchedBy }, ci95: null, time },
-      { ...common, metric: 'wall_time', value: elapsed, unit: 's', dims: {}, ci95: null, time },
-      { ...common, metric: 'peak_tensor_bytes', value: meter.tensorBytes, unit: 'bytes', dims: {}, ci95: null, time },
-      { ...common, metric: 'peak_rss_bytes', value: meter.rssBytes, unit: 'bytes', dims: {}, ci95: null, time },
-    ];
-    store.appendUnit(unitRecords);
-    ran++;
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    current += ` ${e.where}`;
+    if (process.stderr.isTTY && !process.env.CI) log(''); // end the training bar's line
+    log(stopped());
+    return { ran, skipped, records: store.records, interrupted: true };
+  } finally {
+    process.off('SIGINT', onSigint);
   }
   finishManifest(store);
-  return { ran, skipped, records: store.records };
+  return { ran, skipped, records: store.records, interrupted: false };
+}
+
+interface UnitEnv {
+  preset: Preset;
+  corpus: Corpus;
+  cache: ModelCache;
+  store: RunStore;
+  backend: string;
+  adapter: BackendInfo['adapter'];
+}
+
+/** Run one unit and append its records in one write; returns its wall time in seconds. */
+async function runUnit(o: RunOptions, unit: Unit, { preset, corpus, cache, store, backend, adapter }: UnitEnv): Promise<number> {
+  const spec = getArchitecture(unit.arch)!;
+  const matched = matchedConfig(spec, preset, o.match);
+  const meter = new PeakMeter();
+  let text: Promise<TrainedModel> | undefined;
+  const ctx: SuiteContext = {
+    preset, seed: unit.seed, spec, matched, corpus, cache, meter,
+    textModel: () => (text ??= trainedModel(cache, {
+      spec, config: matched.config, seed: unit.seed, stream: corpusStream(corpus), train: preset.train, purpose: 'text', meter,
+    })),
+  };
+  const t0 = performance.now();
+  let measurements;
+  try {
+    measurements = await getSuite(unit.suite)!.run(ctx);
+  } catch (e) {
+    if (!(e instanceof DivergedError)) throw e;
+    measurements = [{ metric: 'diverged', value: e.step, unit: 'step', flag: 'diverged', note: e.message }];
+  } finally {
+    if (text) await text.then((t) => t.model.params.dispose(), () => undefined);
+  }
+  meter.sample();
+  const elapsed = (performance.now() - t0) / 1000;
+  const common = { suite: unit.suite, arch: unit.arch, seed: unit.seed, preset: o.preset, params: matched.nonEmbedding, backend,
+    ...(adapter ? { adapter: adapterLabel(adapter) } : {}), elapsed_s: +elapsed.toFixed(3) };
+  const time = new Date().toISOString();
+  const unitRecords: ResultRecord[] = [
+    ...measurements.map((m) => ({ ...common, ...m, dims: m.dims ?? {}, ci95: m.ci95 ?? null, time })),
+    { ...common, metric: 'nonembedding_params', value: matched.nonEmbedding, unit: 'count', dims: { target: matched.target, matched_by: matched.matchedBy }, ci95: null, time },
+    { ...common, metric: 'wall_time', value: elapsed, unit: 's', dims: {}, ci95: null, time },
+    { ...common, metric: 'peak_tensor_bytes', value: meter.tensorBytes, unit: 'bytes', dims: {}, ci95: null, time },
+    { ...common, metric: 'peak_rss_bytes', value: meter.rssBytes, unit: 'bytes', dims: {}, ci95: null, time },
+  ];
+  store.appendUnit(unitRecords);
+  return elapsed;
 }

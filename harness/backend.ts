@@ -8,6 +8,18 @@ import { UsageError } from './errors.ts';
 import { loadNativeGemm } from './native.ts';
 import { adapterLabel, startDawn, type AdapterFacts } from './webgpu.ts';
 
+/**
+ * tfjs's CPU backend prints an "install our node backend" banner on its first use in Node.js; archbench
+ * chooses its backend on purpose and says which one ran, so the banner is switched off (only it: every
+ * other tfjs warning still prints). Done on loading this module, i.e. before any backend is chosen (tests
+ * load it too, through tests/helpers.ts or the modules they test).
+ */
+function quietCpuBackend(): void {
+  const cpu = tf.engine().findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
+  if (cpu) cpu.firstUse = false;
+}
+quietCpuBackend();
+
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 

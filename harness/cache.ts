@@ -1,7 +1,10 @@
 // Content-addressed checkpoint cache. An entry is weights.bin + meta.json (names, shapes, sha256 of the
 // weights). A missing, truncated or corrupt entry is detected, removed and retrained, never used; a save
 // that fails (a full disk) leaves nothing behind.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// A training run in progress keeps its latest checkpoint beside the final model's entry, as KEY.step-N:
+// the weights followed by extra float arrays (AdamW's moments), checksummed the same way, and removed
+// once the final model is saved.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from '../architectures/interface.ts';
@@ -13,10 +16,21 @@ interface Meta {
   sha256: string;
   bytes: number;
   tensors: { name: string; shape: number[] }[];
+  /** Lengths of the float arrays stored after the weights (training checkpoints only). */
+  extra?: number[];
   info: Record<string, unknown>;
 }
 
 export type CacheLookup = { status: 'hit'; info: Record<string, unknown> } | { status: 'miss' } | { status: 'corrupt'; reason: string };
+
+/** A training checkpoint found for a key: its step, the extra arrays and info it was saved with (weights loaded). */
+export interface CheckpointLookup {
+  step: number;
+  extra: Float32Array[];
+  info: Record<string, unknown>;
+}
+
+const CHECKPOINT = '.step-';
 
 export class ModelCache {
   constructor(readonly dir: string) {}
@@ -31,9 +45,46 @@ export class ModelCache {
 
   /** Load weights into params. A corrupt entry is deleted and reported so the caller retrains. */
   load(key: string, params: ParamStore): CacheLookup {
+    const found = this.read(key, params);
+    return found.status === 'hit' ? { status: 'hit', info: found.info } : found;
+  }
+
+  /**
+   * The latest valid training checkpoint of `key`, its weights loaded into params; null when there is none.
+   * A corrupt one is removed (and an older one, if any, tried).
+   */
+  loadCheckpoint(key: string, params: ParamStore): CheckpointLookup | null {
+    for (const step of this.checkpointSteps(key).reverse()) {
+      const found = this.read(`${key}${CHECKPOINT}${step}`, params);
+      if (found.status === 'hit') return { step, extra: found.extra, info: found.info };
+    }
+    return null;
+  }
+
+  /** Save the checkpoint of `key` at `step` (weights, then the extra arrays), replacing any earlier one. */
+  async saveCheckpoint(key: string, step: number, params: ParamStore, extra: Float32Array[], info: Record<string, unknown>): Promise<void> {
+    const earlier = this.checkpointSteps(key);
+    await this.save(`${key}${CHECKPOINT}${step}`, params, info, extra);
+    for (const s of earlier) if (s !== step) rmSync(this.entry(`${key}${CHECKPOINT}${s}`), { recursive: true, force: true });
+  }
+
+  /** Remove every training checkpoint of `key` (its final model is saved). */
+  removeCheckpoints(key: string): void {
+    for (const s of this.checkpointSteps(key)) rmSync(this.entry(`${key}${CHECKPOINT}${s}`), { recursive: true, force: true });
+  }
+
+  /** Steps of the checkpoints of `key` on disk, ascending. */
+  private checkpointSteps(key: string): number[] {
+    if (!existsSync(this.dir)) return [];
+    const prefix = `${key}${CHECKPOINT}`;
+    return readdirSync(this.dir).filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+      .map((n) => Number(n.slice(prefix.length))).sort((a, b) => a - b);
+  }
+
+  private read(key: string, params: ParamStore): { status: 'hit'; info: Record<string, unknown>; extra: Float32Array[] } | { status: 'miss' } | { status: 'corrupt'; reason: string } {
     const dir = this.entry(key);
     if (!existsSync(dir)) return { status: 'miss' };
-    const bad = (reason: string): CacheLookup => {
+    const bad = (reason: string): { status: 'corrupt'; reason: string } => {
       rmSync(dir, { recursive: true, force: true });
       return { status: 'corrupt', reason };
     };
@@ -58,14 +109,16 @@ export class ModelCache {
       v.assign(tf.tensor(floats.subarray(o, o + v.size), v.shape));
       o += v.size;
     }
-    return { status: 'hit', info: meta.info };
+    const extra = (meta.extra ?? []).map((n) => floats.slice(o, (o += n)));
+    if (o !== floats.length) return bad(`holds ${floats.length} floats, its tensors ${o}`);
+    return { status: 'hit', info: meta.info, extra };
   }
 
-  /** Write atomically: a temporary folder renamed into place. */
-  async save(key: string, params: ParamStore, info: Record<string, unknown>): Promise<void> {
+  /** Write atomically: a temporary folder renamed into place. `extra` arrays follow the weights (checkpoints). */
+  async save(key: string, params: ParamStore, info: Record<string, unknown>, extra: Float32Array[] = []): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     const names = [...params.vars.keys()].sort();
-    const arrays = await Promise.all(names.map(async (n) => (await params.get(n).data()) as Float32Array));
+    const arrays = [...await Promise.all(names.map(async (n) => (await params.get(n).data()) as Float32Array)), ...extra];
     const total = arrays.reduce((s, a) => s + a.length, 0);
     const all = new Float32Array(total);
     let o = 0;
@@ -76,7 +129,7 @@ export class ModelCache {
     const bin = new Uint8Array(all.buffer);
     const meta: Meta = {
       key, sha256: sha256(bin), bytes: bin.length,
-      tensors: names.map((n) => ({ name: n, shape: params.get(n).shape })), info,
+      tensors: names.map((n) => ({ name: n, shape: params.get(n).shape })), ...(extra.length ? { extra: extra.map((a) => a.length) } : {}), info,
     };
     const tmp = join(this.dir, `.tmp-${key}-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });

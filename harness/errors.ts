@@ -8,14 +8,16 @@ export function invalid(what: string, value: string, valid: readonly string[]): 
   throw new UsageError(`unknown ${what} '${value}'; valid: ${valid.join(', ')}`);
 }
 
-/** Parse a comma list and check every item against the valid names. */
+/** Parse a comma list and check every item against the valid names, in any case ('RetNet' is 'retnet'). */
 export function parseNames(what: string, list: string | undefined, valid: readonly string[]): string[] {
   if (list === undefined) return [...valid];
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError(`empty ${what} list; valid: ${valid.join(', ')}`);
-  for (const n of names) if (!valid.includes(n)) invalid(what, n, valid);
-  return names;
+  return names.map((n) => valid.find((v) => v.toLowerCase() === n.toLowerCase()) ?? invalid(what, n, valid));
 }
+
+/** "1 unit", "2 units": a count and its noun, plural when it is not 1. */
+export const plural = (count: number, noun: string, nouns = `${noun}s`): string => `${count} ${count === 1 ? noun : nouns}`;
 
 /** Parse a positive integer option strictly ("3", not "3x" or "1.5"). */
 export function parsePositiveInt(option: string, value: string): number {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../architectures/interface.ts';
 import { tokenNll } from '../architectures/ops/loss/index.ts';
 import { readAndDispose } from '../architectures/ops/read.ts';
+import { yieldToEvents } from './interrupt.ts';
 
 /** Bits per token over windows of seq+1 tokens (all positions scored), in batches. */
 export async function evaluateBpb(model: LanguageModel, windows: Int32Array[], evalBatch: number,
@@ -19,6 +20,7 @@ export async function evaluateBpb(model: LanguageModel, windows: Int32Array[], e
     });
     bits += (await readAndDispose(total))[0]! / Math.LN2;
     count += group.length * seq;
+    await yieldToEvents(); // a Ctrl-C stops the run here rather than after the whole evaluation
   }
   return bits / count;
 }

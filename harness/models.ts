@@ -13,7 +13,7 @@ import { codeVersion } from './hash.ts';
 import type { PeakMeter } from './measure.ts';
 import type { Preset, TrainConfig } from './presets.ts';
 import { Progress, log } from './progress.ts';
-import { train } from './train/index.ts';
+import { type TrainProgress, train } from './train/index.ts';
 
 /** The architecture every other one is matched against. */
 export const REFERENCE_ARCH = 'transformer';
@@ -81,6 +81,17 @@ export interface TrainRequest {
   meter?: PeakMeter;
   /** End training before train.steps when this rule says so (train.steps is then a cap). */
   stop?: StopRule;
+  /** Also checkpoint every this many steps (tests; the periodic rule is checkpointSeconds()). */
+  checkpointEverySteps?: number;
+}
+
+/**
+ * Seconds of training between checkpoints: ARCHBENCH_CHECKPOINT_S when set, else 60, so that a unit which
+ * trains for more than a minute resumes, after an interrupt, from its last checkpoint instead of step 1.
+ */
+export function checkpointSeconds(): number {
+  const env = Number(process.env.ARCHBENCH_CHECKPOINT_S);
+  return Number.isFinite(env) && env > 0 ? env : 60;
 }
 
 /** A rule that ends training early, e.g. once a probe accuracy is reached. */
@@ -91,6 +102,8 @@ export interface StopRule {
   after(model: LanguageModel, stepsDone: number): boolean | Promise<boolean>;
   /** What the rule saw last, kept with the trained model's info. */
   summary(): string;
+  /** Take up what the rule had seen (its summary) when training resumes from a checkpoint. */
+  restore?(summary: string): void;
 }
 
 /** Train (or load from the cache) a model. A diverged run is cached as such and raises DivergedError. */
@@ -112,11 +125,21 @@ export async function trainedModel(cache: ModelCache, req: TrainRequest): Promis
   }
   if (found.status === 'corrupt') log(`cache entry ${key} is corrupt (${found.reason}); retraining`);
   if (req.init) for (const [n, v] of model.params.vars) v.assign(req.init.params.get(n));
-  const progress = new Progress(`train ${req.config.arch} ${req.purpose} seed ${req.seed}`, req.train.steps);
+  const label = `train ${req.config.arch} ${req.purpose} seed ${req.seed}`;
+  const resume = resumeFrom(cache, key, model, req);
+  if (resume) log(`${label}: resuming from its checkpoint at step ${resume.step} of ${req.train.steps}`);
+  const progress = new Progress(label, req.train.steps, process.stderr, resume?.step);
   const result = await train(model, batches(req.stream, { batch: req.train.batch, seq: req.config.seq, seed: req.seed }), req.train, {
     meter: req.meter,
     onStep: (step, loss, tps) => progress.update(step + 1, { loss, 'tok/s': tps }),
     ...(req.stop ? { stop: (done: number) => req.stop!.after(model, done) } : {}),
+    ...(resume ? { resume } : {}),
+    checkpoint: {
+      everySeconds: checkpointSeconds(), everySteps: req.checkpointEverySteps,
+      save: (p) => cache.saveCheckpoint(key, p.step, model.params, [p.optimizer.m, p.optimizer.v], {
+        step: p.step, losses: p.losses, tokens: p.tokens, seconds: p.seconds, t: p.optimizer.t, ...(req.stop ? { stop: req.stop.summary() } : {}),
+      }),
+    },
   });
   if (req.stop && result.divergedAt === undefined) progress.end(`${result.steps < req.train.steps ? 'stopped' : 'ran to the cap'} at step ${result.steps} (${req.stop.summary()})`);
   const info: TrainedModel['info'] = {
@@ -127,8 +150,20 @@ export async function trainedModel(cache: ModelCache, req: TrainRequest): Promis
     ...(req.stop ? { stop: req.stop.summary() } : {}),
   };
   await cache.save(key, model.params, info);
+  cache.removeCheckpoints(key);
   if (result.divergedAt !== undefined) throw new DivergedError(result.divergedAt);
   return { model, info };
+}
+
+/** The training checkpoint of `key`, its weights loaded into `model`, as train() continues from it; null when none. */
+function resumeFrom(cache: ModelCache, key: string, model: LanguageModel, req: TrainRequest): TrainProgress | null {
+  const found = cache.loadCheckpoint(key, model.params);
+  if (!found) return null;
+  const info = found.info as { step: number; losses: number[]; tokens: number; seconds: number; t: number; stop?: string };
+  const total = [...model.params.vars.values()].reduce((n, v) => n + v.size, 0);
+  if (found.extra.length !== 2 || found.extra.some((a) => a.length !== total)) throw new Error(`checkpoint of ${key} at step ${found.step} does not hold AdamW's two moments`);
+  if (info.stop !== undefined) req.stop?.restore?.(info.stop);
+  return { step: found.step, losses: info.losses, tokens: info.tokens, seconds: info.seconds, optimizer: { m: found.extra[0]!, v: found.extra[1]!, t: info.t } };
 }
 
 /** The preset's text stream over the corpus's training split. */

@@ -5,7 +5,8 @@ export class Progress {
   private lastFrac = -1;
   private readonly t0 = performance.now();
 
-  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr) {
+  /** `from`: the count already done when it starts (a resumed run), left out of the rate behind the ETA. */
+  constructor(private readonly label: string, private readonly total: number, private readonly out: NodeJS.WriteStream = process.stderr, private readonly from = 0) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
   }
 
@@ -15,7 +16,8 @@ export class Progress {
     this.done = done;
     const frac = Math.min(1, done / this.total);
     const elapsed = (performance.now() - this.t0) / 1000;
-    const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
+    const doneHere = done - this.from;
+    const eta = doneHere > 0 ? (elapsed * (this.total - done)) / doneHere : 0;
     const fields = Object.entries(info).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join('  ');
     if (this.tty) {
       const width = 24, fill = Math.round(frac * width);
@@ -43,3 +45,60 @@ const fmt = (v: number): string => (Number.isInteger(v) ? String(v) : Math.abs(v
 export const log = (msg: string): void => {
   process.stderr.write(`${msg}\n`);
 };
+
+/** A duration for people: "40s", "12m", "1h40m". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m}m` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/**
+ * Whole-run progress, one line per unit: `unit 7/90 · perplexity / retnet / seed 1 · elapsed 12m · ETA 1h40m`
+ * (preceded by a bar on a terminal). The ETA sums, over the units left, the mean measured time of the
+ * units of the same suite this session (of all units while a suite has none measured yet); no ETA before
+ * any unit was measured.
+ */
+export class RunProgress {
+  private readonly tty: boolean;
+  private readonly t0 = performance.now();
+  private readonly times = new Map<string, number[]>();
+
+  /** `units`: the suite of each unit in plan order; `recorded`: whether each is already recorded. */
+  constructor(private readonly units: { suite: string }[], private readonly recorded: boolean[], private readonly out: NodeJS.WriteStream = process.stderr) {
+    this.tty = Boolean(out.isTTY) && !process.env.CI;
+  }
+
+  /** The line for starting unit `index` (0-based in the plan). */
+  line(index: number, label: string): string {
+    const parts = [`unit ${index + 1}/${this.units.length}`, label, `elapsed ${formatDuration((performance.now() - this.t0) / 1000)}`];
+    const eta = this.eta(index);
+    if (eta !== null) parts.push(`ETA ${formatDuration(eta)}`);
+    const text = parts.join(' · ');
+    if (!this.tty) return text;
+    const width = 20, fill = Math.round((index / this.units.length) * width);
+    return `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${text}`;
+  }
+
+  start(index: number, label: string): void {
+    this.out.write(`${this.line(index, label)}\n`);
+  }
+
+  /** A unit of `suite` took `seconds`. */
+  finished(suite: string, seconds: number): void {
+    this.times.set(suite, [...(this.times.get(suite) ?? []), seconds]);
+  }
+
+  /** Seconds left for units index.. not yet recorded, from the measured times; null when none is measured. */
+  private eta(index: number): number | null {
+    const all = [...this.times.values()].flat();
+    if (all.length === 0) return null;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    let left = 0;
+    for (let i = index; i < this.units.length; i++) {
+      if (!this.recorded[i]) left += mean(this.times.get(this.units[i]!.suite) ?? all);
+    }
+    return left;
+  }
+}

@@ -1,6 +1,6 @@
 // The result store: DIR/manifest.json, DIR/records.jsonl (appended atomically, one write per unit),
-// DIR/results.csv (the same records flattened). A truncated last line from a killed run is dropped when
-// the run resumes; the commands that only read a run (report, compare, merge) refuse it instead. A write
+// DIR/results.csv (the same records flattened). A torn write from a killed run is cut back to the last
+// whole unit when the run resumes; the commands that only read a run (report, compare, merge) refuse it. A write
 // that fails (a full disk) leaves no half-written record, manifest or csv behind.
 import { accessSync, closeSync, constants, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -157,12 +157,20 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
-const CSV_COLUMNS = ['suite', 'arch', 'seed', 'preset', 'metric', 'value', 'unit', 'ci_low', 'ci_high', 'dims', 'params', 'backend', 'elapsed_s', 'time', 'flag', 'note'];
+const CSV_COLUMNS = ['suite', 'arch', 'seed', 'preset', 'metric', 'value', 'unit', 'ci_low', 'ci_high', 'params', 'backend', 'adapter', 'elapsed_s', 'time', 'flag', 'note'];
 
+/** Every dims key of the rows, as CSV columns dim_<name> (sorted), and each row's values in that order ('' where absent). */
+export function dimColumns(dims: (Dims | undefined)[]): { columns: string[]; values: (d: Dims | undefined) => (string | number)[] } {
+  const names = [...new Set(dims.flatMap((d) => Object.keys(d ?? {})))].sort();
+  return { columns: names.map((n) => `dim_${n}`), values: (d) => names.map((n) => (d?.[n] === undefined ? '' : typeof d[n] === 'boolean' ? String(d[n]) : d[n] as string | number)) };
+}
+
+/** results.csv: one row per record, dims flattened into dim_<name> columns (README: "What a run writes"). */
 export function writeCsv(dir: string, records: ResultRecord[]): void {
+  const dims = dimColumns(records.map((r) => r.dims));
   const rows = records.map((r) => [r.suite, r.arch, r.seed, r.preset, r.metric, r.value, r.unit, r.ci95?.[0] ?? '', r.ci95?.[1] ?? '',
-    JSON.stringify(r.dims), r.params, r.backend, r.elapsed_s, r.time, r.flag ?? '', r.note ?? '']);
-  writeFileAtomic(join(dir, 'results.csv'), stringify(rows, { header: true, columns: CSV_COLUMNS }));
+    r.params, r.backend, r.adapter ?? '', r.elapsed_s, r.time, r.flag ?? '', r.note ?? '', ...dims.values(r.dims)]);
+  writeFileAtomic(join(dir, 'results.csv'), stringify(rows, { header: true, columns: [...CSV_COLUMNS, ...dims.columns] }));
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

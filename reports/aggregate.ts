@@ -237,11 +237,15 @@ export function pairedCompare(a: SeedSeries, b: SeedSeries, direction: Direction
 
 export interface Standing {
   arch: string;
-  /** Mean over the headline metrics of this architecture's rank (1 = best; ties share the mean rank). */
+  /** Mean over the headline metrics of this architecture's rank (1 = best). */
   score: number;
+  /** Competition rank of the score among the ranked architectures (1, 1, 1, 4); NaN when unranked. */
+  rank: number;
   ranks: Record<string, number>;
   /** Per headline metric: the paired verdict against the leader ('leader', 'tied', 'worse'). */
   vsLeader: Record<string, { verdict: 'leader' | 'tied' | 'worse' | 'better'; result?: PairedResult }>;
+  /** Per headline metric this architecture is left out of: its cells are all floor / shortcut / ceiling. */
+  flagged: Record<string, string[]>;
 }
 
 export interface SuiteRanking {
@@ -250,18 +254,19 @@ export interface SuiteRanking {
   standings: Standing[];
   /** Metrics left out of the rank, with why. */
   excluded: { metric: string; why: string }[];
+  /** Per metric, the axis points the summaries average over (shared by the measured architectures). */
+  points: Record<string, string[]>;
 }
 
-/** Ranks of values (1 = best) with ties sharing their mean rank. */
+/** Flags that say a measurement cannot discriminate: greyed, never badged, never ranked. */
+export const NOT_DISCRIMINATING = new Set(['floor', 'ceiling', 'shortcut']);
+export const discriminates = (c: Cell): boolean => !c.flags.some((f) => NOT_DISCRIMINATING.has(f));
+
+/** Competition ranks of values (1 = best): equal values share the best rank, the next rank skips (1, 1, 1, 4). */
 export function ranks(values: Map<string, number>, direction: Direction): Map<string, number> {
   const sorted = [...values.entries()].sort((x, y) => (direction === 'lower' ? x[1] - y[1] : y[1] - x[1]));
   const out = new Map<string, number>();
-  for (let i = 0; i < sorted.length;) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1]![1] === sorted[i]![1]) j++;
-    for (let k = i; k <= j; k++) out.set(sorted[k]![0], (i + j) / 2 + 1);
-    i = j + 1;
-  }
+  sorted.forEach(([k, v], i) => out.set(k, i > 0 && v === sorted[i - 1]![1] ? out.get(sorted[i - 1]![0])! : i + 1));
   return out;
 }
 
@@ -273,39 +278,60 @@ export function headlineGroups(groups: MetricGroup[]): MetricGroup[] {
   return eligible.filter((g) => g.info.direction !== 'none' && g.info.kind !== 'bookkeeping' && g.info.kind !== 'count' && !/rss/.test(g.metric));
 }
 
+/** Architectures with at least one finite value of a metric. */
+export const measuredArchs = (g: MetricGroup): string[] => g.archs.filter((a) => g.cells.some((c) => c.arch === a && c.bySeed.size > 0));
+
+/**
+ * Who a metric ranks, and where: architectures whose every measured cell is floor / shortcut / ceiling
+ * are left out (flagged); the others are compared at the points they all measured and none of them
+ * has flagged.
+ */
+export function rankable(g: MetricGroup): { archs: string[]; points: string[]; flagged: Map<string, string[]> } {
+  const flagged = new Map<string, string[]>();
+  const archs = measuredArchs(g).filter((a) => {
+    const mine = g.cells.filter((c) => c.arch === a && c.bySeed.size > 0);
+    if (mine.some(discriminates)) return true;
+    flagged.set(a, [...new Set(mine.flatMap((c) => c.flags.filter((f) => NOT_DISCRIMINATING.has(f))))]);
+    return false;
+  });
+  const flaggedPoints = new Set(g.cells.filter((c) => archs.includes(c.arch) && !discriminates(c)).map((c) => c.axesKey));
+  return { archs, points: commonPoints(g, archs).filter((p) => !flaggedPoints.has(p)), flagged };
+}
+
 /** Rank architectures within one suite over its headline metrics. */
 export function rankSuite(suite: string, groups: MetricGroup[]): SuiteRanking {
   const mine = groups.filter((g) => g.suite === suite);
   const excluded: SuiteRanking['excluded'] = [];
-  const used: MetricGroup[] = [];
-  for (const g of headlineGroups(mine)) {
-    const all = g.cells.filter((c) => Number.isFinite(c.mean));
-    if (all.length && all.every((c) => c.flags.some((f) => f === 'floor' || f === 'ceiling'))) {
-      excluded.push({ metric: g.metric, why: 'every architecture at floor or ceiling: not discriminating' });
-      continue;
-    }
-    if (g.archs.length < 1 || !commonPoints(g).length) {
-      excluded.push({ metric: g.metric, why: 'no axis point shared by all architectures' });
-      continue;
-    }
-    used.push(g);
-  }
   const archs = [...new Set(mine.flatMap((g) => g.archs))];
-  const standings = new Map<string, Standing>(archs.map((a) => [a, { arch: a, score: NaN, ranks: {}, vsLeader: {} }]));
-  for (const g of used) {
-    const pts = commonPoints(g);
-    const series = new Map(g.archs.map((a) => [a, seedSeries(g, a, pts)]));
+  const standings = new Map<string, Standing>(archs.map((a) => [a, { arch: a, score: NaN, rank: NaN, ranks: {}, vsLeader: {}, flagged: {} }]));
+  const points: Record<string, string[]> = {};
+  for (const g of mine) points[g.metric] = commonPoints(g, measuredArchs(g));
+  const headline: string[] = [];
+  for (const g of headlineGroups(mine)) {
+    const r = rankable(g);
+    for (const [a, f] of r.flagged) standings.get(a)!.flagged[g.metric] = f;
+    if (!r.archs.length) {
+      excluded.push({ metric: g.metric, why: 'every architecture at floor, shortcut or ceiling: not discriminating' });
+      continue;
+    }
+    if (!r.points.length) {
+      excluded.push({ metric: g.metric, why: 'no axis point measured by all ranked architectures without a floor / shortcut / ceiling flag' });
+      continue;
+    }
+    headline.push(g.metric);
+    points[g.metric] = r.points;
+    const series = new Map(r.archs.map((a) => [a, seedSeries(g, a, r.points)]));
     const means = new Map<string, number>();
     for (const [a, s] of series) {
       const st = seriesStats(s);
       if (Number.isFinite(st.mean)) means.set(a, st.mean);
     }
-    const r = ranks(means, g.info.direction);
-    const leader = [...r.entries()].sort((x, y) => x[1] - y[1])[0]?.[0];
-    for (const [a, rank] of r) {
+    const rk = ranks(means, g.info.direction);
+    const leader = [...rk.entries()].sort((x, y) => x[1] - y[1])[0]?.[0];
+    for (const [a, rank] of rk) {
       const st = standings.get(a)!;
       st.ranks[g.metric] = rank;
-      if (a === leader) st.vsLeader[g.metric] = { verdict: 'leader' };
+      if (rank === 1) st.vsLeader[g.metric] = { verdict: 'leader' };
       else {
         const res = pairedCompare(series.get(a)!, series.get(leader!)!, g.info.direction, { exact: g.info.kind === 'memory' || g.info.kind === 'count' });
         st.vsLeader[g.metric] = { verdict: res.verdict === 'tied' ? 'tied' : res.verdict === 'a' ? 'better' : 'worse', result: res };
@@ -316,8 +342,10 @@ export function rankSuite(suite: string, groups: MetricGroup[]): SuiteRanking {
     const rs = Object.values(st.ranks);
     st.score = rs.length ? mean(rs) : NaN;
   }
+  const byScore = ranks(new Map([...standings.values()].filter((s) => Number.isFinite(s.score)).map((s) => [s.arch, s.score])), 'lower');
+  for (const st of standings.values()) st.rank = byScore.get(st.arch) ?? NaN;
   const sorted = [...standings.values()].sort((x, y) => (Number.isNaN(x.score) ? 1 : Number.isNaN(y.score) ? -1 : x.score - y.score) || x.arch.localeCompare(y.arch));
-  return { suite, headline: used.map((g) => g.metric), standings: sorted, excluded };
+  return { suite, headline, standings: sorted, excluded, points };
 }
 
 export interface OverallStanding {
@@ -344,13 +372,5 @@ export function overallRank(rankings: SuiteRanking[]): OverallStanding[] {
   return rows.sort((x, y) => (Number.isNaN(x.rank) ? 1 : Number.isNaN(y.rank) ? -1 : x.rank - y.rank) || x.arch.localeCompare(y.arch));
 }
 
-/** Short human form of a number (4 significant digits, exponent for large / tiny). */
-export function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined || !Number.isFinite(v)) return '—';
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2);
-  if (Number.isInteger(v)) return String(v);
-  return Number(v.toPrecision(4)).toString();
-}
-
-export const fmtCi = (ci: [number, number] | null | undefined): string => (ci ? `[${fmt(ci[0])}, ${fmt(ci[1])}]` : '');
+/** The reports' number formatter (reports/format.ts), under the names the ledger and compare use. */
+export { formatNumber as fmt, formatInterval as fmtCi } from './format.ts';

@@ -6,6 +6,7 @@ import type { ResultRecord } from '../harness/store.ts';
 import { mean, meanCi, powerLawFit, std } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
 import { canonical, combineIntervals, fmt, fmtCi, groupRecords, pairedCompare, type AxisValue, type PairedResult, type SeedSeries } from './aggregate.ts';
+import { formatValue } from './format.ts';
 import { candidates, type AxisPick, type Claim, type ClaimCheck, type DimValue, type Paper, type PaperTable } from './papers.ts';
 import type { Direction, MetricInfo } from '../suites/interface.ts';
 
@@ -388,12 +389,28 @@ export function evaluatePaper(p: Paper, records: ResultRecord[], ctx: EvalContex
   return { paper: p, status, missing, tables, claims };
 }
 
-// ---------- Markdown ----------
+// ---------- Presentation (HTML and Markdown) ----------
 
-const mdEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (ch) => (ch === '<' ? '&lt;' : '&gt;')).replace(/\n/g, ' ');
+/** Where a claim's evidence sits in the leaderboard (its row in the paper's section). */
+export const claimAnchor = (paper: string, claim: string): string => `claim-${`${paper}-${claim}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}`;
+
+/** On the tiny preset (a smoke test) a measured verdict is not shown as one. */
+export const shownVerdict = (v: Verdict, preset: string | undefined): string => (preset === 'tiny' && v !== 'not yet measurable' ? 'smoke run: no verdict' : v);
+
+/** The ledger's one-line count: "25 claims: 6 hold, ..." or, on tiny, "smoke run: no verdict (...)". */
+export function verdictCounts(results: PaperResult[], preset: string | undefined): string {
+  const claims = results.flatMap((r) => r.claims);
+  const count = (v: Verdict) => claims.filter((c) => c.verdict === v).length;
+  const unmeasurable = count('not yet measurable');
+  if (preset === 'tiny') return `smoke run: no verdict (${claims.length - unmeasurable} of ${claims.length} claims evaluated on preset tiny, which only checks that the pipeline runs; ${unmeasurable} not yet measurable)`;
+  return `${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${unmeasurable} not yet measurable`;
+}
+
+/** Markdown table text: pipes and newlines escaped, comparison signs as ≤ ≥, other angle brackets backslash-escaped. */
+const mdEscape = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/<=/g, '≤').replace(/>=/g, '≥').replace(/[<>]/g, (ch) => `\\${ch}`).replace(/\n/g, ' ');
 
 export const cellText = (c: TableCell | number | null): string =>
-  c === null ? '—' : typeof c === 'number' ? fmt(c) : `${fmt(c.mean)}${c.ci95 ? ` ${fmtCi(c.ci95)}` : ''}`;
+  c === null ? '—' : typeof c === 'number' ? formatValue(c) : formatValue(c.mean, '', c.ci95);
 
 export function tableMarkdown(t: PaperTableResult): string {
   const lines = [`### ${mdEscape(t.title)}`, ''];
@@ -409,22 +426,30 @@ export function tableMarkdown(t: PaperTableResult): string {
   return lines.join('\n');
 }
 
-export function ledgerMarkdown(results: PaperResult[], meta: { preset?: string; seeds?: number }): string {
-  const counts = new Map<string, number>();
-  for (const r of results) for (const c of r.claims) counts.set(c.verdict, (counts.get(c.verdict) ?? 0) + 1);
-  const lines = ['# Claims ledger', '', `Preset ${meta.preset ?? '?'}, ${meta.seeds ?? '?'} seed(s). ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}.`,
+/** The run a ledger or paper page was measured on. */
+export interface Provenance {
+  preset?: string;
+  seeds?: number;
+  backend?: string;
+  commit?: string;
+}
+
+const provenanceLine = (m: Provenance) => `Preset ${m.preset ?? '?'}, ${m.seeds ?? '?'} seed(s), backend ${m.backend ?? '?'}, commit ${m.commit ?? 'unknown'}.`;
+
+export function ledgerMarkdown(results: PaperResult[], meta: Provenance): string {
+  const lines = ['# Claims ledger', '', `${provenanceLine(meta)} ${verdictCounts(results, meta.preset)}.`,
     'A claim holds or fails only when its interval excludes the other side; otherwise it is inconclusive. Trends at our scale, never the papers\' absolute numbers.', '',
     '| paper | claim | verdict | measured | expected |', '|---|---|---|---|---|'];
-  for (const r of results) for (const c of r.claims) lines.push(`| ${mdEscape(r.paper.short)} | ${mdEscape(c.text)} | **${c.verdict}** | ${mdEscape(c.why)} | ${mdEscape(c.expected ?? '')} |`);
+  for (const r of results) for (const c of r.claims) lines.push(`| ${mdEscape(r.paper.short)} | ${mdEscape(c.text)} | **${shownVerdict(c.verdict, meta.preset)}** | ${mdEscape(c.why)} | ${mdEscape(c.expected ?? '')} |`);
   return `${lines.join('\n')}\n`;
 }
 
-export function paperMarkdown(r: PaperResult): string {
+export function paperMarkdown(r: PaperResult, meta: Provenance = {}): string {
   const p = r.paper;
-  const lines = [`# ${mdEscape(p.title)}`, '', mdEscape(p.summary), '', `Sources: ${p.sources.map(mdEscape).join('; ')}`, '', `Status: **${r.status}**`, ''];
+  const lines = [`# ${mdEscape(p.title)}`, '', mdEscape(p.summary), '', `Sources: ${p.sources.map(mdEscape).join('; ')}`, '', `Measured on: ${mdEscape(provenanceLine(meta))} Status: **${r.status}**`, ''];
   if (r.missing.length) lines.push('Not yet measurable:', ...r.missing.map((m) => `- ${mdEscape(m)}`), '');
   lines.push('## Claims', '', '| claim | verdict | measured |', '|---|---|---|');
-  for (const c of r.claims) lines.push(`| ${mdEscape(c.text)} | **${c.verdict}** | ${mdEscape(c.why)} |`);
+  for (const c of r.claims) lines.push(`| ${mdEscape(c.text)} | **${shownVerdict(c.verdict, meta.preset)}** | ${mdEscape(c.why)} |`);
   lines.push('', '## Tables', '');
   for (const t of r.tables) lines.push(tableMarkdown(t));
   return `${lines.join('\n')}\n`;

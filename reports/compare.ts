@@ -5,9 +5,10 @@
 //     a small relative band (--band, default 2%) stands in for noise.
 //   latency, memory, throughput: a relative threshold (--threshold, default 10%) on the mean.
 //   counts, informational and bookkeeping metrics (wall time) are listed, never judged.
-// Points at floor or ceiling are not discriminating and are never a regression.
+// Points at floor, shortcut or ceiling are not discriminating and are never a regression.
 import type { ResultRecord } from '../harness/store.ts';
-import { detectAxes, fmt, fmtCi, groupRecords, type Cell } from './aggregate.ts';
+import { detectAxes, groupRecords, NOT_DISCRIMINATING, type Cell } from './aggregate.ts';
+import { formatChange, formatParts, formatValue } from './format.ts';
 import type { Direction, MetricKind } from '../suites/interface.ts';
 
 export interface CompareOptions {
@@ -58,7 +59,7 @@ const pointOf = (c: Cell) => Object.entries(c.axes).map(([k, v]) => `${k}=${v}`)
 /** Is `x` worse than `y` under the direction? */
 const worseThan = (d: Direction, x: number, y: number) => (d === 'lower' ? x > y : d === 'higher' ? x < y : false);
 
-function judge(kind: MetricKind, direction: Direction, b: Side, c: Side, flagged: boolean, o: CompareOptions): { verdict: CompareVerdict; rule: string } {
+function judge(kind: MetricKind, direction: Direction, unit: string, b: Side, c: Side, flagged: boolean, o: CompareOptions): { verdict: CompareVerdict; rule: string } {
   const rel = b.mean === 0 ? (c.mean === 0 ? 0 : Infinity) : (c.mean - b.mean) / Math.abs(b.mean);
   if (kind === 'bookkeeping' || kind === 'info' || kind === 'count' || direction === 'none') {
     return { verdict: c.mean === b.mean ? 'info' : 'changed', rule: `${kind}: listed, not judged` };
@@ -72,7 +73,7 @@ function judge(kind: MetricKind, direction: Direction, b: Side, c: Side, flagged
       const outsideC = c.ci95 ? (direction === 'lower' ? b.mean < c.ci95[0] : b.mean > c.ci95[1]) : true;
       const improvedB = b.ci95 ? (direction === 'lower' ? c.mean < b.ci95[0] : c.mean > b.ci95[1]) : true;
       const improvedC = c.ci95 ? (direction === 'lower' ? b.mean > c.ci95[1] : b.mean < c.ci95[0]) : true;
-      const rule = `95% intervals (baseline ${fmtCi(b.ci95) || 'none'}, current ${fmtCi(c.ci95) || 'none'})`;
+      const rule = `95% intervals (baseline ${formatParts(b.mean, unit, b.ci95).interval || 'none'}, current ${formatParts(c.mean, unit, c.ci95).interval || 'none'})`;
       if (worse && outsideB && outsideC) return { verdict: 'regression', rule: `${rule}: separated, worse` };
       if (better && improvedB && improvedC) return { verdict: 'improvement', rule: `${rule}: separated, better` };
       return { verdict: 'ok', rule: `${rule}: within noise` };
@@ -117,12 +118,16 @@ export function compareRuns(baseline: ResultRecord[], current: ResultRecord[], o
     const any = (b ?? c)!;
     const base = { suite: any.cell.suite, metric: any.cell.metric, unit: any.cell.unit, arch: any.cell.arch, point: pointOf(any.cell), kind: any.info.kind, direction: any.info.direction };
     const bs = sideOf(b?.cell), cs = sideOf(c?.cell);
+    if (!bs && !cs && b && c) {
+      comparisons.push({ ...base, baseline: bs, current: cs, change: null, verdict: 'info', rule: 'no finite value on either side (not measured)' });
+      continue;
+    }
     if (!bs || !cs) {
       comparisons.push({ ...base, baseline: bs, current: cs, change: null, verdict: bs ? 'missing' : 'new', rule: bs ? 'in the baseline only' : 'in the current run only' });
       continue;
     }
-    const flagged = [...(b!.cell.flags), ...(c!.cell.flags)].some((f) => f === 'floor' || f === 'ceiling');
-    const { verdict, rule } = judge(base.kind, base.direction, bs, cs, flagged, o);
+    const flagged = [...(b!.cell.flags), ...(c!.cell.flags)].some((f) => NOT_DISCRIMINATING.has(f));
+    const { verdict, rule } = judge(base.kind, base.direction, base.unit, bs, cs, flagged, o);
     const change = bs.mean === 0 ? (cs.mean === 0 ? 0 : null) : (cs.mean - bs.mean) / Math.abs(bs.mean);
     comparisons.push({ ...base, baseline: bs, current: cs, change, verdict, rule });
   }
@@ -140,9 +145,9 @@ export function compareText(r: CompareResult, all = false): string {
   const head = ['verdict', 'suite', 'metric', 'arch', 'point', 'baseline', 'current', 'change', 'rule'];
   const body = rows.map((c) => [
     c.verdict.toUpperCase(), c.suite, `${c.metric}${c.unit ? ` (${c.unit})` : ''}`, c.arch, c.point || '-',
-    c.baseline ? `${fmt(c.baseline.mean)} ${fmtCi(c.baseline.ci95)}`.trim() : '-',
-    c.current ? `${fmt(c.current.mean)} ${fmtCi(c.current.ci95)}`.trim() : '-',
-    c.change === null ? '-' : `${c.change >= 0 ? '+' : ''}${(c.change * 100).toFixed(1)}%`, c.rule,
+    c.baseline ? formatValue(c.baseline.mean, c.unit, c.baseline.ci95) : '-',
+    c.current ? formatValue(c.current.mean, c.unit, c.current.ci95) : '-',
+    c.change === null ? '-' : formatChange(c.change), c.rule,
   ]);
   if (body.length) {
     const w = head.map((h, i) => Math.min(48, Math.max(h.length, ...body.map((b) => b[i]!.length))));

@@ -7,24 +7,24 @@
 import { stringify } from 'csv-stringify/sync';
 import { REFERENCE_ARCH } from '../harness/models.ts';
 import { powerLawFit } from '../harness/stats.ts';
-import type { ResultRecord } from '../harness/store.ts';
+import { dimColumns, type ResultRecord } from '../harness/store.ts';
 import { curvesOf, type Curve } from '../suites/efficiency/fits.ts';
 import { linearFit } from '../suites/efficiency/measure.ts';
 import { CROSSOVER_METRICS } from '../suites/efficiency/metrics.ts';
 import type { Measurement } from '../suites/interface.ts';
-import { fmt } from './aggregate.ts';
+import { formatValue } from './format.ts';
 import { esc, sortableTable, type Td } from './html.ts';
 
 export interface Crossover {
   /** Length (tokens) from which the architecture stays cheaper than the reference; NaN when not reached. */
   length: number;
   /**
-   * 'interpolated': between two measured lengths (log-log); 'below-range': cheaper already at the
+   * 'interpolated': between two measured lengths (log-log); 'below_range': cheaper already at the
    * shortest common length (the value is that length, an upper bound); 'extrapolated': beyond the
-   * measured range, from a power law of the ratio; 'not-reached': dearer at every measured length and
+   * measured range, from a power law of the ratio; 'not_reached': dearer at every measured length and
    * the ratio does not fall with length.
    */
-  kind: 'interpolated' | 'below-range' | 'extrapolated' | 'not-reached';
+  kind: 'interpolated' | 'below_range' | 'extrapolated' | 'not_reached';
   note: string;
 }
 
@@ -43,7 +43,7 @@ export function crossover(arch: Map<number, number>, ref: Map<number, number>): 
   const table = lengths.map((l, i) => `${l}: ${ratio[i]!.toFixed(3)}`).join(', ');
   let last = -1; // last index where arch is not cheaper
   ratio.forEach((r, i) => { if (r >= 1) last = i; });
-  if (last === -1) return { length: lengths[0]!, kind: 'below-range', note: `cheaper at every common length (ratio vs reference ${table})` };
+  if (last === -1) return { length: lengths[0]!, kind: 'below_range', note: `cheaper at every common length (ratio vs reference ${table})` };
   if (last < lengths.length - 1) {
     const l0 = Math.log(lengths[last]!), l1 = Math.log(lengths[last + 1]!);
     const r0 = Math.log(ratio[last]!), r1 = Math.log(ratio[last + 1]!);
@@ -65,7 +65,7 @@ export function crossover(arch: Map<number, number>, ref: Map<number, number>): 
         : `${law} would reach 1 only near ${at.toPrecision(3)}, beyond ${EXTRAPOLATE_MAX_FACTOR}x the longest common length: not reported`;
     }
   }
-  return { length: NaN, kind: 'not-reached', note: `dearer at every common length; ${why} (ratio ${table})` };
+  return { length: NaN, kind: 'not_reached', note: `dearer at every common length; ${why} (ratio ${table})` };
 }
 
 /** One cost curve per metric of CROSSOVER_METRICS, for one unit. */
@@ -136,13 +136,14 @@ export function crossoversFromRecords(records: ResultRecord[], reference = REFER
   return out;
 }
 
-const COLUMNS = ['arch', 'seed', 'preset', 'backend', 'metric', 'value', 'unit', 'dims', 'flag', 'note'];
+const COLUMNS = ['arch', 'seed', 'preset', 'backend', 'metric', 'value', 'unit', 'flag', 'note'];
 
-/** The rows as report/efficiency-crossovers.json and .csv (dims as JSON in the CSV, like results.csv). */
+/** The rows as report/efficiency-crossovers.json and .csv (dims as dim_<name> columns, like results.csv). */
 export function crossoversFile(rows: CrossoverRow[], reference = REFERENCE_ARCH): { json: string; csv: string } {
   const json = `${JSON.stringify({ reference, rows }, null, 2)}\n`;
+  const dims = dimColumns(rows.map((r) => r.dims));
   const csv = stringify(rows.map((r) => [r.arch, r.seed, r.preset, r.backend, r.metric, Number.isFinite(r.value) ? r.value : '', r.unit,
-    JSON.stringify(r.dims ?? {}), r.flag ?? '', r.note ?? '']), { header: true, columns: COLUMNS });
+    r.flag ?? '', r.note ?? '', ...dims.values(r.dims)]), { header: true, columns: [...COLUMNS, ...dims.columns] });
   return { json, csv };
 }
 
@@ -152,8 +153,8 @@ function cells(r: CrossoverRow): Td[] {
   const point = Object.entries(r.dims ?? {}).filter(([k]) => k !== 'versus').map(([k, v]) => `${k}=${v}`).join(', ');
   return [
     { html: esc(r.arch), sort: r.arch }, { html: esc(r.seed), sort: r.seed, num: true }, { html: esc(r.metric), sort: r.metric },
-    { html: esc(point), sort: point }, { html: esc(fmt(r.value)), sort: r.value, num: true }, { html: esc(r.unit) },
-    { html: esc([r.flag, r.note].filter(Boolean).join(': ')) },
+    { html: esc(point), sort: point }, { html: esc(formatValue(r.value, r.unit)), sort: r.value, num: true }, { html: esc(r.unit) },
+    { html: esc(r.note?.startsWith(`${r.flag}:`) ? r.note : [r.flag, r.note].filter(Boolean).join(': ')) },
   ];
 }
 

@@ -6,7 +6,8 @@
 import type { ResultRecord } from '../harness/store.ts';
 import { powerLawFit } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
-import { canonical, fmt, groupRecords, type AxisValue, type MetricGroup } from './aggregate.ts';
+import { canonical, fmt, fmtCi, groupRecords, NOT_DISCRIMINATING, type AxisValue, type MetricGroup } from './aggregate.ts';
+import { displayUnit, words } from './format.ts';
 import { HARNESS_METRICS, isTail } from './metrics.ts';
 import type { BarOptions, FigureKit, FigureSpec, HeatmapOptions, LineOptions, VegaLiteSpec } from '../suites/interface.ts';
 
@@ -19,6 +20,7 @@ export const THEME = {
   background: 'white',
   padding: 8,
   config: {
+    aria: false,
     font: FONT,
     view: { stroke: '#ddd' },
     axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 180 },
@@ -44,7 +46,40 @@ function groupOf(records: ResultRecord[], metric: string, where?: Record<string,
   return g;
 }
 
-const unitLabel = (g: MetricGroup) => `${g.metric}${g.unit ? ` (${g.unit})` : ''}`;
+/** Times and bytes drawn in the unit their magnitude reads best in (ms, KiB, ...): the factor to divide by and the axis title. */
+function axisUnit(g: MetricGroup, means: number[]): { factor: number; title: string } {
+  const fin = means.filter(Number.isFinite).map(Math.abs).sort((a, b) => a - b);
+  const d = displayUnit(g.unit, fin[Math.floor(fin.length / 2)] ?? 0);
+  return { factor: d.factor, title: d.factor === 1 ? unitLabel(g) : `${words(g.metric)} (${d.unit})` };
+}
+
+const unitLabel = (g: MetricGroup) => `${words(g.metric)}${g.unit === 'fraction' ? ' (%)' : g.unit ? ` (${g.unit})` : ''}`;
+
+/** The value axis: accuracies (fractions) ticked as percentages, other units as measured. */
+const valueAxis = (g: MetricGroup) => (g.unit === 'fraction' ? { axis: { format: '~%' } } : {});
+
+/** Does axis `other` take more than one value at some value of `axis` (so a figure against `axis` averages over it)? */
+function varies(g: MetricGroup, axis: string, other: string): boolean {
+  const seen = new Map<string, string>();
+  return g.cells.some((c) => {
+    const x = JSON.stringify(c.axes[axis]), o = JSON.stringify(c.axes[other]);
+    const before = seen.get(x);
+    seen.set(x, o);
+    return before !== undefined && before !== o;
+  });
+}
+
+/** Relative y-span below which differences are noise to the eye: the y scale then spans at least this much of the mean. */
+const MIN_RELATIVE_SPAN = 0.02;
+
+/** A y domain at least MIN_RELATIVE_SPAN of |centre| wide (so noise of 4e-5 on 1.0 is drawn flat, not as a spike). */
+function minSpan(ys: number[]): { domain?: [number, number] } {
+  const fin = ys.filter(Number.isFinite);
+  if (!fin.length) return {};
+  const lo = Math.min(...fin), hi = Math.max(...fin), centre = (lo + hi) / 2;
+  const span = Math.max(MIN_RELATIVE_SPAN * Math.abs(centre), 1e-12);
+  return hi - lo >= span ? {} : { domain: [centre - span / 2, centre + span / 2] };
+}
 const dirNote = (g: MetricGroup) => (g.info.direction === 'lower' ? 'lower is better' : g.info.direction === 'higher' ? 'higher is better' : '');
 
 const whereText = (where?: Record<string, string | number | boolean>) => (where && Object.keys(where).length ? [`at ${Object.entries(where).map(([k, v]) => `${k}=${v}`).join(', ')}`] : []);
@@ -52,9 +87,9 @@ const whereText = (where?: Record<string, string | number | boolean>) => (where 
 function subtitle(g: MetricGroup, extra: string[] = []): string[] {
   const seeds = new Set(g.cells.flatMap((c) => [...c.bySeed.keys()]));
   const ci = g.cells.some((c) => c.ciFrom === 'seeds') ? '95% interval over seeds' : g.cells.some((c) => c.ciFrom === 'record') ? "95% interval from the records (one seed)" : 'one seed, no interval';
-  const flagged = g.cells.filter((c) => c.flags.some((f) => f === 'floor' || f === 'ceiling'));
+  const flagged = g.cells.filter((c) => c.flags.some((f) => NOT_DISCRIMINATING.has(f)));
   const parts = [[dirNote(g), `${seeds.size} seed(s)`, ci].filter(Boolean).join('; ')];
-  if (flagged.length) parts.push(`${flagged.length} point(s) at floor/ceiling: not discriminating (hollow)`);
+  if (flagged.length) parts.push(`${flagged.length} point(s) at floor, shortcut or ceiling: not discriminating (hollow)`);
   return [...parts, ...extra];
 }
 
@@ -63,24 +98,26 @@ function withTheme(spec: VegaLiteSpec): VegaLiteSpec {
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...THEME, ...spec, config };
 }
 
-const flagOf = (flags: string[]) => flags.find((f) => f === 'floor' || f === 'ceiling') ?? '';
+const flagOf = (flags: string[]) => flags.find((f) => NOT_DISCRIMINATING.has(f)) ?? '';
 
 export const kit: FigureKit = {
   bars(records, metric, opts: BarOptions = {}) {
     const g = groupOf(records, metric, opts.where);
-    const values = g.cells.map((c) => ({ arch: c.arch, point: Object.entries(c.axes).map(([k, v]) => `${k}=${v}`).join(', '), mean: c.mean, lo: c.ci95?.[0] ?? c.mean, hi: c.ci95?.[1] ?? c.mean, n: c.n, flag: flagOf(c.flags) }));
+    const cells = g.cells.filter((c) => Number.isFinite(c.mean));
+    const u = axisUnit(g, cells.map((c) => c.mean));
+    const values = cells.map((c) => ({ arch: c.arch, point: Object.entries(c.axes).map(([k, v]) => `${k}=${v}`).join(', '), mean: c.mean / u.factor, lo: (c.ci95?.[0] ?? c.mean) / u.factor, hi: (c.ci95?.[1] ?? c.mean) / u.factor, n: c.n, flag: flagOf(c.flags) }));
     const faceted = g.axes.length > 0;
     const enc = {
-      x: { field: 'arch', type: 'nominal', title: 'architecture', sort: [...g.archs].sort() },
+      x: { field: 'arch', type: 'nominal', title: 'architecture', sort: [...new Set(values.map((v) => v.arch))].sort() },
       color: { field: 'arch', type: 'nominal', scale: archScale(g.archs), legend: null },
     };
     // Quality metrics (bpb, accuracy) as points: their zero is not meaningful; costs as bars from zero.
     const quality = g.info.kind === 'quality';
     const yScale = { zero: !quality };
     const layer = [
-      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: unitLabel(g), scale: yScale },
+      { mark: quality ? { type: 'point', filled: true, size: 70 } : { type: 'bar', opacity: 0.85 }, encoding: { ...enc, y: { field: 'mean', type: 'quantitative', title: u.title, scale: yScale, ...valueAxis(g) },
         tooltip: [{ field: 'arch' }, { field: 'mean', format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }, { field: 'n' }] } },
-      { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative', title: unitLabel(g), scale: yScale }, y2: { field: 'hi' } } },
+      { mark: { type: 'errorbar', ticks: true, color: 'black' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative', title: u.title, scale: yScale }, y2: { field: 'hi' } } },
     ];
     const inner = { layer, width: { step: faceted ? 28 : 44 }, height: HEIGHT };
     const spec: VegaLiteSpec = faceted
@@ -88,19 +125,21 @@ export const kit: FigureKit = {
       : { data: { values }, ...inner };
     return {
       name: `${g.metric}-bars`,
-      title: opts.title ?? `${g.metric}: mean and 95% interval per architecture`,
+      title: opts.title ?? `${words(g.metric)}: mean and 95% interval per architecture`,
       covers: [metric],
-      vegaLite: withTheme({ ...spec, title: { text: opts.title ?? unitLabel(g), subtitle: subtitle(g, whereText(opts.where)) } }),
+      vegaLite: withTheme({ ...spec, title: { text: opts.title ?? u.title, subtitle: subtitle(g, whereText(opts.where)) } }),
     };
   },
 
   lines(records, metric, axis, opts: LineOptions = {}) {
     const g = groupOf(records, metric, opts.where);
     const numeric = g.numericAxes.has(axis) || g.cells.every((c) => typeof c.axes[axis] === 'number');
-    const others = g.axes.filter((a) => a !== axis);
-    // Average over the other axes (said in the subtitle) so one line per architecture remains.
+    // Average over the other axes (said in the subtitle) so one line per architecture remains; an axis
+    // that takes one value per x (bucket ends beside bucket starts) is not averaged over, so not named.
+    const others = g.axes.filter((a) => a !== axis && varies(g, axis, a));
     const acc = new Map<string, { arch: string; x: AxisValue; means: number[]; los: number[]; his: number[]; flag: string }>();
     for (const c of g.cells) {
+      if (!Number.isFinite(c.mean)) continue;
       const x = c.axes[axis] ?? '';
       const k = `${c.arch}\u0000${JSON.stringify(x)}`;
       let a = acc.get(k);
@@ -111,44 +150,53 @@ export const kit: FigureKit = {
       a.flag ||= flagOf(c.flags);
     }
     const avg = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
-    const values = [...acc.values()].map((a) => ({ arch: a.arch, x: a.x, mean: avg(a.means), lo: avg(a.los), hi: avg(a.his), flag: a.flag }));
-    const xs = values.map((v) => v.x).filter((x): x is number => typeof x === 'number');
+    const u = axisUnit(g, [...acc.values()].map((a) => avg(a.means)));
+    const values = [...acc.values()].map((a) => ({ arch: a.arch, x: a.x, mean: avg(a.means) / u.factor, lo: avg(a.los) / u.factor, hi: avg(a.his) / u.factor, flag: a.flag }));
+    const archs = [...new Set(values.map((v) => v.arch))].sort();
+    const xs = [...new Set(values.map((v) => v.x).filter((x): x is number => typeof x === 'number'))].sort((p, q) => p - q);
     const ys = values.map((v) => v.mean);
     const spans = (v: number[]) => v.length > 1 && Math.min(...v) > 0 && Math.max(...v) / Math.min(...v) >= 4;
     const costly = g.info.kind === 'latency' || g.info.kind === 'memory' || g.info.kind === 'throughput';
     const logLog = opts.logLog ?? (numeric && costly && spans(xs) && ys.every((y) => y > 0));
+    // Lengths and contexts (powers of two, mostly) on a log2 axis ticked at the measured values.
+    const log2x = numeric && xs.length >= 2 && xs[0]! > 0 && (logLog || LENGTH_LIKE.test(axis));
     const wantFit = (opts.fit ?? logLog) && numeric;
     const fits: string[] = [];
     const fitValues: { arch: string; x: number; fit: number }[] = [];
     if (wantFit) {
-      for (const arch of [...g.archs].sort()) {
+      for (const arch of archs) {
         const pts = values.filter((v) => v.arch === arch && typeof v.x === 'number' && v.x > 0 && v.mean > 0).sort((p, q) => (p.x as number) - (q.x as number));
         if (pts.length < 2) continue;
         const f = powerLawFit(pts.map((p) => p.x as number), pts.map((p) => p.mean));
-        const r3 = (v: number) => fmt(Number(v.toPrecision(3)));
-        fits.push(`${arch}: ${r3(f.exponent)}${f.n > 2 ? ` [${r3(f.ci95[0])}, ${r3(f.ci95[1])}]` : ''}, R² ${r3(f.r2)}`);
+        fits.push(`${arch}: ${fmt(f.exponent)}${f.n > 2 ? ` ${fmtCi(f.ci95)}` : ''}, R² ${fmt(f.r2)}`);
         for (const p of pts) fitValues.push({ arch, x: p.x as number, fit: f.coefficient * (p.x as number) ** f.exponent });
       }
     }
-    const scale = logLog ? { type: 'log', nice: false, padding: 8 } : { zero: false };
-    const xEnc = numeric ? { field: 'x', type: 'quantitative', title: axis, scale: logLog ? { type: 'log', nice: false, padding: 8 } : { zero: false } } : { field: 'x', type: 'ordinal', title: axis };
+    const scale = logLog ? { type: 'log', nice: false, padding: 8 } : { zero: false, ...minSpan(values.flatMap((v) => [v.lo, v.mean, v.hi])) };
+    const xTitle = words(axis);
+    const xEnc = !numeric ? { field: 'x', type: 'ordinal', title: xTitle }
+      : log2x ? { field: 'x', type: 'quantitative', title: `${xTitle} (log2 scale)`, scale: { type: 'log', base: 2, nice: false, padding: 8 }, axis: { values: xs, format: '~s' } }
+        : { field: 'x', type: 'quantitative', title: xTitle, scale: { zero: false } };
     const color = { field: 'arch', type: 'nominal', title: 'architecture', scale: archScale(g.archs), legend: { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 } };
+    const yTitle = u.title;
+    const hasIntervals = values.some((v) => v.hi > v.lo);
+    // Categories are not joined by lines: points only. Intervals as thin error bars, never filled bands.
     const layer: VegaLiteSpec[] = [
-      { mark: { type: 'area', opacity: 0.18 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative', scale, title: unitLabel(g) }, y2: { field: 'hi' }, color } },
-      { mark: { type: 'line', point: { filled: true, size: 40 } }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', scale, title: unitLabel(g) }, color,
+      ...(hasIntervals ? [{ mark: { type: 'rule', strokeWidth: 1.2, opacity: 0.55 }, encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative', scale, title: yTitle }, y2: { field: 'hi' }, color } }] : []),
+      { mark: numeric ? { type: 'line', strokeWidth: 1.8, point: { filled: true, size: 36 } } : { type: 'point', filled: true, size: 60 }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', scale, title: yTitle, ...valueAxis(g) }, color,
         tooltip: [{ field: 'arch' }, { field: 'x', title: axis }, { field: 'mean', format: '.4~g' }, { field: 'lo', format: '.4~g' }, { field: 'hi', format: '.4~g' }] } },
     ];
     if (values.some((v) => v.flag)) {
       layer.push({ transform: [{ filter: "datum.flag != ''" }], mark: { type: 'point', filled: true, color: 'white', size: 30 }, encoding: { x: xEnc, y: { field: 'mean', type: 'quantitative', scale } } });
     }
     if (fitValues.length) layer.push({ data: { values: fitValues }, mark: { type: 'line', strokeDash: [4, 3], strokeWidth: 1 }, encoding: { x: xEnc, y: { field: 'fit', type: 'quantitative', scale }, color } });
-    const extra = [...whereText(opts.where), ...(others.length ? [`averaged over ${others.join(', ')}`] : []), ...(fits.length ? ['power-law fits (dashed), exponent [95%]:', ...fits.map((f) => `  ${f}`)] : [])];
+    const extra = [...whereText(opts.where), ...(others.length ? [`averaged over ${others.map(words).join(', ')}`] : []), ...(fits.length ? ['power-law fits (dashed), exponent [95%]:', ...fits.map((f) => `  ${f}`)] : [])];
     return {
       name: `${g.metric}-vs-${axis}`,
-      title: opts.title ?? `${g.metric} against ${axis}${logLog ? ' (log-log)' : ''}`,
+      title: opts.title ?? `${words(g.metric)} against ${words(axis)}${logLog ? ' (log-log)' : ''}`,
       caption: fits.length ? `Fits: ${fits.join('; ')}` : undefined,
       covers: [metric],
-      vegaLite: withTheme({ data: { values }, layer, width: WIDTH, height: HEIGHT, title: { text: opts.title ?? `${unitLabel(g)} against ${axis}`, subtitle: subtitle(g, extra) } }),
+      vegaLite: withTheme({ data: { values }, layer, width: WIDTH, height: HEIGHT, title: { text: opts.title ?? `${u.title} against ${words(axis)}`, subtitle: subtitle(g, extra) } }),
     };
   },
 
@@ -157,6 +205,7 @@ export const kit: FigureKit = {
     const others = g.axes.filter((a) => a !== x && a !== y);
     const acc = new Map<string, { arch: string; x: AxisValue; y: AxisValue; means: number[]; flag: string }>();
     for (const c of g.cells) {
+      if (!Number.isFinite(c.mean)) continue;
       const k = canonical({ arch: c.arch, x: c.axes[x] ?? '', y: c.axes[y] ?? '' });
       let a = acc.get(k);
       if (!a) acc.set(k, (a = { arch: c.arch, x: c.axes[x] ?? '', y: c.axes[y] ?? '', means: [], flag: '' }));
@@ -165,31 +214,32 @@ export const kit: FigureKit = {
     }
     const values = [...acc.values()].map((a) => ({ arch: a.arch, x: a.x, y: a.y, mean: a.means.reduce((s, v) => s + v, 0) / a.means.length, flag: a.flag }));
     const sortNum = (k: 'x' | 'y') => [...new Set(values.map((v) => v[k]))].sort((p, q) => (typeof p === 'number' && typeof q === 'number' ? p - q : String(p).localeCompare(String(q))));
-    const cols = Math.min(3, g.archs.length);
+    const archs = [...new Set(values.map((v) => v.arch))].sort();
+    const cols = Math.min(3, archs.length);
     const xDomain = sortNum('x'), yDomain = sortNum('y');
     const cell = Math.max(14, Math.min(36, Math.floor(300 / Math.max(xDomain.length, yDomain.length))));
-    const extra = [...whereText(opts.where), ...(others.length ? [`averaged over ${others.join(', ')}`] : [])];
+    const extra = [...whereText(opts.where), ...(others.length ? [`averaged over ${others.map(words).join(', ')}`] : [])];
     return {
       name: `${g.metric}-heatmap-${x}-${y}`,
-      title: opts.title ?? `${g.metric} over ${x} x ${y}, one panel per architecture`,
+      title: opts.title ?? `${words(g.metric)} over ${words(x)} x ${words(y)}, one panel per architecture`,
       covers: [metric],
       vegaLite: withTheme({
         data: { values },
-        facet: { field: 'arch', type: 'nominal', title: null, sort: [...g.archs].sort() },
+        facet: { field: 'arch', type: 'nominal', title: null, sort: archs },
         columns: cols,
         spec: {
           width: cell * xDomain.length, height: cell * yDomain.length,
           layer: [
             { mark: 'rect', encoding: {
-              x: { field: 'x', type: 'ordinal', title: x, sort: xDomain },
-              y: { field: 'y', type: 'ordinal', title: y, sort: yDomain },
-              color: { field: 'mean', type: 'quantitative', title: g.metric, scale: { scheme: opts.scheme ?? 'viridis', reverse: g.info.direction === 'lower' } },
+              x: { field: 'x', type: 'ordinal', title: words(x), sort: xDomain },
+              y: { field: 'y', type: 'ordinal', title: words(y), sort: yDomain },
+              color: { field: 'mean', type: 'quantitative', title: words(g.metric), scale: { scheme: opts.scheme ?? 'viridis', reverse: g.info.direction === 'lower' } },
               tooltip: [{ field: 'arch' }, { field: 'x', title: x }, { field: 'y', title: y }, { field: 'mean', format: '.4~g' }],
             } },
             { transform: [{ filter: "datum.flag != ''" }], mark: { type: 'text', text: '·', color: 'white', fontSize: 14 }, encoding: { x: { field: 'x', type: 'ordinal', sort: xDomain }, y: { field: 'y', type: 'ordinal', sort: yDomain } } },
           ],
         },
-        title: { text: opts.title ?? `${unitLabel(g)} over ${x} x ${y}`, subtitle: subtitle(g, extra) },
+        title: { text: opts.title ?? `${unitLabel(g)} over ${words(x)} x ${words(y)}`, subtitle: subtitle(g, extra) },
       }),
     };
   },

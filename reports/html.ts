@@ -13,32 +13,43 @@ export const anchor = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+
 export const CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
 
 export const CSS = `
-:root { --fg: #1d2330; --muted: #5b6475; --line: #d8dde6; --bg: #fff; --accent: #2c5fa8; --good: #1f7a3a; --bad: #a23030; --tie: #6b6b6b; }
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d8dde6; --bg: #fff; --accent: #2c5fa8; --good: #1f7a3a; --bad: #a23030; --tie: #6b6b6b; --grey: #8a919c; }
 * { box-sizing: border-box; }
-body { font-family: 'DejaVu Sans', Verdana, system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 0; padding: 0 24px 48px; font-size: 14px; line-height: 1.45; }
+body { font-family: 'DejaVu Sans', Verdana, system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 0 auto; max-width: 1400px; padding: 0 20px 48px; font-size: 14px; line-height: 1.45; overflow-wrap: break-word; }
 header { border-bottom: 2px solid var(--accent); margin-bottom: 12px; padding: 16px 0 8px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; } h3 { font-size: 15px; margin: 18px 0 6px; }
-nav a { margin-right: 12px; color: var(--accent); text-decoration: none; }
+nav { display: flex; flex-wrap: wrap; gap: 4px 14px; } nav a { color: var(--accent); text-decoration: none; white-space: nowrap; }
+a { color: var(--accent); }
 .muted, .note { color: var(--muted); } .note { font-size: 12.5px; }
-table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
-td.num { text-align: right; white-space: nowrap; }
-table.sortable th { cursor: pointer; user-select: none; background: #f3f5f9; white-space: nowrap; }
+.banner { background: #fff4d6; border: 1px solid #e0b84a; border-radius: 4px; padding: 8px 12px; margin: 10px 0; }
+table { border-collapse: collapse; margin: 6px 0 10px; font-variant-numeric: tabular-nums; max-width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+td.num { text-align: right; } td { overflow-wrap: break-word; } td.note { overflow-wrap: anywhere; }
+table.sortable th { cursor: pointer; user-select: none; background: #f3f5f9; }
 table.sortable th::after { content: ' \\2195'; color: #9aa3b2; font-size: 11px; }
 table.sortable th[aria-sort=ascending]::after { content: ' \\25B2'; color: var(--accent); }
 table.sortable th[aria-sort=descending]::after { content: ' \\25BC'; color: var(--accent); }
-.ci { color: var(--muted); font-size: 12px; }
-.badge { display: inline-block; font-size: 11px; padding: 0 5px; border-radius: 8px; margin-left: 4px; border: 1px solid currentColor; }
-.leader, .holds, .better { color: var(--good); } .worse, .fails { color: var(--bad); } .tied, .inconclusive { color: var(--tie); } .notyet, .flag { color: #8a5a00; }
-dl.manifest { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 6px 0; }
-dl.manifest dt { font-weight: bold; color: var(--muted); } dl.manifest dd { margin: 0; }
-pre { background: #f6f7f9; padding: 8px; overflow: auto; max-height: 360px; font-size: 12px; }
+table.long { font-size: 12px; } table.long td { padding: 2px 6px; }
+.ci { color: var(--muted); font-size: 12px; white-space: nowrap; }
+.badge { display: inline-block; font-size: 11px; padding: 0 5px; border-radius: 8px; margin-left: 4px; border: 1px solid currentColor; white-space: nowrap; }
+.leader, .holds, .better { color: var(--good); } .worse, .fails { color: var(--bad); } .tied, .inconclusive, .smokerunnoverdict { color: var(--tie); } .notyet, .notyetmeasurable, .flag { color: #8a5a00; }
+.flagged, .flagged .ci, td.flagged { color: var(--grey); opacity: 0.8; } .flagged { background: repeating-linear-gradient(135deg, transparent 0 6px, #f1f2f4 6px 8px); }
+.flag-name { font-size: 11px; color: #8a5a00; font-style: italic; white-space: nowrap; } .na { color: var(--grey); }
+.papers-summary { padding-left: 18px; } .papers-summary li { margin: 3px 0; } .verdict-link { text-decoration: none; }
+dl.manifest { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: 2px 14px; margin: 6px 0; }
+dl.manifest dt { font-weight: bold; color: var(--muted); } dl.manifest dd { margin: 0; overflow-wrap: anywhere; }
+pre { background: #f6f7f9; padding: 8px; overflow: auto; max-height: 360px; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+.suite-top { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; } .suite-top > div.scroll { flex: 1 1 520px; min-width: 0; }
+.headline-figure { flex: 0 1 560px; min-width: 0; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; margin: 10px 0; }
-figure { margin: 0; border: 1px solid var(--line); padding: 8px; background: #fff; }
-figure img { display: block; max-width: 100%; height: auto; }
-figcaption { font-size: 12px; color: var(--muted); max-width: 520px; margin-top: 4px; }
+figure { margin: 0; border: 1px solid var(--line); padding: 8px; background: #fff; max-width: 100%; min-width: 0; }
+svg.chart { display: block; max-width: 100%; height: auto; font-family: 'DejaVu Sans', Verdana, sans-serif; }
+figcaption { font-size: 12px; color: var(--muted); max-width: 560px; margin-top: 4px; }
+.paper-pair { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; } .paper-pair > div { flex: 1 1 420px; min-width: 0; }
+details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); }
 .errors { color: var(--bad); }
 .scroll { overflow-x: auto; max-width: 100%; }
+@media (max-width: 600px) { body { padding: 0 10px 32px; font-size: 13px; } th, td { padding: 3px 5px; } }
 `;
 
 /** Sorting: click (or Enter / Space on) a header; numbers by data-sort, text otherwise; blanks last. */
@@ -90,6 +101,21 @@ export const SORT_SCRIPT = `
 })();
 `;
 
+/** A link to something inside a collapsed <details> (a figure, a measurement) opens it first. */
+export const OPEN_SCRIPT = `
+(function () {
+  'use strict';
+  function reveal() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    for (var d = el && el.parentElement; d; d = d.parentElement) if (d.tagName === 'DETAILS') d.open = true;
+    if (el) el.scrollIntoView();
+  }
+  window.addEventListener('hashchange', reveal);
+  if (location.hash) reveal();
+})();
+`;
+
 export interface Col {
   head: string;
   title?: string;
@@ -124,7 +150,7 @@ export function page(title: string, body: string, opts: { script?: boolean } = {
 </head>
 <body>
 ${body}
-${opts.script === false ? '' : `<script>${SORT_SCRIPT}</script>`}
+${opts.script === false ? '' : `<script>${SORT_SCRIPT}${OPEN_SCRIPT}</script>`}
 </body>
 </html>
 `;

@@ -69,3 +69,36 @@ export async function renderFigure(spec: VegaLiteSpec, dir: string, stem: string
   writeFileSync(join(dir, `${stem}.png`), png);
   return { svg, pngBytes: png.length };
 }
+
+/** Drop attribute-less <g> wrappers (vega nests many), keeping their children. */
+function unwrapBareGroups(svg: string): string {
+  const stack: boolean[] = [];
+  return svg.replace(/<g>|<g\s[^>]*>|<\/g>/g, (tag) => {
+    if (tag === '</g>') return stack.pop() ? '' : tag;
+    stack.push(tag === '<g>');
+    return tag === '<g>' ? '' : tag;
+  });
+}
+
+/**
+ * An SVG for inlining in the leaderboard: without namespaces (HTML gives them) and vega's class / role / aria attributes, empty
+ * backgrounds, hidden paths and bare groups, symbols as circles, default opacities and the font (set once by the page's CSS),
+ * coordinates (in tags, never in text) to 0.1 px, ids prefixed by the figure (several charts share one
+ * document), and sized by CSS (max-width 100%).
+ */
+export function inlineSvg(svg: string, file: string, title: string): string {
+  const prefix = file.replace(/[^a-zA-Z0-9_-]/g, '-');
+  const lean = svg
+    .replace(/<\?xml[^>]*>/, '')
+    .replace(/ (class|role|aria-[a-z]+|pointer-events|xmlns(:xlink)?|version)="[^"]*"/g, '')
+    .replace(/ font-family="DejaVu Sans"/g, '')
+    .replace(/<path d="(M0,0h0v0h0Z)?"( display="none")?\/>/g, '')
+    .replace(/<path([^>]*?) d="M([\d.]+),0A\2,\2,0,1,1,-\2,0A\2,\2,0,1,1,\2,0"/g, '<circle$1 r="$2"')
+    .replace(/ opacity="1"/g, '')
+    .replace(/ transform="translate\(0,0\)"/g, '')
+    .replace(/<[^>]+>/g, (tag) => tag.replace(/(\d+\.\d)\d+/g, '$1'))
+    .replace(/ id="([^"]+)"/g, ` id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/^<svg /, `<svg class="chart" role="img" aria-label="${title.replace(/[&<>"']/g, '')}" data-file="${prefix}" `);
+  return unwrapBareGroups(lean);
+}

@@ -47,7 +47,7 @@ describe('compare', () => {
     const r = await cli(['compare', base, slow]);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/REGRESSION\s+efficiency\s+decode_latency \(s\)\s+transformer/);
-    expect(r.out).toContain('+50.0%');
+    expect(r.out).toContain('+50%');
     expect((await cli(['compare', base, run({ latencyScale: { transformer: 1.05 } })])).code).toBe(0);
     expect((await cli(['compare', base, slow, '--threshold', '60%'])).code).toBe(0);
     // faster is an improvement, never a failure

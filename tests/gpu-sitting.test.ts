@@ -1,7 +1,8 @@
 // tools/gpu-sitting.sh, the prepared GPU sitting: it holds the required steps (the smoke preset, bench at the
 // paper and small shapes alternated with the PyTorch CUDA peer in fp32 and TF32, the efficiency suite at the
-// paper preset), every archbench call forces --backend webgpu, the bench configs and the peer's shape are the
-// paper preset's, and, run with stand-ins for node and python, it logs every step and keeps to its time.
+// paper preset, the matmul A/B and the subgroup-matrix probe), every archbench call forces --backend webgpu,
+// the bench configs and the peer's shape are the paper preset's, and, run with stand-ins for node and
+// python, it logs every step and keeps to its time.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +42,13 @@ describe('the GPU sitting script: its steps', () => {
     expect(shapes.some((c) => c.config.d === paper.d && c.config.layers === paper.layers && c.config.heads === paper.heads && c.config.seq === paper.seq)).toBe(true);
     expect(shapes.some((c) => c.config.d === small.d && c.config.layers === small.layers && c.config.seq === small.seq)).toBe(true);
     expect(new Set(steps.filter(isPeer).map((s) => option(s, '--mode')))).toEqual(new Set(['fp32', 'tf32']));
+  });
+
+  it('runs the matmul A/B first (it picks the matmul of the rest), the subgroup-matrix probe last (after every figure it could disturb), outputs under OUT', () => {
+    expect([steps[0]!, steps.at(-1)!].map((s) => s.cmd.slice(0, 2))).toEqual([['node', 'tools/webgpu-matmul-ab.mjs'], ['node', 'tools/subgroup-matrix-probe.mjs']]);
+    expect(text).toMatch(/^export ARCHBENCH_WEBGPU_MATMUL=\$choice$/m);
+    expect(text).toMatch(/^step matmul-ab \d+ "\$out\/matmul-ab\.out" /m);
+    expect(text).toMatch(/^step subgroup-matrix \d+ "\$out\/subgroup-matrix\.out" /m);
   });
 
   it('forces --backend webgpu on every archbench call', () => {

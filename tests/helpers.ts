@@ -16,6 +16,12 @@ import { PRESETS } from '../harness/presets.ts';
 
 export const useBackend = (name = 'wasm') => selectBackend(name);
 
+/** A runIf condition that, when false, says in the test output what is skipped and why. */
+export function onlyIf(ok: boolean, what: string, why: string): boolean {
+  if (!ok) process.stderr.write(`skipped: ${what}: ${why}\n`);
+  return ok;
+}
+
 /** The native GEMM, or why it does not load here (CI installs OpenBLAS, so there it must load). */
 export const NATIVE_GEMM = loadNativeGemm();
 if ('problem' in NATIVE_GEMM) process.stderr.write(`wasm+openblas is not tested here: ${NATIVE_GEMM.problem}\n`);

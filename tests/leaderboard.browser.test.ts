@@ -1,6 +1,7 @@
 // The leaderboard in a real browser (Debian's chromium via playwright-core): no console error, no
-// network request of any kind, every chart renders (not blank), sorting sorts, and an architecture
-// named <img src=x onerror=alert(1)> stays text. Skips only when /usr/bin/chromium is absent.
+// network request of any kind, every chart renders (not blank), sorting sorts, an architecture named
+// <img src=x onerror=alert(1)> stays text, no horizontal overflow at 1,400 px nor at phone width, the
+// not-evidence banner on tiny and no rank on flagged cells. Skips only when /usr/bin/chromium is absent.
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,13 +73,14 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
     const page = await open(ctx, index, w);
     await page.waitForFunction(() => document.documentElement.getAttribute('data-sort-ready') === '1');
-    // charts: every img decoded with a size, and its pixels are not blank
-    const charts = await page.$$('img.chart');
+    // charts: every inline SVG laid out with a size (collapsed sections opened), and its pixels are not blank
+    await page.$$eval('details', (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    const charts = await page.$$('svg.chart');
     expect(charts.length).toBeGreaterThanOrEqual(5);
     const { default: sharp } = await import('sharp');
     for (const c of charts) {
-      const ok = await c.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 50 && img.naturalHeight > 50);
-      expect(ok, `chart ${await c.getAttribute('data-file')} did not decode`).toBe(true);
+      const ok = await c.evaluate((svg: SVGSVGElement) => { const r = svg.getBoundingClientRect(); return r.width > 50 && r.height > 50; });
+      expect(ok, `chart ${await c.getAttribute('data-file')} has no size`).toBe(true);
       await c.scrollIntoViewIfNeeded();
       const png = await c.screenshot();
       const stats = await sharp(png).stats();
@@ -89,7 +91,7 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     const text = await page.evaluate(() => document.body.innerText);
     expect(text).toContain(XSS_ARCH);
     expect(text).toContain('abc1234<script>alert(2)</script>');
-    expect(await page.$$eval('img:not(.chart)', (els) => els.length)).toBe(0);
+    expect(await page.$$eval('img', (els) => els.length)).toBe(0);
     expect(await page.$$eval('script', (els) => els.length)).toBe(1);
     // only data: and fragment URLs in the document
     const urls = await page.$$eval('[src],[href]', (els) => els.map((e) => e.getAttribute('src') ?? e.getAttribute('href') ?? ''));
@@ -111,7 +113,7 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     const table = '#table-perplexity';
     const col = async (i: number) => page.$$eval(`${table} tbody tr`, (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i]!.getAttribute('data-sort') ?? ''), i);
     const heads = await page.$$eval(`${table} thead th`, (ths) => ths.map((t) => t.textContent ?? ''));
-    const tps = heads.findIndex((h) => h.startsWith('train_tokens_per_s'));
+    const tps = heads.findIndex((h) => h.startsWith('train tokens per s'));
     expect(tps).toBeGreaterThan(1);
     const before = (await col(tps)).map(Number);
     await page.click(`${table} thead th:nth-child(${tps + 1})`);
@@ -131,6 +133,47 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     expect(await page.getAttribute(`${table} thead th:nth-child(1)`, 'aria-sort')).toBe('ascending');
     expect(w.consoleErrors).toEqual([]);
     expect(w.requests).toEqual([]);
+    await page.close();
+  });
+
+  it('no horizontal overflow at 1,400 px; the phone width (390 px) renders with the navigation whole', async () => {
+    for (const width of [1400, 390]) {
+      const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+      const page = await open(ctx, index, w);
+      await page.setViewportSize({ width, height: 900 });
+      const m = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      expect(m.scroll, `page ${m.scroll} px wide in a ${width} px window`).toBeLessThanOrEqual(m.client);
+      // the navigation fits (wraps, nothing cut off) and the first screen shows the verdict
+      const nav = await page.$eval('nav', (n) => ({ right: Math.max(...[...n.querySelectorAll('a')].map((a) => a.getBoundingClientRect().right)), width: document.documentElement.clientWidth }));
+      expect(nav.right).toBeLessThanOrEqual(nav.width);
+      const verdictTop = await page.$eval('#verdict', (e) => e.getBoundingClientRect().top);
+      expect(verdictTop).toBeLessThan(900);
+      // the manifest JSON wraps rather than widening the page
+      await page.$eval('#run details', (d) => ((d as HTMLDetailsElement).open = true));
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(m.client);
+      expect(w.consoleErrors).toEqual([]);
+      await page.close();
+    }
+  });
+
+  it('a tiny run carries the not-evidence banner above the verdict; flagged cells carry no rank or badge', async () => {
+    const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+    const page = await open(ctx, index, w);
+    expect(await page.isVisible('#banner')).toBe(true);
+    expect(await page.$eval('#banner', (b) => b.textContent ?? '')).toMatch(/Not evidence.*tiny/);
+    const order = await page.evaluate(() => ['banner', 'verdict', 'run', 'overall'].map((id) => document.getElementById(id)!.getBoundingClientRect().top));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    // the needle table: the third architecture is at the floor everywhere
+    const rows = await page.$$eval('#table-needle tbody tr', (trs) => trs.map((tr) => {
+      const cells = [...(tr as HTMLTableRowElement).cells];
+      return { rank: cells[0]!.textContent!.trim(), arch: cells[1]!.textContent!, flagged: cells.slice(2).some((c) => c.querySelector('.flagged')), badges: cells.slice(2).flatMap((c) => [...c.querySelectorAll('.flagged .badge')].map((b) => b.textContent)) };
+    }));
+    const floor = rows.find((r) => r.arch === XSS_ARCH)!;
+    expect(floor.flagged).toBe(true);
+    expect(floor.rank).toBe('—');
+    expect(floor.badges).toEqual([]);
+    expect(rows.filter((r) => r.arch !== XSS_ARCH).map((r) => r.rank).sort()).toEqual(['1', '2']);
+    expect(w.consoleErrors).toEqual([]);
     await page.close();
   });
 

@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import { setFastPath } from '../architectures/ops/fast-path.ts';
+import { setBindingLimit } from '../architectures/ops/webgpu-program.ts';
 import { selectBackend } from '../harness/backend.ts';
 import { startDawn } from '../harness/webgpu.ts';
 import { valueAndGrads } from './agreement.ts';
@@ -27,6 +28,7 @@ export function describeOnWebgpu(title: string, body: () => void): void {
     });
     afterEach(() => {
       setFastPath(true);
+      setBindingLimit(null);
     });
     body();
   });
@@ -55,4 +57,35 @@ export async function expectAgreeOnWebgpu(label: string, f: (...xs: tf.Tensor[])
   process.stderr.write(`webgpu ${label}: relative error value ${errs[0]!.toExponential(1)}, gradients ${errs.slice(1).map((e) => e.toExponential(1)).join(' ')}\n`);
   for (const e of errs) expect(e).toBeLessThanOrEqual(WEBGPU_TOL);
   return errs;
+}
+
+/** Runs body, counting the WGSL programs run whose shader key starts with each of `keys`. */
+export async function countPrograms(keys: string[], body: () => Promise<unknown>): Promise<number[]> {
+  const be = tf.backend() as unknown as { runWebGPUProgram: (p: { shaderKey: string }, ...rest: unknown[]) => unknown };
+  const run = be.runWebGPUProgram, counts = keys.map(() => 0);
+  be.runWebGPUProgram = function (this: unknown, p, ...rest) {
+    keys.forEach((k, i) => { if (p.shaderKey.startsWith(k)) counts[i]!++; });
+    return run.call(this, p, ...rest);
+  };
+  try {
+    await body();
+  } finally {
+    be.runWebGPUProgram = run;
+  }
+  return counts;
+}
+
+/**
+ * The kernel against the reference as expectAgreeOnWebgpu, with every binding held to `limitBytes` (so that
+ * the kernel splits its rows over several dispatches), and the count of WGSL programs run whose shader key
+ * starts with each of `keys`.
+ */
+export async function expectAgreeSplit(label: string, limitBytes: number, keys: string[], f: (...xs: tf.Tensor[]) => tf.Tensor,
+                                       xs: tf.Tensor[], reference: (...xs: tf.Tensor[]) => tf.Tensor): Promise<number[]> {
+  setBindingLimit(limitBytes);
+  try {
+    return await countPrograms(keys, () => expectAgreeOnWebgpu(`${label}, bindings held to ${limitBytes} bytes`, f, xs, reference));
+  } finally {
+    setBindingLimit(null);
+  }
 }

@@ -2,15 +2,12 @@
 // trains a few steps from the same weights on the same batches as on wasm, and its losses agree with wasm's
 // step by step within LOSS_TOLERANCE; `verify --golden` passes on webgpu. Where Dawn finds no adapter the
 // tests say why and skip; CI installs lavapipe, so there they must run.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { architectureNames, getArchitecture } from '../architectures/index.ts';
 import { Params } from '../architectures/layers.ts';
 import { textStream, batches } from '../harness/data/streams.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
-import { ROOT } from '../harness/hash.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { train } from '../harness/train/index.ts';
 import { startDawn } from '../harness/webgpu.ts';
@@ -30,7 +27,6 @@ if ('problem' in facts && process.env.CI) throw new Error(`CI must test webgpu: 
  */
 const LOSS_TOLERANCE = 1e-4;
 
-const GOLDEN = join(ROOT, '..', 'shared', 'golden');
 const corpus = loadCorpus('default');
 const trainCfg: TrainConfig = { ...PRESETS.tiny!.train, batch: 2, steps: 4, warmup: 1 };
 
@@ -73,8 +69,8 @@ describe.runIf(!('problem' in facts))('training on webgpu', () => {
     }, 600_000);
   }
 
-  it.runIf(existsSync(GOLDEN))('verify --golden passes on webgpu', async () => {
-    const r = await cli(['verify', '--golden', GOLDEN, '--backend', 'webgpu']);
+  it('verify (fixtures/golden) passes on webgpu', async () => {
+    const r = await cli(['verify', '--backend', 'webgpu']);
     expect(r.err).toMatch(/webgpu/);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/(\d+) checks, \1 passed, 0 failed/);

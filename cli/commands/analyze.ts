@@ -1,23 +1,43 @@
 // `archbench analyze icl RUN_DIR [archA archB]`: the icl suite's tables from a run's records (order
-// robustness, the paired spread comparison of two architectures, structured against conventional ICL),
-// as markdown or, with --json, as one JSON object.
+// robustness, the paired spread comparison of two architectures, structured against conventional ICL).
+// `archbench analyze time RUN_DIR`: where the run's wall time went, per suite (training vs the rest).
+// As markdown or, with --json, as one JSON object.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError, invalid } from '../../harness/errors.ts';
 import { readRecords } from '../../harness/store.ts';
 import { iclAnalysis, markdown } from '../../reports/icl-analysis.ts';
+import { timeMarkdown, timeTable } from '../../reports/time-table.ts';
 import { checkRunDir } from './report.ts';
 
-const ANALYSES = ['icl'];
+const ANALYSES = ['icl', 'time'];
+
+/** The report's build time, which reproduce writes into reproduce.json; null when absent. */
+function reportSeconds(dir: string): number | null {
+  const path = join(dir, 'reproduce.json');
+  if (!existsSync(path)) return null;
+  const v = (JSON.parse(readFileSync(path, 'utf8')) as { report_seconds?: unknown }).report_seconds;
+  return typeof v === 'number' ? v : null;
+}
 
 export function register(program: Command, out: (s: string) => void): void {
   program.command('analyze')
-    .description("a suite's analysis tables from a run's records (icl: order robustness, paired spread comparison, structured vs conventional)")
+    .description("analysis tables from a run's records (icl: order robustness, paired spread comparison, structured vs conventional; time: wall time per suite, training vs the rest)")
     .argument('<suite>', `one of ${ANALYSES.join(', ')}`)
     .argument('<dir>', 'run directory')
     .argument('[archs...]', 'two architectures whose order spread to compare (archA archB)')
     .option('--json', 'print the tables as one JSON object')
     .action((suite: string, dir: string, archs: string[], opts: { json?: boolean }) => {
       if (!ANALYSES.includes(suite)) invalid('analysis', suite, ANALYSES);
+      if (suite === 'time') {
+        if (archs.length) throw new UsageError(`analyze time takes no architectures, got: ${archs.join(' ')}`);
+        const all = readRecords(checkRunDir(dir));
+        if (!all.some((r) => r.metric === 'wall_time')) throw new UsageError(`run directory '${dir}' holds no finished unit`);
+        const table = timeTable(all, reportSeconds(dir));
+        out(opts.json ? `${JSON.stringify(table)}\n` : `${timeMarkdown(table)}\n`);
+        return;
+      }
       if (archs.length !== 0 && archs.length !== 2) throw new UsageError(`analyze ${suite} compares two architectures (archA archB), got ${archs.length}: ${archs.join(' ')}`);
       const records = readRecords(checkRunDir(dir)).filter((r) => r.suite === suite);
       const present = [...new Set(records.map((r) => r.arch))].sort();

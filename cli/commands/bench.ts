@@ -11,6 +11,7 @@ import { gitSha } from '../../harness/hash.ts';
 import { machineInfo, machineLabel } from '../../harness/measure.ts';
 import { stopWorkers } from '../../harness/train/parallel.ts';
 import { setFastPath } from '../../architectures/ops/fast-path.ts';
+import { matmulWebgpuKernel } from '../../architectures/ops/matmul/webgpu.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {
@@ -54,6 +55,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const info = opts.json ? err : out;
       info(`# machine: ${machineLabel(machine)}; ${backendLine(backend)}; commit: ${sha}; node ${process.version}\n`);
       info(`# ${peak.assumptions}\n`);
+      if (backend.adapter) info(`# matmul on webgpu: ${matmulWebgpuKernel()}\n`);
       const gate = await correctnessGate();
       if (!gate.ok) {
         err(`archbench: correctness gate failed: fast path vs plain ops differ by ${gate.worst.toExponential(2)} relative in ${gate.what} (limit 1e-5); no speeds reported\n`);

@@ -20,14 +20,16 @@ function listing(what: string): { name: string; description: string }[] {
 
 export function register(program: Command, out: (s: string) => void): void {
   program.command('list')
-    .description('what is registered, one line each')
+    .description('what is registered, one line each, in aligned columns')
     .argument('[what]', `one of ${LISTABLE.join(', ')} (all when omitted)`)
     .option('--json', 'one JSON object per line')
     .action((what: string | undefined, opts: { json?: boolean }) => {
-      for (const w of what ? [what] : LISTABLE) {
-        for (const item of listing(w)) {
-          out(opts.json ? `${JSON.stringify({ kind: w, ...item })}\n` : `${w.padEnd(8)} ${item.name.padEnd(14)} ${item.description}\n`);
-        }
+      const rows = (what ? [what] : LISTABLE).flatMap((kind) => listing(kind).map((item) => ({ kind, ...item })));
+      if (opts.json) for (const r of rows) out(`${JSON.stringify(r)}\n`);
+      else {
+        // every column as wide as its widest entry, so the descriptions start in one column
+        const kindWidth = Math.max(...rows.map((r) => r.kind.length)), nameWidth = Math.max(...rows.map((r) => r.name.length));
+        for (const r of rows) out(`${r.kind.padEnd(kindWidth)}  ${r.name.padEnd(nameWidth)}  ${r.description}\n`);
       }
     });
 

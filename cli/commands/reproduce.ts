@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { architectureNames } from '../../architectures/index.ts';
 import { buildReport, type ReproduceInfo } from '../../reports/build.ts';
+import { shownVerdict, verdictCounts } from '../../reports/claims.ts';
 import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/papers.ts';
 import { suiteNames } from '../../suites/index.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
-import { invalid, parsePositiveInt } from '../../harness/errors.ts';
+import { invalid, parsePositiveInt, plural } from '../../harness/errors.ts';
 import { PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
 import { writeJsonAtomic } from '../../harness/store.ts';
@@ -44,6 +45,13 @@ export function plan(papers: Paper[]): Plan {
   return { suites, archs, perPaper };
 }
 
+/** One line of paper coverage: how many papers are fully measurable, and what the others lack. */
+export function coverageLine(p: Plan): string {
+  const partial = p.perPaper.filter((pp) => pp.missingSuites.length || pp.missingArchs.length);
+  const lacks = partial.map((pp) => `${pp.paper.id} (${[...pp.missingSuites.map((s) => `suite ${s}`), ...pp.missingArchs.map((a) => `architecture ${a}`)].join(', ')})`);
+  return `papers: ${p.perPaper.length - partial.length} of ${p.perPaper.length} fully measurable${partial.length ? `; not yet measurable in part: ${lacks.join(', ')}` : ''}`;
+}
+
 export function register(program: Command, out: (s: string) => void): void {
   program.command('reproduce')
     .description("runs what each paper's tables need, writes the tables, the claims ledger and the report")
@@ -66,35 +74,37 @@ export function register(program: Command, out: (s: string) => void): void {
       const outDir = (opts.out as string) || join('runs', `reproduce-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
       prepareOutput(outDir, opts.cache as string, preset);
       const log = (s: string) => process.stderr.write(`${s}\n`);
-      for (const pp of p.perPaper) {
-        const missing = [...pp.missingSuites.map((s) => `suite ${s}`), ...pp.missingArchs.map((a) => `architecture ${a}`)];
-        log(`${pp.paper.id}: ${missing.length ? `not yet measurable in part (${missing.join(', ')} not registered)` : 'all suites and architectures registered'}`);
-      }
+      log(coverageLine(p));
       const t0 = performance.now();
       if (p.suites.length && p.archs.length) {
         const backend = await selectBackend(opts.backend as string);
-        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${seeds} seed(s), preset ${preset}`);
-        await run({
+        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${plural(seeds, 'seed')}, preset ${preset}`);
+        const result = await run({
           suites: p.suites, archs: p.archs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
           match: 'params', command: process.argv.slice(2).join(' '),
         });
+        if (result.interrupted) {
+          process.exitCode = 130; // the report is built when the run completes
+          return;
+        }
       } else {
         log('nothing runnable yet: every paper is not yet measurable');
       }
       mkdirSync(outDir, { recursive: true });
       const info: ReproduceInfo = { papers: papers.map((x) => x.id), preset, seeds, time: new Date().toISOString() };
       writeJsonAtomic(join(outDir, 'reproduce.json'), info);
+      const tReport = performance.now();
       const r = await buildReport(outDir, { log });
+      writeJsonAtomic(join(outDir, 'reproduce.json'), { ...info, report_seconds: +((performance.now() - tReport) / 1000).toFixed(1) });
       for (const e of r.errors) log(`warning: ${e}`);
       const claims = r.papers.flatMap((x) => x.claims);
       if (opts.json) for (const c of claims) out(`${JSON.stringify(c)}\n`);
       else {
         for (const x of r.papers) {
           out(`${x.paper.id} (${x.status})\n`);
-          for (const c of x.claims) out(`  ${c.verdict.padEnd(19)} ${c.text}\n${' '.repeat(22)}${c.why}\n`);
+          for (const c of x.claims) out(`  ${shownVerdict(c.verdict, preset).padEnd(21)} ${c.text}\n${' '.repeat(24)}${c.why}\n`);
         }
-        const count = (v: string) => claims.filter((c) => c.verdict === v).length;
-        out(`${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${count('not yet measurable')} not yet measurable\n`);
+        out(`${verdictCounts(r.papers, preset)}\n`);
         out(`report ${r.index}; ledger ${join(outDir, 'report', 'claims.md')}; tables ${join(outDir, 'report', 'papers')}/ (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       }
       if (!existsSync(r.index)) throw new Error('report was not written');

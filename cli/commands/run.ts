@@ -5,7 +5,7 @@ import { architectureNames } from '../../architectures/index.ts';
 import { suiteNames } from '../../suites/index.ts';
 import { BACKENDS, backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
-import { UsageError, parseNames, parsePositiveInt } from '../../harness/errors.ts';
+import { UsageError, parseNames, parsePositiveInt, plural } from '../../harness/errors.ts';
 import { PRESETS, PRESET_NAMES } from '../../harness/presets.ts';
 import { checkResumable, prepareDir } from '../../harness/store.ts';
 import { run } from '../runner.ts';
@@ -64,8 +64,13 @@ export function register(program: Command, out: (s: string) => void): void {
         suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,
         match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '),
       });
+      if (result.interrupted) {
+        process.exitCode = 130; // 128 + SIGINT, as a shell reports a run stopped by Ctrl-C
+        return;
+      }
       if (opts.json) for (const r of result.records) out(`${JSON.stringify(r)}\n`);
-      process.stderr.write(`done: ${result.ran} units run, ${result.skipped} already recorded, ${outDir}\n`);
+      process.stderr.write(`done: ${plural(result.ran, 'unit')} run, ${result.skipped} already recorded, in ${outDir}\n`);
+      process.stderr.write(`next: archbench report ${outDir} (the leaderboard), archbench compare BASELINE ${outDir} (against an earlier run)\n`);
     });
 
 }

@@ -1,20 +1,18 @@
-// `archbench verify --golden DIR`: the architectures' layers against reference vectors (format:
-// ../shared/golden/README.md). Prints each case/form's max abs error and tolerance; exit 0 iff all pass,
+// `archbench verify [--golden DIR]`: the architectures' layers against reference vectors (default: the
+// ones shipped in fixtures/golden/; format: fixtures/golden/README.md). Prints each case/form's max abs error and tolerance; exit 0 iff all pass,
 // 1 on a mismatch, 2 on an unknown case type or a malformed file.
 import type { Command } from 'commander';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
-import { UsageError } from '../../harness/errors.ts';
-import { formatCheck, loadGoldenDir, runCases } from '../golden.ts';
+import { formatCheck, GOLDEN_FIXTURES, loadGoldenDir, runCases } from '../golden.ts';
 import { backendOption } from './run.ts';
 
 export function register(program: Command, out: (s: string) => void): void {
   program.command('verify')
     .description('check layers against reference vectors; exit 0 iff all pass (1: mismatch, 2: bad file)')
-    .option('--golden <dir>', 'directory of golden case files (*.json)')
+    .option('--golden <dir>', 'directory of golden case files (*.json)', GOLDEN_FIXTURES)
     .addOption(backendOption())
     .option('--json', 'one JSON object per check')
-    .action(async (opts: { golden?: string; backend: string; json?: boolean }) => {
-      if (!opts.golden) throw new UsageError('verify needs --golden DIR (e.g. ../shared/golden)');
+    .action(async (opts: { golden: string; backend: string; json?: boolean }) => {
       const cases = loadGoldenDir(opts.golden); // every file parsed and typed before anything runs
       const backend = await selectBackend(opts.backend);
       if (!opts.json) process.stderr.write(`${backendLine(backend)}\n`);

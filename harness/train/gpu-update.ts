@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { type AdamWWebgpuState, adamwWebgpu, adamwWebgpuMaxElements, adamwWebgpuState } from '../../architectures/ops/optim/webgpu.ts';
 import type { TrainConfig } from '../presets.ts';
-import { FlatLayout, clipScale } from './optim.ts';
+import { FlatLayout, type OptimizerState, clipScale } from './optim.ts';
 import type { Update } from './step.ts';
 
 /** Elements [from, to) of variable `v` (flattened), held from element `at` of one piece. */
@@ -22,6 +22,8 @@ interface Segment {
 interface Piece {
   state: AdamWWebgpuState;
   segments: Segment[];
+  /** Where the piece starts in the flat vector. */
+  lo: number;
 }
 
 /** [lo, hi) bounds of the fewest near-equal pieces of at most maxElements covering [0, total). */
@@ -70,17 +72,21 @@ export class GpuUpdate implements Update {
   private readonly vars: tf.Variable[];
   private readonly pieces: Piece[];
 
-  /** Opened on the model's current weights, in pieces of at most maxElements (default: the device's limit). */
-  constructor(model: LanguageModel, private readonly cfg: TrainConfig, maxElements = adamwWebgpuMaxElements()) {
+  /**
+   * Opened on the model's current weights (and AdamW's state from a checkpoint when resuming), in pieces of
+   * at most maxElements (default: the device's limit).
+   */
+  constructor(model: LanguageModel, private readonly cfg: TrainConfig, resume?: OptimizerState, maxElements = adamwWebgpuMaxElements()) {
     if (maxElements < 1) throw new Error('the GPU update needs the webgpu backend');
     this.layout = new FlatLayout(model.params.vars);
     this.vars = this.layout.names.map((n) => model.params.vars.get(n)!);
     this.pieces = pieceBounds(this.layout.total, maxElements).map(([lo, hi]) => {
       const segments = segmentsOf(this.layout, lo, hi);
       const w = flatten(segments, (v) => this.vars[v]);
-      const state = adamwWebgpuState(w, decayedRanges(this.layout, segments));
+      const from = resume && { m: resume.m.subarray(lo, hi), v: resume.v.subarray(lo, hi), t: resume.t };
+      const state = adamwWebgpuState(w, decayedRanges(this.layout, segments), from);
       w.dispose();
-      return { state, segments };
+      return { state, segments, lo };
     });
     this.description = `AdamW on the GPU (WGSL, ${this.pieces.length} piece${this.pieces.length > 1 ? 's' : ''})`;
   }
@@ -119,6 +125,18 @@ export class GpuUpdate implements Update {
       }
       this.vars.forEach((variable, v) => variable.assign(tf.concat(parts[v]!).reshape(this.layout.shapes[v]!)));
     });
+  }
+
+  /** AdamW's moments read back from the GPU (asynchronously), in FlatLayout's order, and the steps taken. */
+  async optimizerState(): Promise<OptimizerState> {
+    const total = this.layout.total, m = new Float32Array(total), v = new Float32Array(total);
+    for (const p of this.pieces) {
+      const n = p.state.wmv.shape[1];
+      const wmv = (await p.state.wmv.data()) as Float32Array; // rows w, m, v
+      m.set(wmv.subarray(n, 2 * n), p.lo);
+      v.set(wmv.subarray(2 * n, 3 * n), p.lo);
+    }
+    return { m, v, t: this.pieces[0]!.state.t };
   }
 
   dispose(): void {

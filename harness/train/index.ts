@@ -11,9 +11,10 @@ import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
 import { injectedLoss } from '../faults.ts';
+import { InterruptedError, interruptRequested, trainingStarted, yieldToEvents } from '../interrupt.ts';
 import { log } from '../progress.ts';
 import { LocalTrainer } from './local.ts';
-import { learningRate } from './optim.ts';
+import { type OptimizerState, learningRate } from './optim.ts';
 import { CPU_BACKENDS, openParallelTrainer } from './parallel.ts';
 import type { Trainer } from './step.ts';
 
@@ -40,6 +41,23 @@ export interface TrainHooks {
    * training there, before cfg.steps (a budget calibrated on a probe: suites/tasks/training.ts).
    */
   stop?(stepsDone: number): boolean | Promise<boolean>;
+  /** Continue a run from this checkpoint (the model holds its weights); the batches it took are skipped. */
+  resume?: TrainProgress;
+  /**
+   * Save a checkpoint every `everySeconds` of training (and every `everySteps` steps when given), and when
+   * an interrupt is requested (harness/interrupt.ts), before stopping with InterruptedError.
+   */
+  checkpoint?: { everySeconds: number; everySteps?: number; save(p: TrainProgress): Promise<void> };
+}
+
+/** Where a training run stands after `step` steps: enough, with the model's weights, to continue it exactly. */
+export interface TrainProgress {
+  step: number;
+  losses: number[];
+  tokens: number;
+  /** Seconds of training so far (earlier sessions included). */
+  seconds: number;
+  optimizer: OptimizerState;
 }
 
 export interface TrainerOptions {
@@ -48,6 +66,8 @@ export interface TrainerOptions {
   /** Tokens per row of every batch (default model.config.seq); every batch has cfg.batch rows. */
   seq?: number;
   meter?: PeakMeter;
+  /** AdamW's state to continue from (a training checkpoint). */
+  resume?: OptimizerState;
 }
 
 /**
@@ -80,11 +100,11 @@ export async function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: 
   const seq = opts.seq ?? model.config.seq;
   const workers = Math.min(opts.workers ?? defaultWorkers(model, cfg, seq), cfg.batch, Math.max(2, availableParallelism() * 4));
   if (workers > 1) {
-    const parallel = openParallelTrainer(model, cfg, { workers, seq, meter: opts.meter });
+    const parallel = openParallelTrainer(model, cfg, { workers, seq, meter: opts.meter, resume: opts.resume });
     if (!('problem' in parallel)) return parallel;
     log(`data-parallel training with ${workers} participants not possible (${parallel.problem}); training on one thread`);
   }
-  return LocalTrainer.open(model, cfg, opts.meter);
+  return LocalTrainer.open(model, cfg, opts.meter, opts.resume);
 }
 
 /**
@@ -93,12 +113,24 @@ export async function openTrainer(model: LanguageModel, cfg: TrainConfig, opts: 
  * is taken; a data-parallel run matches the one-thread run within float tolerance.
  */
 export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const trainer = await openTrainer(model, cfg, { workers: hooks.workers, meter: hooks.meter });
+  const from = hooks.resume;
+  const trainer = await openTrainer(model, cfg, { workers: hooks.workers, meter: hooks.meter, resume: from?.optimizer });
+  const trainingEnded = trainingStarted();
   try {
-    const losses: number[] = [];
-    let tokens = 0, divergedAt: number | undefined;
-    const t0 = performance.now();
-    for (let step = 0; step < cfg.steps; step++) {
+    const losses = [...(from?.losses ?? [])];
+    let tokens = from?.tokens ?? 0, divergedAt: number | undefined;
+    for (let skip = 0; skip < (from?.step ?? 0); skip++) data.next(); // the batches the checkpointed steps took
+    const t0 = performance.now(), before = from?.seconds ?? 0;
+    let savedAt = t0;
+    /** Save a checkpoint after `step` steps; false when there is no saving hook. */
+    const checkpoint = async (step: number): Promise<boolean> => {
+      if (!hooks.checkpoint) return false;
+      const optimizer = await trainer.optimizerState();
+      await hooks.checkpoint.save({ step, losses: [...losses], tokens, seconds: before + (performance.now() - t0) / 1000, optimizer });
+      savedAt = performance.now();
+      return true;
+    };
+    for (let step = from?.step ?? 0; step < cfg.steps; step++) {
       const b = data.next().value as Batch;
       const loss = injectedLoss(model.config.arch, step, await trainer.step(b, learningRate(cfg, step)));
       if (!Number.isFinite(loss)) {
@@ -107,12 +139,22 @@ export async function train(model: LanguageModel, data: Iterator<Batch>, cfg: Tr
       }
       losses.push(loss);
       tokens += b.batch * b.seq;
-      hooks.onStep?.(step, loss, tokens / ((performance.now() - t0) / 1000));
+      hooks.onStep?.(step, loss, tokens / (before + (performance.now() - t0) / 1000));
       if (await hooks.stop?.(step + 1)) break;
+      await yieldToEvents(); // a step on a CPU backend resolves in microtasks only: let a SIGINT handler run
+      if (interruptRequested()) {
+        const saved = await checkpoint(step + 1);
+        throw new InterruptedError(`at training step ${step + 1} of ${cfg.steps} (${saved ? 'checkpoint saved' : 'no checkpoint saved'})`);
+      }
+      const every = hooks.checkpoint;
+      if (every && step + 1 < cfg.steps && ((performance.now() - savedAt) / 1000 >= every.everySeconds || (every.everySteps && (step + 1) % every.everySteps === 0))) {
+        await checkpoint(step + 1);
+      }
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = before + (performance.now() - t0) / 1000;
     return { steps: losses.length, tokens, seconds, tokensPerS: tokens / seconds, losses, divergedAt, workers: trainer.workers };
   } finally {
+    trainingEnded();
     trainer.close();
   }
 }

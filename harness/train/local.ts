@@ -10,7 +10,7 @@ import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
 import { log } from '../progress.ts';
 import { GpuUpdate } from './gpu-update.ts';
-import { FlatAdamW, FlatLayout, clipScale, sumSquares } from './optim.ts';
+import { FlatAdamW, FlatLayout, type OptimizerState, clipScale, sumSquares } from './optim.ts';
 import { type Trainer, type Update, gradients } from './step.ts';
 
 /** The update on the host: gradients read into a flat vector, FlatAdamW on it, every variable assigned from it. */
@@ -23,16 +23,16 @@ export class HostUpdate implements Update {
   private readonly w: Float32Array;
   private readonly g: Float32Array;
 
-  private constructor(private readonly model: LanguageModel, private readonly cfg: TrainConfig) {
+  private constructor(private readonly model: LanguageModel, private readonly cfg: TrainConfig, resume?: OptimizerState) {
     this.layout = new FlatLayout(model.params.vars);
-    this.opt = new FlatAdamW(cfg, this.layout);
+    this.opt = new FlatAdamW(cfg, this.layout, 0, this.layout.total, resume && { m: resume.m.slice(), v: resume.v.slice() }, resume?.t);
     this.w = new Float32Array(this.layout.total);
     this.g = new Float32Array(this.layout.total);
   }
 
-  /** Opened on the model's current weights. */
-  static async open(model: LanguageModel, cfg: TrainConfig): Promise<HostUpdate> {
-    const u = new HostUpdate(model, cfg);
+  /** Opened on the model's current weights (and AdamW's state from a checkpoint when resuming). */
+  static async open(model: LanguageModel, cfg: TrainConfig, resume?: OptimizerState): Promise<HostUpdate> {
+    const u = new HostUpdate(model, cfg, resume);
     await u.layout.readAsync(model.params.vars, u.w);
     return u;
   }
@@ -42,6 +42,10 @@ export class HostUpdate implements Update {
     tf.dispose(grads);
     this.opt.apply(this.g, this.w, lr, clipScale(Math.sqrt(sumSquares(this.g)), this.cfg.clip));
     this.layout.assign(this.model.params.vars, this.w);
+  }
+
+  async optimizerState(): Promise<OptimizerState> {
+    return this.opt.state();
   }
 }
 
@@ -57,10 +61,13 @@ export class LocalTrainer implements Trainer {
     return 1 + this.update.parameterCopies;
   }
 
-  /** A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update. */
-  static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter): Promise<LocalTrainer> {
+  /**
+   * A one-thread trainer with the GPU update on webgpu (fast paths on), else the host update; `resume`:
+   * AdamW's state from a checkpoint.
+   */
+  static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter, resume?: OptimizerState): Promise<LocalTrainer> {
     const onWebgpu = tf.getBackend() === 'webgpu';
-    const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(model, cfg) : await HostUpdate.open(model, cfg);
+    const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(model, cfg, resume) : await HostUpdate.open(model, cfg, resume);
     if (onWebgpu && update.description !== loggedUpdate) {
       loggedUpdate = update.description;
       log(`one-thread training on webgpu: ${update.description}`);
@@ -73,6 +80,10 @@ export class LocalTrainer implements Trainer {
     if (Number.isFinite(loss)) await this.update.apply(grads, lr);
     else tf.dispose(grads);
     return loss;
+  }
+
+  optimizerState(): Promise<OptimizerState> {
+    return this.update.optimizerState();
   }
 
   close(): void {

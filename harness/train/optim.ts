@@ -84,6 +84,13 @@ export function sumSquares(a: Float32Array): number {
 /** The factor that scales a gradient of global L2 norm `norm` to at most maxNorm (global-norm clipping). */
 export const clipScale = (norm: number, maxNorm: number): number => (norm > maxNorm ? maxNorm / norm : 1);
 
+/** AdamW's state over the whole flat vector (FlatLayout's order): both moments and the steps taken. */
+export interface OptimizerState {
+  m: Float32Array;
+  v: Float32Array;
+  t: number;
+}
+
 /**
  * AdamW on the elements [lo, hi) of a flat parameter vector: bias-corrected moments, decoupled weight decay
  * on matrices only (not norms or gains). A data-parallel participant updates its own slice.
@@ -91,16 +98,28 @@ export const clipScale = (norm: number, maxNorm: number): number => (norm > maxN
 export class FlatAdamW {
   private readonly m: Float32Array;
   private readonly v: Float32Array;
-  private t = 0;
   /** [start, end, decayed] pieces of [lo, hi) (relative to lo), one per parameter it overlaps. */
   private readonly pieces: [number, number, boolean][] = [];
-  constructor(private readonly cfg: TrainConfig, layout: FlatLayout, readonly lo = 0, readonly hi = layout.total) {
-    this.m = new Float32Array(hi - lo);
-    this.v = new Float32Array(hi - lo);
+  /**
+   * `moments`: whole-vector m and v to work in (their [lo, hi) slices; shared by the data-parallel
+   * participants, or restored from a checkpoint), else zeros of its own; `t`: the steps already taken.
+   */
+  constructor(private readonly cfg: TrainConfig, layout: FlatLayout, readonly lo = 0, readonly hi = layout.total,
+              moments?: { m: Float32Array; v: Float32Array }, private t = 0) {
+    this.m = moments ? moments.m.subarray(lo, hi) : new Float32Array(hi - lo);
+    this.v = moments ? moments.v.subarray(lo, hi) : new Float32Array(hi - lo);
     layout.offsets.forEach((o, i) => {
       const a = Math.max(o, lo), b = Math.min(o + layout.sizes[i]!, hi);
       if (a < b) this.pieces.push([a - lo, b - lo, layout.decayed[i]!]);
     });
+  }
+  /** Steps taken (the bias correction's t). */
+  get steps(): number {
+    return this.t;
+  }
+  /** A copy of the whole state when this instance spans the whole vector (lo 0, hi total). */
+  state(): OptimizerState {
+    return { m: this.m.slice(), v: this.v.slice(), t: this.t };
   }
   /** g: this slice's gradient (indexed from lo), scaled by gradScale (clipping); w: the whole flat vector. */
   apply(g: Float32Array, w: Float32Array, lr: number, gradScale = 1): void {

@@ -26,7 +26,7 @@ import { selectedBackendName } from '../backend.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
-import { FlatAdamW, FlatLayout, clipScale, sumSquares } from './optim.ts';
+import { FlatAdamW, FlatLayout, type OptimizerState, clipScale, sumSquares } from './optim.ts';
 import { type Trainer, lossAndGradients, maskSum } from './step.ts';
 
 // Control words (Int32Array over a SharedArrayBuffer).
@@ -54,6 +54,10 @@ interface Job {
   mask: SharedArrayBuffer;
   grads: SharedArrayBuffer;
   weights: SharedArrayBuffer;
+  /** AdamW's two moments over the whole flat vector ([m | v]); each participant updates its slice of them. */
+  moments: SharedArrayBuffer;
+  /** AdamW steps already taken (0, or the step of the checkpoint resumed from). */
+  t0: number;
   error: SharedArrayBuffer;
 }
 
@@ -71,6 +75,7 @@ class Shared {
   readonly mask: Float32Array;
   readonly grads: Float32Array;
   readonly weights: Float32Array;
+  readonly moments: { m: Float32Array; v: Float32Array };
   readonly error: Uint8Array;
   constructor(readonly job: Job, readonly stallMs = STALL_MS) {
     this.ctrl = new Int32Array(job.ctrl);
@@ -79,6 +84,8 @@ class Shared {
     this.mask = new Float32Array(job.mask);
     this.grads = new Float32Array(job.grads);
     this.weights = new Float32Array(job.weights);
+    const P = this.weights.length;
+    this.moments = { m: new Float32Array(job.moments, 0, P), v: new Float32Array(job.moments, 4 * P, P) };
     this.error = new Uint8Array(job.error);
   }
 
@@ -265,7 +272,7 @@ class ParallelTrainer implements Trainer {
   constructor(private readonly model: LanguageModel, private readonly layout: FlatLayout, private readonly shared: Shared,
               private readonly meter?: PeakMeter) {
     const [lo, hi] = shared.slice(0);
-    this.opt = new FlatAdamW(shared.job.train, layout, lo, hi);
+    this.opt = new FlatAdamW(shared.job.train, layout, lo, hi, shared.moments, shared.job.t0);
     this.sum = new Float32Array(hi - lo);
   }
 
@@ -273,7 +280,12 @@ class ParallelTrainer implements Trainer {
     return this.shared.job.n;
   }
 
-  /** The weights and AdamW's two moments (rank 0's slice of them; each worker holds its own). */
+  /** Between steps every participant has updated its slice of the shared moments: rank 0 reads them all. */
+  async optimizerState(): Promise<OptimizerState> {
+    return { m: this.shared.moments.m.slice(), v: this.shared.moments.v.slice(), t: this.opt.steps };
+  }
+
+  /** The weights and AdamW's two moments (shared by all participants, each updating its slice). */
   readonly parameterCopies = 3;
 
   /** Synchronous inside (Atomics barriers); asynchronous only to fulfil the Trainer contract. */
@@ -317,7 +329,7 @@ export const CPU_BACKENDS: readonly string[] = ['wasm', 'cpu'];
  * returned. When they cannot be used (unregistered architecture, workers failing to start or to build
  * their replica) it says why instead, having changed nothing.
  */
-export function openParallelTrainer(model: LanguageModel, cfg: TrainConfig, opts: { workers: number; seq: number; meter?: PeakMeter }): Trainer | { problem: string } {
+export function openParallelTrainer(model: LanguageModel, cfg: TrainConfig, opts: { workers: number; seq: number; meter?: PeakMeter; resume?: OptimizerState }): Trainer | { problem: string } {
   const n = opts.workers;
   // the workers share the batch through host memory and read gradients synchronously: CPU backends only
   if (!CPU_BACKENDS.includes(tf.getBackend())) return { problem: `it runs on CPU backends only, not ${tf.getBackend()}` };
@@ -334,10 +346,14 @@ export function openParallelTrainer(model: LanguageModel, cfg: TrainConfig, opts
     n, arch: model.config.arch, config: model.config, seed: 0, train: cfg, backend, fast: fastPathEnabled(),
     signature: layout.signature(), batch, seq,
     ctrl: buf(64), nums: buf(8 * (2 * n + 2)), tokens: buf(4 * batch * (seq + 1)), mask: buf(4 * batch * seq),
-    grads: buf(4 * n * P), weights: buf(4 * P), error: buf(ERR_BYTES),
+    grads: buf(4 * n * P), weights: buf(4 * P), moments: buf(8 * P), t0: opts.resume?.t ?? 0, error: buf(ERR_BYTES),
   };
   const shared = new Shared({ ...base, rank: 0 });
   layout.read(model.params.vars, shared.weights);
+  if (opts.resume) {
+    shared.moments.m.set(opts.resume.m);
+    shared.moments.v.set(opts.resume.v);
+  }
   workers.forEach((w, i) => w.worker.postMessage({ ...base, rank: i + 1 } satisfies Job));
   try {
     shared.barrier(); // R: every replica is built and loaded
@@ -393,7 +409,7 @@ function runJob(shared: Shared): void {
     if (layout.signature() !== job.signature) throw new Error('the replica has different parameters');
     layout.assign(model.params.vars, shared.weights);
     const [lo, hi] = shared.slice(job.rank);
-    const opt = new FlatAdamW(job.train, layout, lo, hi);
+    const opt = new FlatAdamW(job.train, layout, lo, hi, shared.moments, job.t0);
     const sum = new Float32Array(hi - lo);
     shared.barrier(); // R: replicas ready
     for (;;) {

@@ -8,6 +8,7 @@ import type { LanguageModel } from '../../architectures/interface.ts';
 import { tokenNll } from '../../architectures/ops/loss/index.ts';
 import type { Batch } from '../data/streams.ts';
 import type { PeakMeter } from '../measure.ts';
+import type { OptimizerState } from './optim.ts';
 
 /** A model being trained, one optimiser step at a time. */
 export interface Trainer {
@@ -21,6 +22,8 @@ export interface Trainer {
    * nothing is updated.
    */
   step(batch: Batch, lr: number): Promise<number>;
+  /** A copy of AdamW's state between steps, for a training checkpoint (read asynchronously: webgpu). */
+  optimizerState(): Promise<OptimizerState>;
   /** Release what the trainer holds (the data-parallel workers). */
   close(): void;
 }
@@ -33,6 +36,8 @@ export interface Update {
   readonly parameterCopies: number;
   /** Update the model's weights from `grads` (it disposes them); resolves once the new weights are in place. */
   apply(grads: Record<string, tf.Tensor>, lr: number): Promise<void>;
+  /** A copy of AdamW's state (read asynchronously: the GPU update keeps it on the GPU). */
+  optimizerState(): Promise<OptimizerState>;
   /** Release what it holds on the backend. */
   dispose?(): void;
 }

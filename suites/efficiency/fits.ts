@@ -97,7 +97,7 @@ export function analyticAgainstReference(rec: Recorder, ctx: SuiteContext, model
     });
     const at = analyticCrossover((t) => mine(t, b), (t) => refA(t, b));
     rec.add('crossover_length', at ?? NaN, 'tokens', { of: 'state_bytes_analytic', batch: b, versus: REFERENCE_ARCH }, {
-      flag: at === null ? 'not-reached' : undefined,
+      flag: at === null ? 'not_reached' : undefined,
       note: at === null ? 'analytic state never smaller than the reference\'s up to 2^24 tokens' : 'smallest length from which the analytic state is smaller than the reference\'s',
     });
   });

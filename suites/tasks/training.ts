@@ -139,6 +139,7 @@ function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, u
       return k / n >= c.target;
     },
     summary: () => seen,
+    restore: (summary) => void (seen = summary),
   };
 }
 

@@ -1,10 +1,11 @@
 // The SwiGLU gate on the webgpu backend, one invocation per output element, gu = [g | u]: [N, 2F]:
 //   forward   y = silu(g) * u = g sigma(g) u                                   y: [N, F]
 //   backward  dg = dy u sigma(g) (1 + g (1 - sigma(g))),  du = dy g sigma(g)   d(gu) = [dg | du]: [N, 2F]
+// Rows are split into dispatches that each bind at most the device's maxStorageBufferBindingSize.
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
-import { runKernel, webgpuBackend } from '../webgpu-program.ts';
+import { overRowBlocks, runKernel, webgpuRows } from '../webgpu-program.ts';
 
 const WORKGROUP = 64;
 
@@ -42,11 +43,15 @@ function backward(be: WebGPUBackend, dy: tf.Tensor, gu: tf.Tensor2D): tf.Tensor 
 export function siluGateWebgpu(gu: tf.Tensor): tf.Tensor | null {
   const w2 = gu.shape[gu.rank - 1]!, n = gu.size / w2;
   if (gu.dtype !== 'float32' || w2 % 2 !== 0) return null;
-  const be = webgpuBackend([gu], [gu.size]);
-  if (!be) return null;
+  const plan = webgpuRows([gu], w2); // gu, d(gu): [rows, 2F]; y, dy: [rows, F]
+  if (!plan) return null;
+  const { be, rowsPerDispatch } = plan;
   const f = tf.customGrad(((a: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([a]);
-    return { value: forward(be, a), gradFunc: (dy: tf.Tensor, [as]: tf.Tensor[]) => [backward(be, dy, as as tf.Tensor2D)] };
+    return {
+      value: overRowBlocks(rowsPerDispatch, [a], (ab) => [forward(be, ab as tf.Tensor2D)])[0]!,
+      gradFunc: (dy: tf.Tensor, [as]: tf.Tensor[]) => overRowBlocks(rowsPerDispatch, [as!, dy], (ab, dyb) => [backward(be, dyb!, ab as tf.Tensor2D)]),
+    };
   }) as unknown as GradFunc);
   return (f(gu.reshape([n, w2])) as tf.Tensor).reshape([...gu.shape.slice(0, -1), w2 / 2]);
 }

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { rnd } from '../../../tests/agreement.ts';
-import { describeOnWebgpu, expectAgreeOnWebgpu } from '../../../tests/webgpu-agreement.ts';
+import { describeOnWebgpu, expectAgreeOnWebgpu, expectAgreeSplit } from '../../../tests/webgpu-agreement.ts';
 import { tokenNll } from './index.ts';
 import { tokenNllPlain } from './reference.ts';
 import { crossEntropyWebgpu } from './webgpu.ts';
@@ -21,5 +21,13 @@ describeOnWebgpu('loss: the WGSL kernel agrees with the reference', () => {
   it('a target whose probability underflows float32 is scored exactly (logsumexp - z)', async () => {
     const nll = tokenNll(tf.tensor3d([[[200, 0, -200, 5]]]), tf.tensor2d([[2]], [1, 1], 'int32'));
     expect((await nll.data())[0]).toBeCloseTo(400, 3);
+  });
+
+  it('rows split into dispatches that each bind within a forced small limit (logits [3, 7, 500] held to 5 rows)', async () => {
+    const z = rnd([3, 7, 500], 31, 3);
+    const targets = tf.tensor2d(Array.from({ length: 21 }, (_, i) => (i * 53) % 500), [3, 7], 'int32');
+    const counts = await expectAgreeSplit('tokenNll [3,7,500]', 5 * 500 * 4, ['xent_fwd', 'xent_bwd'], (a) => tokenNll(a as tf.Tensor3D, targets), [z],
+                                          (a) => tokenNllPlain(a as tf.Tensor3D, targets));
+    expect(counts).toEqual([10, 5]); // ceil(21 / 5) dispatches a pass (the forward runs for the value and again under the gradient)
   });
 });

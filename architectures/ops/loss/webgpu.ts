@@ -2,11 +2,12 @@
 //   forward   nll_i = m_i + log sum_j exp(z_ij - m_i) - z_i,t_i,   m_i = max_j z_ij      nll: [N]
 //   backward  dz_ij = (softmax(z_i)_j - [j = t_i]) dnll_i                                dz: [N, V]
 // The backward pass recomputes the row's max and sum instead of keeping softmax(z) ([N, V]) from the forward.
-// A target outside [0, V) scores NaN and adds no one-hot term.
+// A target outside [0, V) scores NaN and adds no one-hot term. Rows are split into dispatches that each bind
+// at most the device's maxStorageBufferBindingSize.
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
-import { rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
+import { overRowBlocks, rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuRows, workgroupReduceWgsl } from '../webgpu-program.ts';
 
 /** WGSL: this workgroup's row; its max m and sum of exp(z - m) (every invocation gets both). */
 const ROW_SOFTMAX = (wg: number) => `
@@ -48,11 +49,15 @@ function backward(be: WebGPUBackend, dnll: tf.Tensor, z: tf.Tensor2D, targets: t
 export function crossEntropyWebgpu(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D | null {
   const [n, v] = logits.shape;
   if (logits.dtype !== 'float32' || targets.dtype !== 'int32' || targets.size !== n) return null;
-  const be = webgpuBackend([logits, targets], [n * v]);
-  if (!be) return null;
+  const plan = webgpuRows([logits, targets], v); // z, dz: [rows, V]; targets, nll, dnll: [rows]
+  if (!plan) return null;
+  const byRows = (rowed: tf.Tensor[], kernel: (...blocks: tf.Tensor[]) => tf.Tensor[]) => overRowBlocks(plan.rowsPerDispatch, rowed, kernel);
   const f = tf.customGrad(((z: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([z, targets]);
-    return { value: forward(be, z, targets), gradFunc: (dnll: tf.Tensor, [zs, ts]: tf.Tensor[]) => [backward(be, dnll, zs as tf.Tensor2D, ts!)] };
+    return {
+      value: byRows([z, targets], (zb, tb) => [forward(plan.be, zb as tf.Tensor2D, tb as tf.Tensor1D)])[0]!,
+      gradFunc: (dnll: tf.Tensor, [zs, ts]: tf.Tensor[]) => byRows([zs!, ts!, dnll], (zb, tb, db) => [backward(plan.be, db!, zb as tf.Tensor2D, tb!)]),
+    };
   }) as unknown as GradFunc);
   return f(logits) as tf.Tensor1D;
 }

@@ -2,7 +2,7 @@
 // that are and are not multiples of the workgroup size, with and without a weight.
 import { expect, it } from 'vitest';
 import { rnd } from '../../../tests/agreement.ts';
-import { describeOnWebgpu, expectAgreeOnWebgpu, relErrAsync, WEBGPU_TOL } from '../../../tests/webgpu-agreement.ts';
+import { describeOnWebgpu, expectAgreeOnWebgpu, expectAgreeSplit, relErrAsync, WEBGPU_TOL } from '../../../tests/webgpu-agreement.ts';
 import { rmsNorm } from './index.ts';
 import { rmsNormPlain } from './reference.ts';
 import { rmsNormWebgpu } from './webgpu.ts';
@@ -21,5 +21,15 @@ describeOnWebgpu('norm: the WGSL kernel agrees with the reference', () => {
     const err = await relErrAsync(y!, rmsNormPlain(x, null, 1e-5));
     process.stderr.write(`webgpu rmsNorm [65537,2] plain: relative error value ${err.toExponential(1)}\n`);
     expect(err).toBeLessThanOrEqual(WEBGPU_TOL);
+  });
+
+  it('rows split into dispatches that each bind within a forced small limit (x [37, 300] held to 8 rows)', async () => {
+    const x = rnd([37, 300], 7), g = rnd([300], 8), limit = 8 * 300 * 4;
+    const counts = await expectAgreeSplit('rmsNorm [37,300] weighted', limit, ['rmsnorm_fwd', 'rmsnorm_dx', 'rmsnorm_dw'],
+                                          (a, b) => rmsNorm(a!, b!, 1e-6), [x, g], (a, b) => rmsNormPlain(a!, b!, 1e-6));
+    expect(counts).toEqual([10, 5, 5]); // ceil(37 / 8) dispatches a pass (the forward runs for the value and again under the gradient)
+    const plain = await expectAgreeSplit('rmsNorm [37,300] plain', limit, ['rmsnorm_fwd', 'rmsnorm_dx'],
+                                         (a) => rmsNorm(a!, null, 1e-5), [x], (a) => rmsNormPlain(a!, null, 1e-5));
+    expect(plain).toEqual([10, 5]);
   });
 });

@@ -2,10 +2,11 @@
 //   forward   r_i = 1 / sqrt(mean_j x_ij^2 + eps),  y_ij = x_ij r_i w_j
 //   backward  dx_ij = r_i (dy_ij w_j - x_ij r_i^2 mean_k(dy_ik w_k x_ik))   (one pass, r_i recomputed)
 //             dw_j  = sum_i dy_ij x_ij r_i   (r: [N] in one pass; then partial sums over blocks of rows)
+// Rows are split into dispatches that each bind at most the device's maxStorageBufferBindingSize.
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
-import { rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuBackend, workgroupReduceWgsl } from '../webgpu-program.ts';
+import { overRowBlocks, rowHeaderWgsl, rowWorkgroupSize, runKernel, webgpuRows, workgroupReduceWgsl } from '../webgpu-program.ts';
 
 /** Rows summed by one invocation of the weight-gradient kernel before the partial sums are added up. */
 const DW_ROWS_PER_BLOCK = 256;
@@ -52,8 +53,8 @@ function rowRstd(be: WebGPUBackend, x: tf.Tensor2D, eps: number): tf.Tensor {
   }, [x], [{ type: 'float32', data: [eps] }]);
 }
 
-/** dw_j = sum_i dy_ij x_ij r_i: partial sums over blocks of DW_ROWS_PER_BLOCK rows, then their sum. */
-function weightGradient(be: WebGPUBackend, dy: tf.Tensor, x: tf.Tensor2D, r: tf.Tensor): tf.Tensor {
+/** dw_j = sum_i dy_ij x_ij r_i: the partial sums over blocks of DW_ROWS_PER_BLOCK rows, [blocks, D]. */
+function weightGradientPartials(be: WebGPUBackend, dy: tf.Tensor, x: tf.Tensor2D, r: tf.Tensor): tf.Tensor {
   const [n, d] = x.shape, blocks = Math.ceil(n / DW_ROWS_PER_BLOCK), wg = 64;
   const partial = runKernel(be, {
     key: `rmsnorm_dw_${wg}_${DW_ROWS_PER_BLOCK}`, inputs: ['x', 'dy', 'r'], outputShape: [blocks, d],
@@ -69,29 +70,37 @@ function weightGradient(be: WebGPUBackend, dy: tf.Tensor, x: tf.Tensor2D, r: tf.
   for (var i = block * ${DW_ROWS_PER_BLOCK}; i < last; i++) { sum += dy[i * d + j] * x[i * d + j] * r[i]; }
   result[index] = sum;`,
   }, [x, dy, r]);
-  const dw = tf.sum(partial, 0);
-  partial.dispose();
-  return dw;
+  return partial;
+}
+
+/** dx and the partial sums of dw for one block of rows. */
+function gradients(be: WebGPUBackend, dy: tf.Tensor, x: tf.Tensor2D, w: tf.Tensor, eps: number): tf.Tensor[] {
+  const r = rowRstd(be, x, eps);
+  const grads = [inputGradient(be, dy, x, w, eps), weightGradientPartials(be, dy, x, r)];
+  r.dispose();
+  return grads;
 }
 
 /** RMSNorm over the last axis of x (float32) on webgpu, weight [D] or null; null where it does not apply. */
 export function rmsNormWebgpu(x: tf.Tensor, weight: tf.Tensor | null, eps: number): tf.Tensor | null {
   const d = x.shape[x.rank - 1]!, n = x.size / d;
   if (x.dtype !== 'float32' || (weight && (weight.dtype !== 'float32' || weight.size !== d))) return null;
-  const be = webgpuBackend(weight ? [x, weight] : [x], [n * d, Math.ceil(n / DW_ROWS_PER_BLOCK) * d]);
-  if (!be) return null;
+  const plan = webgpuRows(weight ? [x, weight] : [x], d); // x, dy, y, dx: [rows, D]; w, dw partials smaller
+  if (!plan) return null;
+  const { be, rowsPerDispatch } = plan;
+  const byRows = (rowed: tf.Tensor[], kernel: (...blocks: tf.Tensor[]) => tf.Tensor[]) => overRowBlocks(rowsPerDispatch, rowed, kernel);
   const x2 = x.reshape([n, d]) as tf.Tensor2D;
   if (weight) {
     const w1 = weight.reshape([d]);
     const f = tf.customGrad(((xs: tf.Tensor2D, ws: tf.Tensor, save: tf.GradSaveFunc) => {
       save([xs, ws]);
       return {
-        value: forward(be, xs, ws, eps),
+        value: byRows([xs], (xb) => [forward(be, xb as tf.Tensor2D, ws, eps)])[0]!,
         gradFunc: (dy: tf.Tensor, [xg, wgt]: tf.Tensor[]) => {
-          const r = rowRstd(be, xg as tf.Tensor2D, eps);
-          const grads = [inputGradient(be, dy, xg as tf.Tensor2D, wgt!, eps), weightGradient(be, dy, xg as tf.Tensor2D, r)];
-          r.dispose();
-          return grads;
+          const [dx, partials] = byRows([xg!, dy], (xb, dyb) => gradients(be, dyb!, xb as tf.Tensor2D, wgt!, eps));
+          const dw = tf.sum(partials!, 0);
+          partials!.dispose();
+          return [dx!, dw];
         },
       };
     }) as unknown as GradFunc);
@@ -99,7 +108,10 @@ export function rmsNormWebgpu(x: tf.Tensor, weight: tf.Tensor | null, eps: numbe
   }
   const f = tf.customGrad(((xs: tf.Tensor2D, save: tf.GradSaveFunc) => {
     save([xs]);
-    return { value: forward(be, xs, null, eps), gradFunc: (dy: tf.Tensor, [xg]: tf.Tensor[]) => [inputGradient(be, dy, xg as tf.Tensor2D, null, eps)] };
+    return {
+      value: byRows([xs], (xb) => [forward(be, xb as tf.Tensor2D, null, eps)])[0]!,
+      gradFunc: (dy: tf.Tensor, [xg]: tf.Tensor[]) => byRows([xg!, dy], (xb, dyb) => [inputGradient(be, dyb!, xb as tf.Tensor2D, null, eps)]),
+    };
   }) as unknown as GradFunc);
   return (f(x2) as tf.Tensor).reshape(x.shape);
 }

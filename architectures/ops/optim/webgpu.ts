@@ -36,10 +36,15 @@ export function adamwWebgpuMaxElements(): number {
   return be ? Math.floor(maxBoundElements(be) / 3) : 0;
 }
 
-/** A fresh state (zero moments, step 0) for weights w [n] with decay on the sorted, disjoint ranges [a, b). */
-export function adamwWebgpuState(w: tf.Tensor1D, decayedRanges: [number, number][]): AdamWWebgpuState {
+/**
+ * A state for weights w [n] with decay on the sorted, disjoint ranges [a, b): fresh (zero moments, step 0),
+ * or with the moments m, v [n] and step t of a checkpoint.
+ */
+export function adamwWebgpuState(w: tf.Tensor1D, decayedRanges: [number, number][], from?: { m: Float32Array; v: Float32Array; t: number }): AdamWWebgpuState {
   const n = w.size, bounds = decayedRanges.length ? decayedRanges.flat() : [n, n];
-  return tf.tidy(() => ({ wmv: tf.concat([w, tf.zeros([2 * n])]).reshape([3, n]) as tf.Tensor2D, decayBounds: tf.tensor1d(bounds, 'int32'), t: 0 }));
+  if (from && (from.m.length !== n || from.v.length !== n)) throw new Error(`moments of ${from.m.length} and ${from.v.length} elements for ${n} weights`);
+  const moments = () => (from ? tf.concat([tf.tensor1d(from.m), tf.tensor1d(from.v)]) : tf.zeros([2 * n]));
+  return tf.tidy(() => ({ wmv: tf.concat([w, moments()]).reshape([3, n]) as tf.Tensor2D, decayBounds: tf.tensor1d(bounds, 'int32'), t: from?.t ?? 0 }));
 }
 
 /** One AdamW step from the gradient [n] scaled by gradScale; the next state, or null where the kernel does not apply. */

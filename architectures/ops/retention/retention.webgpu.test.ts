@@ -3,9 +3,9 @@
 // 1e-4 relative; T not a multiple of the chunk, several heads, Dk != Dv, runs split over (batch, head) groups
 // by a binding cap; and through the dispatcher against the parallel forms. (The references are not run on
 // webgpu: tfjs-webgpu 4.22's rank-5 Pad, the gradient of their rank-5 slices, fails to compile.) And the
-// kernels' outputs against the golden vectors of ../shared/golden (when present), from the reference's own
+// kernels' outputs against the golden vectors of fixtures/golden, from the reference's own
 // intermediates (`verify --golden` itself reads synchronously, which webgpu cannot). Where Dawn finds no adapter the tests say why and skip (CI must run them).
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -153,7 +153,7 @@ describe.runIf(!('problem' in facts))('chunkwise retention in WGSL on webgpu = t
   });
 });
 
-const GOLDEN = join(ROOT, '..', 'shared', 'golden');
+const GOLDEN = join(ROOT, 'fixtures', 'golden');
 type GoldenArray = { shape: number[]; data: number[] };
 type GoldenCase = { config: Record<string, number>; weights: Record<string, GoldenArray>; inputs: Record<string, GoldenArray>; outputs: Record<string, GoldenArray> };
 const readGolden = (name: string): GoldenCase => JSON.parse(readFileSync(join(GOLDEN, name), 'utf8')) as GoldenCase;
@@ -181,7 +181,7 @@ function rotatedHeads(x: tf.Tensor, w: tf.Tensor, heads: number, cos: tf.Tensor,
   return applyRotationPlain(splitHeadsPlain(tf.matMul(x, w, false, true), heads), dup(cos), dup(sin));
 }
 
-describe.runIf(!('problem' in facts) && existsSync(GOLDEN))('the WGSL kernels on the golden vectors (README rule 2e-5 max(1, max|ref|))', () => {
+describe.runIf(!('problem' in facts))('the WGSL kernels on the golden vectors (README rule 2e-5 max(1, max|ref|))', () => {
   const ratios: Record<string, number> = {};
   beforeAll(async () => {
     await selectBackend('webgpu');
