@@ -92,7 +92,7 @@ const CASES: [string, string[], RegExp][] = [
   ['compare with a missing baseline', ['compare', '@missing', '@good'], /baseline '.*missing' does not exist/],
   ['merge of a folder that is not a run', ['merge', '@good', '@emptydir', '--out', '@new-out'], /'.*emptydir' is not a run directory/],
   ['merge without --out', ['merge', '@good'], /merge needs --out DIR/],
-  ['verify without --golden', ['verify'], /verify needs --golden DIR/],
+  ['verify --golden of a file', ['verify', '--golden', '@afile'], /--golden: '.*afile' is not a readable directory/],
   ['verify of a missing golden folder', ['verify', '--golden', '@missing'], /--golden: '.*missing' is not a readable directory/],
   ['verify of a folder with no case files', ['verify', '--golden', '@golden-empty'], /--golden: no case files \(\*\.json\) in '.*golden-empty'/],
   // config and golden files with missing fields or wrong types
