@@ -69,7 +69,9 @@ export interface LanguageModel {
   /**
    * Optional, for attention resolution (LeX): the pre-softmax attention logits of layer `layer` (0-based)
    * for tokens [B, T], shape [B, H, T, T] (query x key), with the model's own position scheme and scale as
-   * in forward; entries above the diagonal are unspecified. Only where capabilities.attentionMaps holds.
+   * its inference computes them at length T (forwardLong's convention where there is one); keys a query
+   * does not see there are -Infinity; entries above the diagonal are unspecified. Only where
+   * capabilities.attentionMaps holds.
    */
   attentionScores?(tokens: tf.Tensor2D, layer: number): tf.Tensor4D;
   /** Model FLOPs per trained token at context T (forward + backward), peer-script convention. */
@@ -116,6 +118,13 @@ export interface ArchitectureSpec {
   name: string;
   description: string;
   paper: string;
+  /**
+   * Set on an ablation row: the registered architecture it varies (one config choice changed, named in
+   * `ablation`). Ablations run when named (or when a paper's reproduction needs them), never by default.
+   */
+  ablationOf?: string;
+  /** What the ablation changes, in words (shown beside its records). */
+  ablation?: string;
   /** Derive this architecture's config from the preset's target size (paper conventions applied). */
   configure(size: SizeSpec, overrides?: Record<string, number | string | boolean>): ModelConfig;
   /** Create the model's parameters in `params` (seeded; or dry, to count them) and return the model. */

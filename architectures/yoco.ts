@@ -7,6 +7,7 @@
 // Gated retention (YOCO gate_retention.py):
 //   γ_n = logsigmoid(X W_γ)/16,  o_n = sum_{m<=n} exp(G_n - G_m) (q_n . k_m) Dh^-1/2 v_m,  G = cumsum γ
 //   y = (swish(X W_G) ⊙ RMSNorm_1e-5(o)) W_O     (recurrent: S_n = exp(γ_n) S_{n-1} + k_n^T v_n Dh^-1/2)
+//   init: xavier-uniform gains 2^-2.5 (W_Q, W_K, W_V, W_G, W_γ) and 2^-1 (W_O), as YOCO's model_parallel_init.py
 // Prefill runs the self-decoder and the KV projection over the prompt and the cross-decoder only on
 // the positions whose logits are wanted (early exit). Decoding state: each self-decoder layer's O(1)
 // state (retention S [B,H,Dh,Dh], or a window of KV) plus the one global KV, held once.
@@ -34,7 +35,7 @@ export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
   const chunk = numOption(cfg.mixer, 'chunk', 64);
   const wQkvg = addXavier(p, `${prefix}.qkvg`, d, [d, d, d, d], 2 ** -2.5);
   const wGate = addXavier(p, `${prefix}.gt`, d, [heads], 2 ** -2.5);
-  const wOut = addXavier(p, `${prefix}.out`, d, [d], 2 ** -2.5);
+  const wOut = addXavier(p, `${prefix}.out`, d, [d], 2 ** -1);
   const rope = new RotationCache(linspaceAngles(hd, numOption(cfg.mixer, 'ropeTheta', 10000)));
 
   return retentionMixer({
