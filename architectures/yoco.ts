@@ -22,7 +22,7 @@ import { gatedRetain } from './ops/retention/index.ts';
 import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
 import { registerArchitecture } from './registry.ts';
 import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
-import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, trainingFlops } from './stack.ts';
+import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, activationProbe, probedBlocks, trainingFlops } from './stack.ts';
 import { addXavier, linspaceAngles, logSigmoid, numOption, repeatHeads } from './tensor-helpers.ts';
 import { defaultFfn, ropeAttention } from './transformer.ts';
 
@@ -111,7 +111,7 @@ export class YocoLM implements LanguageModel {
     const selfKind = String(config.mixer.self ?? 'gret');
     const selfMixer = SELF_MIXERS[selfKind];
     if (!selfMixer) throw new Error(`yoco: unknown self-decoder '${selfKind}'; valid: ${Object.keys(SELF_MIXERS).join(', ')}`);
-    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true };
+    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true, activations: true };
     this.kvHeads = numOption(config.mixer, 'kvHeads', heads);
     this.rope = new RotationCache(linspaceAngles(d / heads, numOption(config.mixer, 'ropeTheta', 10000)));
     this.io = new EmbeddingAndHead(params, config);
@@ -131,16 +131,26 @@ export class YocoLM implements LanguageModel {
     return { k: this.rope.rotate(splitHeads(k!, this.kvHeads), start), v: splitHeads(v!, this.kvHeads) };
   }
 
-  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
-  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+  /** f() with the cross-decoder reading kv. */
+  private withKV<T>(kv: GlobalKV, f: () => T): T {
     this.shared = kv;
     try {
-      for (const b of this.cross) y = b.forward(y);
+      return f();
     } finally {
       this.shared = null;
     }
-    return this.io.logits(y);
   }
+
+  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
+  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+    return this.io.logits(this.withKV(kv, () => this.cross.reduce((h, b) => b.forward(h), y)));
+  }
+
+  /** Self-decoder layers, then cross-decoder layers (logits where a mixer has scores: not gated retention, not cross-attention). */
+  readonly activations = activationProbe((tokens, opts) => {
+    const x = probedBlocks(this.self, this.io.embed(tokens), 0, opts);
+    return this.withKV(this.globalKV(x, 0), () => probedBlocks(this.cross, x, this.self.length, opts));
+  }, (x) => this.io.logits(x));
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {
     let x = this.io.embed(tokens);
