@@ -266,7 +266,10 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
   if (!shared.length) return { ...base, verdict: 'not yet measurable', why: `${c.arch} and ${vs} share no measured point of '${metric}'`, metric };
   // Points at floor or ceiling on either side cannot discriminate: left out, and said so.
   const common = shared.filter((k) => !a.points.get(k)!.flagged && !b.points.get(k)!.flagged);
-  if (!common.length) return { ...base, verdict: 'inconclusive', metric, why: `every shared point of '${metric}' is at floor or ceiling on one side or both: not discriminating${noteText()}` };
+  if (!common.length) {
+    const seeds = [...new Set(shared.flatMap((k) => [...a.points.get(k)!.bySeed.keys()].filter((x) => b.points.get(k)!.bySeed.has(x))))].sort((x, y) => x - y);
+    return { ...base, verdict: 'inconclusive', metric, seeds, why: `every shared point of '${metric}' is at floor or ceiling on one side or both: not discriminating${noteText()}` };
+  }
   if (common.length < shared.length) a.notes.push(`${shared.length - common.length} of ${shared.length} points left out: floor/ceiling`);
   const sa = seriesOver(a, common), sb = seriesOver(b, common);
   const A = summary(c.arch, c.where, sa), B = summary(vs, c.vs_where ?? c.where, sb);
@@ -324,9 +327,9 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
  */
 export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: EvalContext = {}): ClaimResult {
   const r = measureClaim(paper, claim, records, ctx);
-  if (!r.statistic) return r;
-  const seeds = r.seeds ?? [];
-  const used = `seeds ${seeds.length ? seeds.join(', ') : 'none'} (${seeds.length}); interval: ${r.statistic.method}`;
+  if (r.verdict === 'not yet measurable' || !r.seeds) return r;
+  const seeds = r.seeds;
+  const used = `seeds ${seeds.length ? seeds.join(', ') : 'none'} (${seeds.length}); interval: ${r.statistic?.method ?? 'none'}`;
   if (claim.by_construction && r.verdict === 'holds') return { ...r, verdict: 'by construction', why: `${r.why}; ${used}; by construction: ${claim.by_construction}` };
   if (seeds.length < MIN_SEEDS) return { ...r, verdict: 'too few seeds', why: `${r.why}; ${used}; no verdict: it needs at least ${MIN_SEEDS} seeds` };
   return { ...r, why: `${r.why}; ${used}` };

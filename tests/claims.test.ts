@@ -35,6 +35,15 @@ describe('the claims ledger', () => {
     }
   });
 
+  it('points at floor or ceiling give "inconclusive" only from 3 seeds too', () => {
+    const acc: Claim = { id: 'acc', text: 'retnet recalls more', check: { kind: 'compare', suite: 'needle', metric: 'accuracy', arch: 'retnet', vs: 'transformer', expect: 'better' } };
+    const floor = (n: number) => ['retnet', 'transformer'].flatMap((arch) => Array.from({ length: n }, (_, s) => ({ ...rec(arch, s, 'needle', 'accuracy', 0.02, { length: 32 }, 'fraction'), flag: 'floor' })));
+    expect(evaluateClaim(paper([acc]), acc, floor(3)).verdict).toBe('inconclusive');
+    const one = evaluateClaim(paper([acc]), acc, floor(1));
+    expect(one.verdict).toBe('too few seeds');
+    expect(one.why).toMatch(/not discriminating.*seeds 0 \(1\)/);
+  });
+
   it('labels a claim that holds by construction "by construction", never "holds"; a failing one still fails', () => {
     const flat: Claim = { id: 'flat', text: 'state flat', by_construction: 'fixed-shape state',
       check: { kind: 'slope', suite: 'efficiency', metric: 'state_bytes', arch: 'retnet', dim: 'context', max: 0.05 } };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { architectureNames } from '../../architectures/index.ts';
 import { buildReport, type ReproduceInfo } from '../../reports/build.ts';
+import { MIN_SEEDS } from '../../reports/claims.ts';
 import { loadPapers, paperNames, paperNeeds, type Paper } from '../../reports/papers.ts';
 import { suiteNames } from '../../suites/index.ts';
 import { backendLine, selectBackend } from '../../harness/backend.ts';
@@ -93,7 +94,7 @@ export function register(program: Command, out: (s: string) => void): void {
           for (const c of x.claims) out(`  ${c.verdict.padEnd(19)} ${c.text}\n${' '.repeat(22)}${c.why}\n`);
         }
         const count = (v: string) => claims.filter((c) => c.verdict === v).length;
-        out(`${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${count('not yet measurable')} not yet measurable\n`);
+        out(`${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${count('by construction')} by construction, ${count('too few seeds')} too few seeds (a verdict needs ${MIN_SEEDS}), ${count('not yet measurable')} not yet measurable\n`);
         out(`report ${r.index}; ledger ${join(outDir, 'report', 'claims.md')}; tables ${join(outDir, 'report', 'papers')}/ (${((performance.now() - t0) / 1000).toFixed(0)} s)\n`);
       }
       if (!existsSync(r.index)) throw new Error('report was not written');
