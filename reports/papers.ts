@@ -49,6 +49,8 @@ export interface Claim {
   text: string;
   check?: ClaimCheck;
   unmeasurable?: string;
+  /** Why the claim holds by construction (then labelled so, never 'holds'). */
+  by_construction?: string;
 }
 
 export interface Paper {
