@@ -88,6 +88,11 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
     // two maps of q k^T over d = D/(2H) each (2 T D) and A V with value dim 2d per head (2 T D)
     mixFlopsPerToken: (seq) => 4 * seq * d,
     structured: kvStructured(project, attendDiff),
+    // both maps' pre-softmax logits q k^T / sqrt(d), [B,2H,T,T] (map j reads key map j / rep)
+    scores(x) {
+      const { q, k } = project(x, 0);
+      return tf.mul(tf.matMul(q as tf.Tensor4D, repeatHeads(k, rep), false, true), dh ** -0.5) as tf.Tensor4D;
+    },
   };
   return mixer;
 };

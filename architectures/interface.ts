@@ -41,6 +41,26 @@ export interface Capabilities {
   structuredPrompting?: boolean;
   /** Has softmax attention maps (attention resolution can be measured). */
   attentionMaps?: boolean;
+  /** Offers LanguageModel.activations (per-layer activations, forward with transformed hidden states). */
+  activations?: boolean;
+}
+
+/** One layer's activations in the parallel forward (activation probes). */
+export interface LayerActivations {
+  /** The residual stream after the layer (what the next layer reads), [B, T, D]. */
+  hidden: tf.Tensor3D;
+  /** The sequence mixer's output before the residual add, [B, T, D]. */
+  mixer: tf.Tensor3D;
+  /** Pre-softmax attention logits [B, H, T, T] as forward computes them (above the diagonal unspecified); null where the mixer has none (retention, cross-attention). */
+  logits: tf.Tensor4D | null;
+}
+
+/** Reading and perturbing activations, present exactly when capabilities.activations is declared. */
+export interface ActivationProbe {
+  /** Every layer's activations for tokens [B, T], in depth order. */
+  layers(tokens: tf.Tensor2D): LayerActivations[];
+  /** forward(tokens) with `transform` applied to each layer's output hidden state before anything reads it (e.g. quantization). */
+  forward(tokens: tf.Tensor2D, transform: (hidden: tf.Tensor3D, layer: number) => tf.Tensor3D): tf.Tensor3D;
 }
 
 /** A layer's decoding state: tensors (KV cache, recurrent state) and numbers. */
@@ -69,9 +89,13 @@ export interface LanguageModel {
   /**
    * Optional, for attention resolution (LeX): the pre-softmax attention logits of layer `layer` (0-based)
    * for tokens [B, T], shape [B, H, T, T] (query x key), with the model's own position scheme and scale as
-   * in forward; entries above the diagonal are unspecified. Only where capabilities.attentionMaps holds.
+   * its inference computes them at length T (forwardLong's convention where there is one); keys a query
+   * does not see there are -Infinity; entries above the diagonal are unspecified. Only where
+   * capabilities.attentionMaps holds.
    */
   attentionScores?(tokens: tf.Tensor2D, layer: number): tf.Tensor4D;
+  /** Optional activation probes (outlier statistics, activation quantization); see ActivationProbe. */
+  readonly activations?: ActivationProbe;
   /** Model FLOPs per trained token at context T (forward + backward), peer-script convention. */
   flopsPerToken(seq: number): number;
   /**
@@ -116,6 +140,13 @@ export interface ArchitectureSpec {
   name: string;
   description: string;
   paper: string;
+  /**
+   * Set on an ablation row: the registered architecture it varies (one config choice changed, named in
+   * `ablation`). Ablations run when named (or when a paper's reproduction needs them), never by default.
+   */
+  ablationOf?: string;
+  /** What the ablation changes, in words (shown beside its records). */
+  ablation?: string;
   /** Derive this architecture's config from the preset's target size (paper conventions applied). */
   configure(size: SizeSpec, overrides?: Record<string, number | string | boolean>): ModelConfig;
   /** Create the model's parameters in `params` (seeded; or dry, to count them) and return the model. */

@@ -1,6 +1,10 @@
 // LeX (Sun et al. 2023, "A Length-Extrapolatable Transformer"): xPos + blockwise causal attention.
-//   Attn(X) = softmax(xPos↑(Q) xPos↓(K)^T / sqrt(Dh)) V,   xPos: rotation times zeta^(n/512) on q and
-//   its inverse on k, so q_n . k_m carries zeta^((n-m)/512) (see xpos.ts; torchscale XPOS as is).
+//   Attn(X) = softmax(xPos↑(Q) xPos↓(K)^T / sqrt(Dh)) V,   xPos: rotation times zeta^(n/s) on q and
+//   its inverse on k, so q_n . k_m carries zeta^((n-m)/s) (see xpos.ts; torchscale XPOS as is).
+// s = scale_base (mixer option `scaleBase`, recorded): the reference's 512 at its training lengths of
+// 1-2k tokens, scaled with ours as s = min(512, w/2): 16 at tiny (w 32), 64 at small (w 128), 512 at
+// paper (w 2048). A fixed 512 at w 128 leaves the strongest decay in a block at zeta_0^(127/512) ≈ 0.73
+// (xPos nearly idle); the ablation row lex-scale512 keeps it.
 // Training (T <= w, w = the training length cfg.seq) is plain causal attention.
 //
 // Block rule (inference past w: forwardLong, prefill and step): blocks of b = floor(w/2) tokens; a
@@ -19,7 +23,7 @@ import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { addLinear, linear } from './layers.ts';
 import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { matMul } from './ops/matmul/index.ts';
-import { registerArchitecture } from './registry.ts';
+import { ablationOf, registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
 import { cachedConst, numOption } from './tensor-helpers.ts';
@@ -58,18 +62,37 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
 
   // the block rule, one [b x 2b] attention per block: q [B,H,n,b,Dh] at local positions b..2b-1 over
   // keys [B,H,n,2b,Dh] (previous block, own block) at local positions 0..2b-1
+  const inBlocks = (x: tf.Tensor, n: number) => {
+    const [bs, h, t, e] = x.shape as number[];
+    return tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs!, h!, n, b, e!]);
+  };
+  const withPrevious = (x: tf.Tensor, n: number) => {
+    const cur = inBlocks(x, n);
+    const prev = tf.concat([tf.zerosLike(cur.slice([0, 0, 0, 0, 0], [-1, -1, 1, -1, -1])), cur.slice([0, 0, 0, 0, 0], [-1, -1, n - 1, -1, -1])], 2);
+    return tf.concat([prev, cur], 3);
+  };
+  // logits [B,H,n,b,2b] of q, k [B,H,T,Dh], hidden keys at -1e9
+  const blockScores = (q: tf.Tensor, k: tf.Tensor, n: number) =>
+    tf.add(tf.mul(matMul(xpos.apply(inBlocks(q, n), b, false), xpos.apply(withPrevious(k, n), 0, true), false, true), scale), blockMask(n, b));
   const blockwise = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
     const [bs, h, t, e] = q.shape as number[];
     const n = Math.ceil(t! / b);
-    const blocks = (x: tf.Tensor) => tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs!, h!, n, b, e!]);
-    const withPrevious = (x: tf.Tensor) => {
-      const cur = blocks(x);
-      const prev = tf.concat([tf.zerosLike(cur.slice([0, 0, 0, 0, 0], [-1, -1, 1, -1, -1])), cur.slice([0, 0, 0, 0, 0], [-1, -1, n - 1, -1, -1])], 2);
-      return tf.concat([prev, cur], 3);
-    };
-    const scores = tf.add(tf.mul(matMul(xpos.apply(blocks(q), b, false), xpos.apply(withPrevious(k), 0, true), false, true), scale), blockMask(n, b));
-    const o = matMul(tf.softmax(scores), withPrevious(v));
+    const o = matMul(tf.softmax(blockScores(q, k, n)), withPrevious(v, n));
     return o.reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
+  };
+  // the block rule's logits laid out as [B,H,T,T]: query block j's row holds keys (j-1)b .. (j+1)b-1;
+  // -Infinity where the rule hides a key (attention resolution on what inference attends to)
+  const blockLogits = (q: tf.Tensor, k: tf.Tensor): tf.Tensor4D => {
+    const t = q.shape[2]!, n = Math.ceil(t / b);
+    const sc = blockScores(q, k, n);
+    const masked = tf.where(tf.broadcastTo(tf.less(blockMask(n, b), 0), sc.shape), tf.fill(sc.shape, -Infinity), sc);
+    const rows = Array.from({ length: n }, (_, j) => {
+      const block = masked.slice([0, 0, j, 0, 0], [-1, -1, 1, -1, -1]).squeeze([2]); // [B,H,b,2b]
+      const own = j === 0 ? block.slice([0, 0, 0, b], [-1, -1, -1, b]) : block;
+      const left = Math.max(0, (j - 1) * b);
+      return tf.pad(own, [[0, 0], [0, 0], [0, 0], [left, n * b - left - own.shape[3]!]], -Infinity);
+    });
+    return tf.concat(rows, 2).slice([0, 0, 0, 0], [-1, -1, t, t]) as tf.Tensor4D;
   };
   const long = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => (q.shape[2]! <= 2 * b ? causal(q, k, v) : blockwise(q, k, v));
 
@@ -110,11 +133,13 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
       return { q: xpos.apply(q!, start, false, cfg.seq), k: xpos.apply(k!, start, true, cfg.seq), v: v! };
     }, (q, k, v, mask) => out(attend(q, k, v, scale, mask))),
   };
-  // pre-softmax logits [B,H,T,T] of the training-length forward (attention resolution)
+  // pre-softmax logits [B,H,T,T] as inference computes them (attention resolution): the causal forward
+  // up to 2b tokens, the block rule's logits beyond
   return Object.assign(mixer, {
     scores: (x: tf.Tensor3D) => {
       const [q, k] = project(x);
-      return tf.mul(matMul(xpos.apply(q!, 0, false), xpos.apply(k!, 0, true), false, true), scale) as tf.Tensor4D;
+      if (x.shape[1] > 2 * b) return blockLogits(q!, k!);
+      return tf.mul(matMul(xpos.apply(q!, 0, false) as tf.Tensor4D, xpos.apply(k!, 0, true) as tf.Tensor4D, false, true), scale) as tf.Tensor4D;
     },
   });
 };
@@ -133,7 +158,7 @@ export const lex: ArchitectureSpec = {
   description: 'LeX: xPos attention; blockwise causal attention (blocks of half the training length) at inference',
   paper: 'A Length-Extrapolatable Transformer (Sun et al., 2023)',
   configure: (size, overrides = {}): ModelConfig => ({
-    arch: 'lex', ...size, ffn: defaultFfn(size.d), mixer: { scaleBase: 512, ...overrides },
+    arch: 'lex', ...size, ffn: defaultFfn(size.d), mixer: { scaleBase: Math.min(512, size.seq / 2), ...overrides },
   }),
   build: (cfg, params) => Object.assign(withAttentionScores(withStructuredPrompting(new StackedLM(cfg, params, xposAttention, { blockwiseInference: true, attentionMaps: true },
     `blockwise causal attention: blocks of floor(seq/2) tokens, each query sees its own block causally and the previous block (at most seq keys); xPos re-applied within the window`))), {
@@ -142,3 +167,4 @@ export const lex: ArchitectureSpec = {
 };
 
 registerArchitecture(lex);
+registerArchitecture(ablationOf(lex, 'lex-scale512', 'xPos scale_base fixed at the reference\'s 512 whatever the training length', { scaleBase: 512 }));

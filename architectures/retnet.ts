@@ -7,6 +7,13 @@
 // Paper/reference sizes: key dim d, value dim 2d (W_V, W_G: d x 2d; W_O: 2d x d), FFN 2d (SwiGLU, as
 // torchscale's GLU with swish), per-head RMS group norm (eps 1e-6, no weight), xavier init gains 2^-2.5
 // (q, k, v, g) and 2^-1 (out).
+// Heads (mixer option `headRule`, recorded in the config with the resulting `retentionHeads`):
+//   'torchscale' (default): few heads with wide keys. Every torchscale RetNet config (retnet_base d512 /
+//     2 heads ... retnet_65b d8192 / 32 heads) has key head dim d/h = 256; scaled to the preset,
+//     h = max(2, round(d/256)): 2 heads at d32 and d128 (as retnet_base), 3 at d768 (d/h = 256).
+//     (torchscale's value_embed_dim is 1.6875 d, e.g. 864 at d512; we keep the paper's 2d.)
+//   'preset': the preset's attention heads (d/h = 32 at small): the ablation row retnet-preset-heads.
+// The decay rates γ_h = 1 - 2^(-5-h) follow the head count, so fewer heads also means fewer scales.
 import * as tf from '@tensorflow/tfjs';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, linear } from './layers.ts';
@@ -14,13 +21,25 @@ import { splitHeads } from './ops/attention/index.ts';
 import { msrLogDecays, msrScale } from './ops/retention/decay.ts';
 import { msrRetain } from './ops/retention/index.ts';
 import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
-import { registerArchitecture } from './registry.ts';
+import { ablationOf, registerArchitecture } from './registry.ts';
 import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
 import { StackedLM, type MixerFactory } from './stack.ts';
 import { addXavier, linspaceAngles, numOption } from './tensor-helpers.ts';
 
+export const RETNET_HEAD_RULES = ['torchscale', 'preset'] as const;
+
+/** Retention heads under `rule` at width d with the preset's `presetHeads` (see the header). */
+export function retentionHeads(rule: string, d: number, presetHeads: number): number {
+  if (rule === 'preset') return presetHeads;
+  if (rule !== 'torchscale') throw new Error(`unknown RetNet headRule '${rule}'; valid: ${RETNET_HEAD_RULES.join(', ')}`);
+  const h = Math.max(2, Math.round(d / 256));
+  if (d % h !== 0 || (d / h) % 2 !== 0) throw new Error(`RetNet: d ${d} does not split into ${h} heads of even width`);
+  return h;
+}
+
 export const multiScaleRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
-  const { d, heads } = cfg;
+  const { d } = cfg;
+  const heads = numOption(cfg.mixer, 'retentionHeads', cfg.heads);
   const dv = numOption(cfg.mixer, 'valueDim', 2 * d);
   const kd = d / heads, hd = dv / heads;
   const eps = numOption(cfg.mixer, 'normEps', 1e-6);
@@ -71,20 +90,25 @@ export const retnet: ArchitectureSpec = {
   name: 'retnet',
   description: 'RetNet: multi-scale retention (parallel / chunkwise / recurrent), O(1) decoding state',
   paper: 'Retentive Network: A Successor to Transformer for Large Language Models (Sun et al., 2023)',
-  configure: (size, overrides = {}): ModelConfig => ({
-    arch: 'retnet', ...size, ffn: 2 * size.d,
-    mixer: { valueDim: 2 * size.d, form: 'parallel', chunk: 64, ...overrides },
-  }),
+  configure: (size, overrides = {}): ModelConfig => {
+    const headRule = String(overrides.headRule ?? 'torchscale');
+    return {
+      arch: 'retnet', ...size, ffn: 2 * size.d,
+      mixer: { valueDim: 2 * size.d, form: 'parallel', chunk: 64, headRule, retentionHeads: retentionHeads(headRule, size.d, size.heads), ...overrides },
+    };
+  },
   build: (cfg, params) => Object.assign(new StackedLM(cfg, params, multiScaleRetention, { chunkwise: true }), {
     // one state S [B, H, Dk, Dv] per layer, whatever the context
     analyticStateBytes: (_context: number, batch: number) => {
       const dv = numOption(cfg.mixer, 'valueDim', 2 * cfg.d);
+      const h = numOption(cfg.mixer, 'retentionHeads', cfg.heads);
       return {
-        bytes: cfg.layers * cfg.heads * (cfg.d / cfg.heads) * (dv / cfg.heads) * 4 * batch,
-        formula: `layers ${cfg.layers} x H ${cfg.heads} x Dk ${cfg.d / cfg.heads} x Dv ${dv / cfg.heads} x 4 B x batch ${batch} (any context)`,
+        bytes: cfg.layers * h * (cfg.d / h) * (dv / h) * 4 * batch,
+        formula: `layers ${cfg.layers} x H ${h} x Dk ${cfg.d / h} x Dv ${dv / h} x 4 B x batch ${batch} (any context)`,
       };
     },
   }),
 };
 
 registerArchitecture(retnet);
+registerArchitecture(ablationOf(retnet, 'retnet-preset-heads', 'the preset\'s attention heads for retention (d/h = 32 at small) instead of torchscale\'s few wide heads', { headRule: 'preset' }));

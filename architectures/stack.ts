@@ -1,7 +1,7 @@
 // The shared decoder: embedding -> L x [x + mixer(norm(x)); x + ffn(norm(x))] -> norm -> head.
 // Architectures supply only the sequence mixer (torchscale style).
 import * as tf from '@tensorflow/tfjs';
-import type { Capabilities, DecodeState, LanguageModel, LayerState, ModelConfig } from './interface.ts';
+import type { ActivationProbe, Capabilities, DecodeState, LanguageModel, LayerActivations, LayerState, ModelConfig } from './interface.ts';
 import { Params, addLinear, linear, swiglu } from './layers.ts';
 import { embed } from './ops/embedding/index.ts';
 import { rmsNorm } from './ops/norm/index.ts';
@@ -22,6 +22,8 @@ export interface Mixer {
   forwardLong?(x: tf.Tensor3D): tf.Tensor3D;
   /** Optional structured-prompting hooks (architectures/structured.ts); a model offers structured prompting only when every layer has them. */
   structured?: StructuredMixer;
+  /** Optional pre-softmax attention logits [B,H,T,T] for x [B,T,D] (already normalised), as forward computes them. */
+  scores?(x: tf.Tensor3D): tf.Tensor4D;
 }
 
 /**
@@ -59,9 +61,13 @@ export class Block {
     return rmsNorm(x, this.norm1, NORM_EPS) as tf.Tensor3D;
   }
   forward(x: tf.Tensor3D, long = false): tf.Tensor3D {
+    return this.forwardParts(x, long).y;
+  }
+  /** forward, with the mixer's input n (normalised x) and output m: y = ffn(x + m), m = mixer(n). */
+  forwardParts(x: tf.Tensor3D, long = false): { y: tf.Tensor3D; n: tf.Tensor3D; m: tf.Tensor3D } {
     const n = this.mixIn(x);
     const m = long && this.mixer.forwardLong ? this.mixer.forwardLong(n) : this.mixer.forward(n);
-    return this.ffn(tf.add(x, m) as tf.Tensor3D);
+    return { y: this.ffn(tf.add(x, m) as tf.Tensor3D), n, m };
   }
   prefill(x: tf.Tensor3D): { y: tf.Tensor3D; state: LayerState } {
     const { y, state } = this.mixer.prefill(this.mixIn(x));
@@ -91,6 +97,36 @@ export class EmbeddingAndHead {
   }
 }
 
+/**
+ * Blocks over x [B,T,D] as the parallel forward runs them, each output passed through `transform` (layer
+ * numbered from `first`) before the next block reads it, and each layer's activations handed to `seen`.
+ */
+export function probedBlocks(blocks: Block[], x: tf.Tensor3D, first: number, opts: ProbeOptions): tf.Tensor3D {
+  blocks.forEach((b, i) => {
+    const { y, n, m } = b.forwardParts(x);
+    x = opts.transform ? opts.transform(y, first + i) : y;
+    opts.seen?.({ hidden: x, mixer: m, logits: b.mixer.scores ? b.mixer.scores(n) : null });
+  });
+  return x;
+}
+
+export interface ProbeOptions {
+  transform?: (hidden: tf.Tensor3D, layer: number) => tf.Tensor3D;
+  seen?: (a: LayerActivations) => void;
+}
+
+/** The ActivationProbe of a model whose parallel forward is `run(tokens, opts)` (final hidden state) then `logits`. */
+export function activationProbe(run: (tokens: tf.Tensor2D, opts: ProbeOptions) => tf.Tensor3D, logits: (x: tf.Tensor3D) => tf.Tensor3D): ActivationProbe {
+  return {
+    layers(tokens) {
+      const out: LayerActivations[] = [];
+      run(tokens, { seen: (a) => out.push(a) });
+      return out;
+    },
+    forward: (tokens, transform) => logits(run(tokens, { transform })),
+  };
+}
+
 /** FLOPs per token, forward + backward: 6 per weight (non-embedding and head) + 3x the mixing. */
 export function trainingFlops(params: Params, cfg: ModelConfig, mixFlopsPerToken: number): number {
   return 6 * params.count().nonEmbedding + 6 * cfg.d * cfg.vocab + 3 * mixFlopsPerToken;
@@ -102,9 +138,13 @@ export class StackedLM implements LanguageModel {
   readonly blocks: Block[];
   readonly longConvention?: string;
   readonly forwardLong?: (tokens: tf.Tensor2D) => tf.Tensor3D;
+  readonly capabilities: Capabilities;
+  readonly activations: ActivationProbe;
 
   constructor(readonly config: ModelConfig, readonly params: Params, mixer: MixerFactory,
-              readonly capabilities: Capabilities, longConvention?: string) {
+              capabilities: Capabilities, longConvention?: string) {
+    this.capabilities = { ...capabilities, activations: true };
+    this.activations = activationProbe((tokens, opts) => probedBlocks(this.blocks, this.io.embed(tokens), 0, opts), (x) => this.io.logits(x));
     this.io = new EmbeddingAndHead(this.params, config);
     this.blocks = [];
     for (let l = 0; l < config.layers; l++) {

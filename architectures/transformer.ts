@@ -64,14 +64,15 @@ export type ScoringMixer = Mixer & { scores(x: tf.Tensor3D): tf.Tensor4D };
 
 /**
  * Give a StackedLM the optional LanguageModel.attentionScores when every layer's mixer has `scores`
- * (runs the blocks below `layer`, then that layer's scores). Any StackedLM-based architecture can use it.
+ * (runs the blocks below `layer` as forwardLong does, then that layer's scores). Any StackedLM-based
+ * architecture can use it.
  */
 export function withAttentionScores<M extends StackedLM>(lm: M): M {
   if (!lm.blocks.every((b) => typeof (b.mixer as Partial<ScoringMixer>).scores === 'function')) return lm;
   return Object.assign(lm, {
     attentionScores: (tokens: tf.Tensor2D, layer: number): tf.Tensor4D => tf.tidy(() => {
       let x = lm.io.embed(tokens);
-      for (let l = 0; l < layer; l++) x = lm.blocks[l]!.forward(x);
+      for (let l = 0; l < layer; l++) x = lm.blocks[l]!.forward(x, true); // the long-context convention, where there is one
       const b = lm.blocks[layer]!;
       return (b.mixer as ScoringMixer).scores(b.mixIn(x));
     }),

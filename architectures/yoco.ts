@@ -7,6 +7,7 @@
 // Gated retention (YOCO gate_retention.py):
 //   γ_n = logsigmoid(X W_γ)/16,  o_n = sum_{m<=n} exp(G_n - G_m) (q_n . k_m) Dh^-1/2 v_m,  G = cumsum γ
 //   y = (swish(X W_G) ⊙ RMSNorm_1e-5(o)) W_O     (recurrent: S_n = exp(γ_n) S_{n-1} + k_n^T v_n Dh^-1/2)
+//   init: xavier-uniform gains 2^-2.5 (W_Q, W_K, W_V, W_G, W_γ) and 2^-1 (W_O), as YOCO's model_parallel_init.py
 // Prefill runs the self-decoder and the KV projection over the prompt and the cross-decoder only on
 // the positions whose logits are wanted (early exit). Decoding state: each self-decoder layer's O(1)
 // state (retention S [B,H,Dh,Dh], or a window of KV) plus the one global KV, held once.
@@ -21,7 +22,7 @@ import { gatedRetain } from './ops/retention/index.ts';
 import { decayedState, emptyState, retentionStep } from './ops/retention/recurrent.ts';
 import { registerArchitecture } from './registry.ts';
 import { type RetentionMixer, gatedOutput, retentionForm, retentionMixer } from './retention.ts';
-import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, trainingFlops } from './stack.ts';
+import { Block, EmbeddingAndHead, type Mixer, type MixerFactory, NORM_EPS, activationProbe, probedBlocks, trainingFlops } from './stack.ts';
 import { addXavier, linspaceAngles, logSigmoid, numOption, repeatHeads } from './tensor-helpers.ts';
 import { defaultFfn, ropeAttention } from './transformer.ts';
 
@@ -34,7 +35,7 @@ export const gatedRetention = ((p, prefix, _layer, cfg): RetentionMixer => {
   const chunk = numOption(cfg.mixer, 'chunk', 64);
   const wQkvg = addXavier(p, `${prefix}.qkvg`, d, [d, d, d, d], 2 ** -2.5);
   const wGate = addXavier(p, `${prefix}.gt`, d, [heads], 2 ** -2.5);
-  const wOut = addXavier(p, `${prefix}.out`, d, [d], 2 ** -2.5);
+  const wOut = addXavier(p, `${prefix}.out`, d, [d], 2 ** -1);
   const rope = new RotationCache(linspaceAngles(hd, numOption(cfg.mixer, 'ropeTheta', 10000)));
 
   return retentionMixer({
@@ -110,7 +111,7 @@ export class YocoLM implements LanguageModel {
     const selfKind = String(config.mixer.self ?? 'gret');
     const selfMixer = SELF_MIXERS[selfKind];
     if (!selfMixer) throw new Error(`yoco: unknown self-decoder '${selfKind}'; valid: ${Object.keys(SELF_MIXERS).join(', ')}`);
-    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true };
+    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true, activations: true };
     this.kvHeads = numOption(config.mixer, 'kvHeads', heads);
     this.rope = new RotationCache(linspaceAngles(d / heads, numOption(config.mixer, 'ropeTheta', 10000)));
     this.io = new EmbeddingAndHead(params, config);
@@ -130,16 +131,26 @@ export class YocoLM implements LanguageModel {
     return { k: this.rope.rotate(splitHeads(k!, this.kvHeads), start), v: splitHeads(v!, this.kvHeads) };
   }
 
-  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
-  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+  /** f() with the cross-decoder reading kv. */
+  private withKV<T>(kv: GlobalKV, f: () => T): T {
     this.shared = kv;
     try {
-      for (const b of this.cross) y = b.forward(y);
+      return f();
     } finally {
       this.shared = null;
     }
-    return this.io.logits(y);
   }
+
+  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
+  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+    return this.io.logits(this.withKV(kv, () => this.cross.reduce((h, b) => b.forward(h), y)));
+  }
+
+  /** Self-decoder layers, then cross-decoder layers (logits where a mixer has scores: not gated retention, not cross-attention). */
+  readonly activations = activationProbe((tokens, opts) => {
+    const x = probedBlocks(this.self, this.io.embed(tokens), 0, opts);
+    return this.withKV(this.globalKV(x, 0), () => probedBlocks(this.cross, x, this.self.length, opts));
+  }, (x) => this.io.logits(x));
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {
     let x = this.io.embed(tokens);

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { architectureNames, getArchitecture } from '../architectures/index.ts';
+import { getArchitecture, mainArchitectureNames } from '../architectures/index.ts';
 import { disposeReplaced, disposeState } from '../architectures/decode-state.ts';
 import type { LanguageModel, ModelConfig } from '../architectures/interface.ts';
 import { Params } from '../architectures/layers.ts';
@@ -65,7 +65,7 @@ export function benchConfigs(): BenchConfig[] {
     ref('peer-d128-l2', 128, 2, 128),
     ref('peer-d256-l4', 256, 4, 256),
     { ...ref('peer-d768-l12', 768, 12, 2048, 12), onlyWhenNamed: true },
-    ...architectureNames().map((a) => ({ name: `small-${a}`, batch: small.train.batch, config: matchedConfig(getArchitecture(a)!, small, 'params').config })),
+    ...mainArchitectureNames().map((a) => ({ name: `small-${a}`, batch: small.train.batch, config: matchedConfig(getArchitecture(a)!, small, 'params').config })),
   ];
 }
 

@@ -28,6 +28,8 @@ export interface RunOptions {
   cacheDir: string;
   match: 'params' | 'none';
   shard?: { index: number; count: number };
+  /** Only these architectures for a suite (reproduce: what the papers need); every one of `archs` where absent. */
+  pairs?: Record<string, string[]>;
   command: string;
 }
 
@@ -37,10 +39,15 @@ export interface Unit {
   seed: number;
 }
 
-/** All units in a fixed order; a shard i/n takes every n-th one starting at i-1. */
-export function planUnits(o: Pick<RunOptions, 'suites' | 'archs' | 'seeds' | 'shard'>): Unit[] {
+/** All units in a fixed order (restricted to `pairs` where given); a shard i/n takes every n-th one starting at i-1. */
+export function planUnits(o: Pick<RunOptions, 'suites' | 'archs' | 'seeds' | 'shard' | 'pairs'>): Unit[] {
   const all: Unit[] = [];
-  for (const suite of o.suites) for (const arch of o.archs) for (let seed = 0; seed < o.seeds; seed++) all.push({ suite, arch, seed });
+  for (const suite of o.suites) {
+    for (const arch of o.archs) {
+      if (o.pairs && !o.pairs[suite]?.includes(arch)) continue;
+      for (let seed = 0; seed < o.seeds; seed++) all.push({ suite, arch, seed });
+    }
+  }
   return o.shard ? all.filter((_, i) => i % o.shard!.count === o.shard!.index - 1) : all;
 }
 
@@ -52,7 +59,7 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
     ...(previous ?? {}),
     schema: RECORDS_SCHEMA,
     command: o.command,
-    config: { suites: o.suites, archs: o.archs, match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length },
+    config: { suites: o.suites, archs: o.archs, ...(o.pairs ? { pairs: o.pairs } : {}), match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length },
     preset: PRESETS[o.preset],
     suite_settings: Object.fromEntries(o.suites.map((n) => [n, getSuite(n)!.settings?.[o.preset] ?? {}])),
     seeds: Array.from({ length: o.seeds }, (_, i) => i),

@@ -8,9 +8,9 @@ export function invalid(what: string, value: string, valid: readonly string[]): 
   throw new UsageError(`unknown ${what} '${value}'; valid: ${valid.join(', ')}`);
 }
 
-/** Parse a comma list and check every item against the valid names, in any case ('RetNet' is 'retnet'). */
-export function parseNames(what: string, list: string | undefined, valid: readonly string[]): string[] {
-  if (list === undefined) return [...valid];
+/** Parse a comma list and check every item against the valid names, in any case ('RetNet' is 'retnet'); `defaults` when no list is given. */
+export function parseNames(what: string, list: string | undefined, valid: readonly string[], defaults: readonly string[] = valid): string[] {
+  if (list === undefined) return [...defaults];
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError(`empty ${what} list; valid: ${valid.join(', ')}`);
   return names.map((n) => valid.find((v) => v.toLowerCase() === n.toLowerCase()) ?? invalid(what, n, valid));

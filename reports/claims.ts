@@ -1,16 +1,23 @@
 // The claims ledger and the papers' tables, evaluated from a run's records. Each claim holds, fails,
 // is inconclusive (its interval reaches both sides), or is not yet measurable (a suite, architecture or
 // metric does not exist yet: the reason is given). Nothing is ever skipped silently.
+// A verdict needs MIN_SEEDS seeds: with fewer the claim gets 'too few seeds' (the figure is still given).
+// A claim that holds by construction (fixture field by_construction, with the reason) is labelled
+// 'by construction', never 'holds'; if its check fails, it fails. Every verdict states its seeds and interval.
 import { architectureNames } from '../architectures/index.ts';
 import type { ResultRecord } from '../harness/store.ts';
 import { mean, meanCi, powerLawFit, std } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
+import { crossoversFromRecords } from './crossovers.ts';
 import { canonical, combineIntervals, fmt, fmtCi, groupRecords, pairedCompare, type AxisValue, type PairedResult, type SeedSeries } from './aggregate.ts';
 import { formatValue } from './format.ts';
 import { candidates, type AxisPick, type Claim, type ClaimCheck, type DimValue, type Paper, type PaperTable } from './papers.ts';
 import type { Direction, MetricInfo } from '../suites/interface.ts';
 
-export type Verdict = 'holds' | 'fails' | 'inconclusive' | 'not yet measurable';
+export type Verdict = 'holds' | 'fails' | 'inconclusive' | 'not yet measurable' | 'by construction' | 'too few seeds';
+
+/** Seeds a verdict needs. */
+export const MIN_SEEDS = 3;
 
 export interface SideSummary {
   arch: string;
@@ -33,6 +40,8 @@ export interface ClaimResult {
   /** The statistic the verdict rests on (difference, ratio, exponent or value) with its interval. */
   statistic?: { name: string; value: number; ci95: [number, number] | null; method: string };
   expected?: string;
+  /** The seeds the statistic was computed from. */
+  seeds?: number[];
 }
 
 interface Availability {
@@ -201,7 +210,8 @@ export interface EvalContext {
   layers?: number;
 }
 
-export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: EvalContext = {}): ClaimResult {
+/** The measurement behind a claim: its statistic, interval and the verdict the numbers give. */
+function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: EvalContext): ClaimResult {
   const base = { paper: paper.id, claim: claim.id, text: claim.text };
   if (!claim.check) return { ...base, verdict: 'not yet measurable', why: claim.unmeasurable ?? 'no check defined' };
   let c = claim.check;
@@ -236,7 +246,8 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     const f = allEqual ? { exponent: 0, ci95: [0, 0] as [number, number], n: xs.length } : powerLawFit(xs, ys);
     const ci = allEqual ? f.ci95 : f.n > 2 ? f.ci95 : null;
     const { verdict, expected } = bounded(f.exponent, ci, c);
-    return { ...base, verdict, metric, unit, expected: `exponent ${expected}`,
+    const seeds = [...new Set([...a.points.values()].flatMap((p) => [...p.bySeed.keys()]))].sort((x, y) => x - y);
+    return { ...base, verdict, metric, unit, seeds, expected: `exponent ${expected}`,
       statistic: { name: `power-law exponent against ${c.dim}`, value: f.exponent, ci95: ci, method: allEqual ? 'identical at every length' : `least squares on log-log over ${f.n} points` },
       why: `exponent ${fmt(f.exponent)} ${ci ? fmtCi(ci) : '(two points: no interval)'}${noteText()}` };
   }
@@ -246,7 +257,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
     const sum = summary(c.arch, c.where, s);
     const ci = sum.ci95 ?? (deterministic(a.info, c) ? [sum.mean, sum.mean] as [number, number] : null);
     const { verdict, expected } = bounded(sum.mean, ci, c);
-    return { ...base, verdict, metric, unit, a: sum, expected: `value ${expected}`, statistic: { name: 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? 'interval over seeds / items' : 'deterministic') : 'one seed, no interval' },
+    return { ...base, verdict, metric, unit, a: sum, seeds: [...s.values.keys()].sort((x, y) => x - y), expected: `value ${expected}`, statistic: { name: 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? 'interval over seeds / items' : 'deterministic') : 'one seed, no interval' },
       why: `${fmt(sum.mean)} ${fmtCi(ci)}${ci ? '' : ' (one seed, no interval)'}${noteText()}` };
   }
 
@@ -256,7 +267,10 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
   if (!shared.length) return { ...base, verdict: 'not yet measurable', why: `${c.arch} and ${vs} share no measured point of '${metric}'`, metric };
   // Points at floor or ceiling on either side cannot discriminate: left out, and said so.
   const common = shared.filter((k) => !a.points.get(k)!.flagged && !b.points.get(k)!.flagged);
-  if (!common.length) return { ...base, verdict: 'inconclusive', metric, why: `every shared point of '${metric}' is at floor or ceiling on one side or both: not discriminating${noteText()}` };
+  if (!common.length) {
+    const seeds = [...new Set(shared.flatMap((k) => [...a.points.get(k)!.bySeed.keys()].filter((x) => b.points.get(k)!.bySeed.has(x))))].sort((x, y) => x - y);
+    return { ...base, verdict: 'inconclusive', metric, seeds, why: `every shared point of '${metric}' is at floor or ceiling on one side or both: not discriminating${noteText()}` };
+  }
   if (common.length < shared.length) a.notes.push(`${shared.length - common.length} of ${shared.length} points left out: floor/ceiling`);
   const sa = seriesOver(a, common), sb = seriesOver(b, common);
   const A = summary(c.arch, c.where, sa), B = summary(vs, c.vs_where ?? c.where, sb);
@@ -281,7 +295,7 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
       else [ci, method] = [null, 'one seed, no interval'];
     }
     const { verdict, expected } = bounded(value, ci, c);
-    return { ...base, verdict, metric, unit, a: A, b: B, expected: `${c.arch}/${vs} ${expected}`, statistic: { name: `ratio ${c.arch} / ${vs}`, value, ci95: ci, method },
+    return { ...base, verdict, metric, unit, a: A, b: B, seeds, expected: `${c.arch}/${vs} ${expected}`, statistic: { name: `ratio ${c.arch} / ${vs}`, value, ci95: ci, method },
       why: `ratio ${fmt(value)} ${ci ? fmtCi(ci) : '(no interval: run more --seeds)'}${noteText()}` };
   }
 
@@ -303,7 +317,23 @@ export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[
   }
   const withCi = (m: number, ci: [number, number] | null) => (ci ? `${fmt(m)} ${fmtCi(ci)}` : fmt(m));
   const why = `${c.arch} ${withCi(A.mean, A.ci95)} vs ${vs} ${withCi(B.mean, B.ci95)}; difference ${withCi(res.diff, res.ci95)} (${res.why})${noteText()}`;
-  return { ...base, verdict, metric, unit, a: A, b: B, expected, statistic: { name: `difference ${c.arch} - ${vs}`, value: res.diff, ci95: res.ci95, method: res.method }, why };
+  const seeds = [...sa.values.keys()].filter((x) => sb.values.has(x)).sort((x, y) => x - y);
+  return { ...base, verdict, metric, unit, a: A, b: B, seeds, expected, statistic: { name: `difference ${c.arch} - ${vs}`, value: res.diff, ci95: res.ci95, method: res.method }, why };
+}
+
+/**
+ * Evaluate one claim against the run's records: the measurement (measureClaim), then the ledger's rules:
+ * 'by construction' in place of 'holds' where the fixture says so, 'too few seeds' below MIN_SEEDS, and
+ * the seeds and interval named in `why`.
+ */
+export function evaluateClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: EvalContext = {}): ClaimResult {
+  const r = measureClaim(paper, claim, records, ctx);
+  if (r.verdict === 'not yet measurable' || !r.seeds) return r;
+  const seeds = r.seeds;
+  const used = `seeds ${seeds.length ? seeds.join(', ') : 'none'} (${seeds.length}); interval: ${r.statistic?.method ?? 'none'}`;
+  if (claim.by_construction && r.verdict === 'holds') return { ...r, verdict: 'by construction', why: `${r.why}; ${used}; by construction: ${claim.by_construction}` };
+  if (seeds.length < MIN_SEEDS) return { ...r, verdict: 'too few seeds', why: `${r.why}; ${used}; no verdict: it needs at least ${MIN_SEEDS} seeds` };
+  return { ...r, why: `${r.why}; ${used}` };
 }
 
 export interface TableCell {
@@ -380,8 +410,15 @@ export interface PaperResult {
   claims: ClaimResult[];
 }
 
+/** The run's records plus what the report derives from them: efficiency ratios and crossovers against the reference. */
+function withDerived(records: ResultRecord[]): ResultRecord[] {
+  const derived = crossoversFromRecords(records).map((r): ResultRecord => ({ suite: 'efficiency', params: 0, elapsed_s: 0, time: '', ...r, dims: r.dims ?? {} }));
+  return [...records, ...derived];
+}
+
 export function evaluatePaper(p: Paper, records: ResultRecord[], ctx: EvalContext = {}): PaperResult {
-  const claims = p.claims.map((c) => evaluateClaim(p, c, records, ctx));
+  const all = p.claims.some((c) => c.check?.suite === 'efficiency') ? withDerived(records) : records;
+  const claims = p.claims.map((c) => evaluateClaim(p, c, all, ctx));
   const tables = p.tables.map((t) => buildTable(t, records));
   const measurable = claims.filter((c) => c.verdict !== 'not yet measurable').length;
   const missing = [...new Set([...claims.filter((c) => c.verdict === 'not yet measurable').map((c) => c.why), ...tables.filter((t) => t.status !== 'ok').map((t) => t.why!)])];
@@ -403,7 +440,8 @@ export function verdictCounts(results: PaperResult[], preset: string | undefined
   const count = (v: Verdict) => claims.filter((c) => c.verdict === v).length;
   const unmeasurable = count('not yet measurable');
   if (preset === 'tiny') return `smoke run: no verdict (${claims.length - unmeasurable} of ${claims.length} claims evaluated on preset tiny, which only checks that the pipeline runs; ${unmeasurable} not yet measurable)`;
-  return `${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${unmeasurable} not yet measurable`;
+  return `${claims.length} claims: ${count('holds')} hold, ${count('fails')} fail, ${count('inconclusive')} inconclusive, ${count('by construction')} by construction, ` +
+    `${count('too few seeds')} too few seeds (a verdict needs ${MIN_SEEDS}), ${unmeasurable} not yet measurable`;
 }
 
 /** Markdown table text: pipes and newlines escaped, comparison signs as ≤ ≥, other angle brackets backslash-escaped. */

@@ -49,6 +49,8 @@ export interface Claim {
   text: string;
   check?: ClaimCheck;
   unmeasurable?: string;
+  /** Why the claim holds by construction (then labelled so, never 'holds'). */
+  by_construction?: string;
 }
 
 export interface Paper {
@@ -113,18 +115,22 @@ export function paperListing(): { name: string; description: string }[] {
 
 export const candidates = (m: string | string[]): string[] => (Array.isArray(m) ? m : [m]);
 
-/** The suites and architectures a paper's tables and claims need. */
-export function paperNeeds(p: Paper): { suites: string[]; archs: string[] } {
-  const suites = new Set<string>(), archs = new Set<string>();
-  for (const t of p.tables) {
-    suites.add(t.suite);
-    for (const a of t.archs) archs.add(a);
-  }
-  for (const c of p.claims) {
-    if (!c.check) continue;
-    suites.add(c.check.suite);
-    archs.add(c.check.arch);
-    if (c.check.vs) archs.add(c.check.vs);
-  }
-  return { suites: [...suites], archs: [...archs] };
+/**
+ * What a paper's tables and claims need: the suites, the architectures, and per suite the architectures
+ * it must run on (a table's suite on the table's architectures, a claim's suite on its architecture and
+ * the one it is compared with), so that reproduce runs these pairs and not every suite on every architecture.
+ */
+export function paperNeeds(p: Paper): { suites: string[]; archs: string[]; pairs: Record<string, string[]> } {
+  const pairs = new Map<string, Set<string>>();
+  const need = (suite: string, archs: string[]) => {
+    const set = pairs.get(suite) ?? pairs.set(suite, new Set()).get(suite)!;
+    for (const a of archs) set.add(a);
+  };
+  for (const t of p.tables) need(t.suite, t.archs);
+  for (const c of p.claims) if (c.check) need(c.check.suite, [c.check.arch, ...(c.check.vs ? [c.check.vs] : [])]);
+  return {
+    suites: [...pairs.keys()],
+    archs: [...new Set([...pairs.values()].flatMap((s) => [...s]))],
+    pairs: Object.fromEntries([...pairs].map(([suite, archs]) => [suite, [...archs]])),
+  };
 }

@@ -4,11 +4,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { DecodeState, LanguageModel, ModelConfig, SizeSpec } from '../architectures/interface.ts';
-import { getArchitecture } from '../architectures/index.ts';
+import { architectureNames, getArchitecture } from '../architectures/index.ts';
 import { bufferBytes } from '../architectures/decode-state.ts';
 import { Params } from '../architectures/layers.ts';
 import { lambdaInit } from '../architectures/diff.ts';
 import { blockStart } from '../architectures/lex.ts';
+import { emaMatrix } from '../architectures/momentum.ts';
 import { setFastPath } from '../architectures/ops/fast-path.ts';
 import type { YocoLM } from '../architectures/yoco.ts';
 import { countParams } from '../architectures/dry-build.ts';
@@ -37,6 +38,8 @@ const VARIANTS: { name: string; arch: string; size?: Partial<SizeSpec>; mixer?: 
   ...ARCHS.map((arch) => ({ name: arch, arch })),
   { name: 'retnet chunkwise (chunk 4), inputs x10', arch: 'retnet', mixer: { form: 'chunkwise', chunk: 4 }, prepare: scaleMixerInputs },
   { name: 'retnet recurrent', arch: 'retnet', mixer: { form: 'recurrent' } },
+  { name: 'retnet with the preset\'s heads (4 heads)', arch: 'retnet', size: { heads: 4 }, mixer: { headRule: 'preset' } },
+  { name: 'momentum, normalised EMA', arch: 'momentum', mixer: { emaNormalised: true } },
   { name: 'diff with grouped KV (2 heads, 1 kv head)', arch: 'diff', size: { heads: 4 }, mixer: { kvHeads: 1 } },
   { name: 'yoco chunkwise (chunk 4), 4 layers, 1 kv head', arch: 'yoco', size: { layers: 4 }, mixer: { form: 'chunkwise', chunk: 4, kvHeads: 1 } },
   { name: 'yoco sliding-window self-decoder', arch: 'yoco', mixer: { self: 'swa', window: 4 } },
@@ -360,10 +363,21 @@ describe('LeX past the training length', () => {
     m.params.dispose();
   });
 
-  it('exposes its attention logits (xPos) for attention resolution', () => {
+  it('exposes its attention logits (xPos) for attention resolution: causal up to w, the block rule\'s beyond', () => {
     const m = build('lex', size);
     const sc = m.attentionScores!(tokens(1, 8, 3), 1);
     expect(sc.shape).toEqual([1, SIZE.heads, 8, 8]);
+    expect(Array.from(sc.dataSync()).every(Number.isFinite)).toBe(true);
+    // 21 tokens, w 8, blocks of 4: query i sees keys blockStart(i) .. i, the rest is -Infinity
+    const long = m.attentionScores!(tokens(1, 21, 3), 1);
+    const v = long.dataSync();
+    for (let i = 0; i < 21; i++) for (let j = 0; j <= i; j++) {
+      expect(Number.isFinite(v[i * 21 + j]!)).toBe(j >= blockStart(i, 4));
+    }
+    // a visible logit depends on n - m only: the block rule's equals the causal forward's at the same distance
+    const near = m.attentionScores!(tokens(1, 21, 3).slice([0, 12], [1, 8]), 0).dataSync();
+    const far = m.attentionScores!(tokens(1, 21, 3), 0).dataSync();
+    expect(far[(12 + 7) * 21 + 12 + 5]).toBeCloseTo(near[7 * 8 + 5]!, 4);
     m.params.dispose();
   });
 
@@ -387,6 +401,44 @@ describe('paper conventions', () => {
     expect(cfg.heads).toBe(2);
     expect(lambdaInit(0)).toBeCloseTo(0.2, 12);
     expect(lambdaInit(1)).toBeCloseTo(0.8 - 0.6 * Math.exp(-0.3), 12);
+  });
+
+  it('RetNet heads: torchscale\'s d/h = 256 scaled (2 heads at tiny and small, 3 at paper), the ablation row keeps the preset\'s', () => {
+    const heads = (arch: string, preset: string) => getArchitecture(arch)!.configure(PRESETS[preset]!.size).mixer.retentionHeads;
+    expect(['tiny', 'small', 'paper'].map((p) => heads('retnet', p))).toEqual([2, 2, 3]);
+    expect(['tiny', 'small', 'paper'].map((p) => heads('retnet-preset-heads', p))).toEqual(['tiny', 'small', 'paper'].map((p) => PRESETS[p]!.size.heads));
+    expect(getArchitecture('retnet')!.configure(PRESETS.small!.size).mixer.headRule).toBe('torchscale');
+    const small = getArchitecture('retnet')!.configure(PRESETS.small!.size);
+    const m = getArchitecture('retnet')!.build(small, new Params(0, true));
+    // state [B, H, Dk, Dv] = 2 heads x 64 x 128 per layer
+    expect(m.analyticStateBytes!(100, 1).bytes).toBe(small.layers * 2 * 64 * 128 * 4);
+    expect(getArchitecture('retnet-preset-heads')!.ablationOf).toBe('retnet');
+    expect(getArchitecture('retnet-preset-heads')!.configure(PRESETS.small!.size).arch).toBe('retnet-preset-heads');
+  });
+
+  it('LeX scale_base: min(512, T/2) per preset, recorded; the ablation row keeps 512', () => {
+    const sb = (arch: string, preset: string) => getArchitecture(arch)!.configure(PRESETS[preset]!.size).mixer.scaleBase;
+    expect(['tiny', 'small', 'paper'].map((p) => sb('lex', p))).toEqual([16, 64, 512]);
+    expect(['tiny', 'small', 'paper'].map((p) => sb('lex-scale512', p))).toEqual([512, 512, 512]);
+  });
+
+  it('momentum: eta 0.9 with an unnormalised EMA by default, eta 0.5 / 0.99 ablation rows; normalised weights sum to at most 1', () => {
+    expect(getArchitecture('momentum')!.configure(SIZE).mixer).toMatchObject({ eta: 0.9, emaNormalised: false });
+    expect(['momentum-eta0.5', 'momentum-eta0.99'].map((a) => getArchitecture(a)!.configure(SIZE).mixer.eta)).toEqual([0.5, 0.99]);
+    const rowSums = (c: number) => tf.tidy(() => tf.sum(emaMatrix(64, 64, 0.9, c), 1).dataSync() as Float32Array);
+    expect(Math.max(...rowSums(1))).toBeCloseTo(0.9 * (1 - 0.9 ** 63) / 0.1, 3); // unnormalised: up to eta/(1-eta) = 9
+    expect(Math.max(...rowSums(0.1 / 0.9))).toBeLessThanOrEqual(1 + 1e-6);
+  });
+
+  it('YOCO gated retention: output projection xavier gain 2^-1 (the reference), q/k/v/g 2^-2.5', () => {
+    const cfg = getArchitecture('yoco')!.configure(SIZE);
+    const m = getArchitecture('yoco')!.build(cfg, new Params(2));
+    const maxAbs = (n: string) => Math.max(...(m.params.get(n).dataSync() as Float32Array).map(Math.abs));
+    const limit = (gain: number) => gain * Math.sqrt(6 / (SIZE.d + SIZE.d));
+    expect(maxAbs('layers.0.mix.out')).toBeLessThanOrEqual(limit(2 ** -1));
+    expect(maxAbs('layers.0.mix.out')).toBeGreaterThan(0.9 * limit(2 ** -1));
+    expect(maxAbs('layers.0.mix.qkvg')).toBeLessThanOrEqual(limit(2 ** -2.5) * 1.0001);
+    m.params.dispose();
   });
 
   it('RetNet: value dim 2d; YOCO: L/2 self-decoder and L/2 cross-decoder layers', () => {
@@ -443,8 +495,8 @@ describe('paper conventions', () => {
     for (const m of [base, m0, m9]) m.params.dispose();
   });
 
-  it.each(['tiny', 'small'])('matchedConfig puts every architecture within 3%% of the Transformer (%s)', (preset) => {
-    for (const arch of ARCHS) {
+  it.each(['tiny', 'small'])('matchedConfig puts every architecture and ablation row within 3%% of the Transformer (%s)', (preset) => {
+    for (const arch of architectureNames().filter((a) => a !== 'transformer')) {
       const spec = getArchitecture(arch)!;
       const mc = matchedConfig(spec, PRESETS[preset]!, 'params');
       expect(Math.abs(mc.nonEmbedding - mc.target) / mc.target).toBeLessThan(MATCH_TOLERANCE);

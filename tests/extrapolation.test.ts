@@ -40,6 +40,14 @@ describe('extrapolation pieces', () => {
     expect(r[1]).toBeCloseTo(1 / (L * L), 10);
   });
 
+  it('attention resolution leaves hidden keys (-Infinity) out: a flat window of 2 keys gives 1/4, not 1/L^2', () => {
+    const L = 4;
+    const s = new Float32Array(L * L);
+    for (let i = 0; i < L; i++) for (let j = 0; j <= i; j++) s[i * L + j] = i - j < 2 ? 0 : -Infinity;
+    // e = [1, 1, 0, 0]: (1 (1 - 1) + 1 (1 - 0)) / 2^2
+    expect(attentionResolution(s, 1, L)[0]).toBeCloseTo(0.25, 12);
+  });
+
   it('position NLL over windows of T agrees with the harness evaluateBpb', async () => {
     const spec = getArchitecture('transformer')!;
     const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');

@@ -115,8 +115,8 @@ describe('claims', () => {
     const recs = syntheticRecords({ archs: ['transformer', 'retnet'] });
     const retnet = evaluatePaper(loadPapers().find((p) => p.id === 'retnet')!, recs, { layers: 2 });
     const v = Object.fromEntries(retnet.claims.map((c) => [c.claim, c.verdict]));
-    expect(v['state-flat']).toBe('holds'); // constant bytes: exponent 0
-    expect(v['memory-below']).toBe('holds'); // 8192 vs 65536 at the longest context
+    expect(v['state-flat']).toBe('by construction'); // constant bytes: exponent 0, as the design guarantees
+    expect(v['memory-below']).toBe('by construction'); // 8192 vs 65536 at the longest context
     expect(v['latency-flat']).toBe('holds');
     expect(v['bpb-competitive']).toBe('fails'); // retnet's synthetic bpb is ~6% worse, beyond the 5% margin
     expect(v['throughput-above']).toBe('not yet measurable'); // no decode_tokens_per_s in these records

@@ -4,7 +4,7 @@
 // tests say why and skip; CI installs lavapipe, so there they must run.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { architectureNames, getArchitecture } from '../architectures/index.ts';
+import { mainArchitectureNames, getArchitecture } from '../architectures/index.ts';
 import { Params } from '../architectures/layers.ts';
 import { textStream, batches } from '../harness/data/streams.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
@@ -54,10 +54,10 @@ describe.runIf(!('problem' in facts))('training on webgpu', () => {
   // from wasm to webgpu only, never back (a move off webgpu is a synchronous read).
   const refs = new Map<string, Awaited<ReturnType<typeof losses>>>();
   beforeAll(async () => {
-    for (const arch of architectureNames()) refs.set(arch, await losses(arch, 'wasm'));
+    for (const arch of mainArchitectureNames()) refs.set(arch, await losses(arch, 'wasm'));
   }, 600_000);
 
-  for (const arch of architectureNames()) {
+  for (const arch of mainArchitectureNames()) {
     it(`${arch}: ${trainCfg.steps} steps, each loss within ${LOSS_TOLERANCE} relative of wasm's`, async () => {
       const ref = refs.get(arch)!;
       const gpu = await losses(arch, 'webgpu', ref.init);

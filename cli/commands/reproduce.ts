@@ -23,14 +23,21 @@ export const defaultSeeds = (preset: string): number => (preset === 'tiny' ? 1 :
 export interface Plan {
   suites: string[];
   archs: string[];
+  /** Per suite, the architectures some paper needs it on (the units reproduce runs). */
+  pairs: Record<string, string[]>;
   perPaper: { paper: Paper; suites: string[]; archs: string[]; missingSuites: string[]; missingArchs: string[] }[];
 }
 
-/** What to run for these papers: registered suites x registered architectures they need (registry order). */
+/** What to run for these papers: each registered suite on the registered architectures some paper needs it on (registry order). */
 export function plan(papers: Paper[]): Plan {
   const registeredSuites = suiteNames(), registeredArchs = architectureNames();
+  const pairs: Record<string, string[]> = {};
   const perPaper = papers.map((paper) => {
     const needs = paperNeeds(paper);
+    for (const [suite, archs] of Object.entries(needs.pairs)) {
+      if (!registeredSuites.includes(suite)) continue;
+      pairs[suite] = registeredArchs.filter((a) => pairs[suite]?.includes(a) || archs.includes(a));
+    }
     return {
       paper,
       suites: needs.suites.filter((s) => registeredSuites.includes(s)),
@@ -42,7 +49,7 @@ export function plan(papers: Paper[]): Plan {
   const runnable = perPaper.filter((p) => p.suites.length && p.archs.length);
   const suites = registeredSuites.filter((s) => runnable.some((p) => p.suites.includes(s)));
   const archs = registeredArchs.filter((a) => runnable.some((p) => p.archs.includes(a)));
-  return { suites, archs, perPaper };
+  return { suites, archs, pairs: Object.fromEntries(suites.map((s) => [s, (pairs[s] ?? []).filter((a) => archs.includes(a))])), perPaper };
 }
 
 /** One line of paper coverage: how many papers are fully measurable, and what the others lack. */
@@ -78,9 +85,9 @@ export function register(program: Command, out: (s: string) => void): void {
       const t0 = performance.now();
       if (p.suites.length && p.archs.length) {
         const backend = await selectBackend(opts.backend as string);
-        log(`${backendLine(backend)}; running ${p.suites.join(', ')} on ${p.archs.join(', ')}, ${plural(seeds, 'seed')}, preset ${preset}`);
+        log(`${backendLine(backend)}; running what the papers need, ${plural(seeds, 'seed')}, preset ${preset}: ${p.suites.map((s) => `${s} on ${p.pairs[s]!.join(', ')}`).join('; ')}`);
         const result = await run({
-          suites: p.suites, archs: p.archs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
+          suites: p.suites, archs: p.archs, pairs: p.pairs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
           match: 'params', command: process.argv.slice(2).join(' '),
         });
         if (result.interrupted) {

@@ -1,7 +1,7 @@
 // `archbench run [suite...]`: suites x architectures x seeds into a run directory (resumable).
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import { architectureNames } from '../../architectures/index.ts';
+import { architectureNames, mainArchitectureNames } from '../../architectures/index.ts';
 import { suiteNames } from '../../suites/index.ts';
 import { BACKENDS, backendLine, selectBackend } from '../../harness/backend.ts';
 import { loadCorpus } from '../../harness/data/corpus.ts';
@@ -39,7 +39,7 @@ export function register(program: Command, out: (s: string) => void): void {
   program.command('run')
     .description('run suites (all when none named) on architectures (all when none named); resumes in an existing --out')
     .argument('[suite...]', `suites: ${suiteNames().join(', ')}`)
-    .option('--arch <list>', `comma-separated architectures: ${architectureNames().join(', ')}`)
+    .option('--arch <list>', `comma-separated architectures: ${mainArchitectureNames().join(', ')}; ablation rows (run only when named): ${architectureNames().filter((a) => !mainArchitectureNames().includes(a)).join(', ')}`)
     .option('--preset <name>', `one of ${PRESET_NAMES.join(', ')}`, 'small')
     .option('--seeds <n>', 'number of seeds (0..n-1)', '1')
     .addOption(backendOption())
@@ -51,7 +51,7 @@ export function register(program: Command, out: (s: string) => void): void {
     .option('--json', 'print the records as JSON lines when done')
     .action(async (suitesArg: string[], opts: Record<string, string | boolean | undefined>) => {
       const suites = parseNames('suite', suitesArg.length ? suitesArg.join(',') : undefined, suiteNames());
-      const archs = parseNames('architecture', opts.arch as string | undefined, architectureNames());
+      const archs = parseNames('architecture', opts.arch as string | undefined, architectureNames(), mainArchitectureNames());
       const preset = checkPreset(opts.preset as string);
       const seeds = parsePositiveInt('--seeds', opts.seeds as string);
       const shard = opts.shard ? parseShard(opts.shard as string) : undefined;

@@ -64,7 +64,9 @@ export async function positionNll(forward: (t: tf.Tensor2D) => tf.Tensor3D, byte
 /**
  * Attention resolution (Sun et al., LeX): with s[n] the expected pre-softmax score at relative distance n
  * (mean over queries i >= n of S[i, i - n]), R = sum_n e^{s[n]} (e^{s[n]} - e^{s[n+1]}) / (sum_n e^{s[n]})^2
- * over n = 0..L-1 (the last term without a successor). Per head; scores [H, L, L] row-major.
+ * over n = 0..L-1 (the last term without a successor). Per head; scores [H, L, L] row-major. Entries at
+ * -Infinity (keys the inference convention hides, e.g. LeX's blocks) are left out of the mean; a distance
+ * no query sees has e^{s[n]} = 0.
  */
 export function attentionResolution(scores: Float32Array, heads: number, length: number): number[] {
   const out: number[] = [];
@@ -72,10 +74,12 @@ export function attentionResolution(scores: Float32Array, heads: number, length:
     const sum = new Float64Array(length), cnt = new Float64Array(length);
     const base = h * length * length;
     for (let i = 0; i < length; i++) for (let j = 0; j <= i; j++) {
-      sum[i - j] += scores[base + i * length + j]!;
+      const v = scores[base + i * length + j]!;
+      if (v === -Infinity) continue;
+      sum[i - j] += v;
       cnt[i - j]++;
     }
-    const s = Array.from(sum, (v, n) => v / cnt[n]!);
+    const s = Array.from(sum, (v, n) => (cnt[n] ? v / cnt[n]! : -Infinity));
     const m = Math.max(...s);
     const e = s.map((v) => Math.exp(v - m));
     const z = e.reduce((a, b) => a + b, 0);
@@ -177,7 +181,7 @@ export async function resolutionRecords(ctx: SuiteContext, model: LanguageModel,
     means.forEach((v, l) => out.push({ metric: 'attention_resolution', value: v, unit: 'ratio', dims: { length, layer: l } }));
     out.push({
       metric: 'attention_resolution', value: means.reduce((a, b) => a + b, 0) / means.length, unit: 'ratio', dims: { length, layer: 'mean' },
-      note: `mean over ${heads} heads x ${means.length} layers, ${Math.min(s.resolutionWindows, starts.length)} window(s); scores of the full causal forward`,
+      note: `mean over ${heads} heads x ${means.length} layers, ${Math.min(s.resolutionWindows, starts.length)} window(s); the logits inference computes at this length (${conventionOf(model)})`,
     });
   }
   return out;

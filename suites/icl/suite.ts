@@ -147,6 +147,7 @@ export async function evalScaling(model: LanguageModel, s: IclSettings, task: Ic
       const all: ScoredItem[] = [];
       let groups = 1, seen = 0;
       const lists: Pair[][] = sets.flatMap((set, si) => Array.from({ length: s.scaling.permutations }, (_, p) => permutation(set, 'random', seed, 'scaling', n, si, p)));
+      const t0 = performance.now();
       const conventional = mode === 'conventional' ? await scoreConventionalMany(model, lists, o) : [];
       for (let si = 0; si < sets.length; si++) {
         for (let p = 0; p < s.scaling.permutations; p++) {
@@ -169,6 +170,8 @@ export async function evalScaling(model: LanguageModel, s: IclSettings, task: Ic
             1 / task.labels, cellShortcut(items, task.labels)));
         }
       }
+      out.push({ metric: 'scaling_cell_latency', value: (performance.now() - t0) / 1000 / cells.length, unit: 's', dims: { experiment: 'scaling', mode, demos: n },
+        note: `wall time to score one cell (demonstration set x permutation: encode the demonstrations, score its test items), mean over ${cells.length} cells` });
       // structured and conventional records pair by demonstrations: M and the demonstrations seen are
       // derived, so they go in the note and in their own records below, not in dims
       const dims = { mode, demos: n };
