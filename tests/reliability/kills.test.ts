@@ -1,5 +1,6 @@
 // Reliability battery, kills and determinism (issue 18, items 4 and 5), on the whole
-// `reproduce --preset tiny` (every paper, 1 seed: 30 units, ~25 s uninterrupted on 2 idle cores).
+// `reproduce --preset tiny` (every paper, 1 seed: every unit some paper needs; ~25 s uninterrupted on 2
+// idle cores when it was 30 units).
 // - Determinism: two uninterrupted runs, each with its own empty model cache (so both train every model),
 //   give the same records up to what depends on the clock (`comparable` below names it and says why).
 // - Kills: kill -9 at 10 seeded random points (4 during training, 3 in the middle of a records write,
@@ -16,7 +17,8 @@ import { readRecords, unitKey, type ResultRecord } from '../../harness/store.ts'
 import { TIMING_FIELDS, isTimingMeasurement } from '../../reports/merge.ts';
 import { AUTO_CPU_BACKEND, cliProcess, tempDir } from '../helpers.ts';
 
-const UNITS = 30; // 5 suites x 6 architectures x 1 seed
+/** The units a run planned (manifest.json), which every finished run must hold. */
+const plannedUnits = (out: string): number => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).config.units;
 const args = (out: string, cache: string) => ['reproduce', '--preset', 'tiny', '--backend', AUTO_CPU_BACKEND, '--out', out, '--cache', cache];
 
 /** Measured over a time budget (as many samples or decode steps as fit), so what they are differs per run. */
@@ -112,7 +114,8 @@ describe('reproduce --preset tiny: determinism and kill -9', () => {
       expect(done.code, done.err.slice(-2000)).toBe(0);
     }
     const a = readRecords(reference.out), b = readRecords(again.out);
-    expect(new Set(a.map(unitKey)).size).toBe(UNITS);
+    expect(plannedUnits(reference.out)).toBeGreaterThanOrEqual(20);
+    expect(new Set(a.map(unitKey)).size).toBe(plannedUnits(reference.out));
     expect(comparable(b)).toEqual(comparable(a));
     // most records are compared whole, value included
     expect(comparable(a).filter((c) => c.includes('"value":')).length).toBeGreaterThan(a.length / 2);
@@ -141,10 +144,10 @@ describe('reproduce --preset tiny: determinism and kill -9', () => {
 
     const got = readRecords(run.out), want = readRecords(reference.out);
     expect(comparable(got, true)).toEqual(comparable(want, true));
-    expect(new Set(got.map(unitKey)).size).toBe(UNITS);
+    expect(new Set(got.map(unitKey)).size).toBe(plannedUnits(reference.out));
     expect(readFileSync(join(run.out, 'records.jsonl'), 'utf8').endsWith('\n')).toBe(true);
     const manifest = JSON.parse(readFileSync(join(run.out, 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ schema: 1, config: { units: UNITS }, preset: { name: 'tiny' }, backend: AUTO_CPU_BACKEND });
+    expect(manifest).toMatchObject({ schema: 1, config: { units: plannedUnits(reference.out) }, preset: { name: 'tiny' }, backend: AUTO_CPU_BACKEND });
     expect(manifest.resumed).toHaveLength(points.length);
     expect(typeof manifest.end_time).toBe('string');
     expect(reportFiles(run.out)).toEqual(reportFiles(reference.out));
