@@ -17,27 +17,16 @@ import * as tf from '@tensorflow/tfjs';
 import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { addLinear, linear } from './layers.ts';
-import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { attend, attendBlocks, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
-import { cachedConst, numOption } from './tensor-helpers.ts';
+import { numOption } from './tensor-helpers.ts';
 import { defaultFfn, withAttentionScores } from './transformer.ts';
 import { Xpos } from './xpos.ts';
 
 /** First absolute position a query at `pos` may attend to under the block rule (block size b). */
 export const blockStart = (pos: number, b: number): number => Math.max(0, (Math.floor(pos / b) - 1) * b);
-
-/** Additive mask [n, b, 2b] for n query blocks over [previous block; own block]; block 0 has no previous block. */
-function blockMask(n: number, b: number): tf.Tensor {
-  return cachedConst(`lex-block:${n}:${b}`, () => {
-    const m = new Float32Array(n * b * 2 * b);
-    for (let j = 0; j < n; j++) for (let r = 0; r < b; r++) for (let c = 0; c < 2 * b; c++) {
-      if (c > b + r || (j === 0 && c < b)) m[(j * b + r) * 2 * b + c] = -1e9;
-    }
-    return tf.tensor3d(m, [n, b, 2 * b]);
-  });
-}
 
 export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   const { d, heads } = cfg;
@@ -55,20 +44,18 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   // plain causal attention over positions 0..T-1
   const causal = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => causalAttend(xpos.apply(q, 0, false), xpos.apply(k, 0, true), v, scale);
 
-  // the block rule, one [b x 2b] attention per block: q [B,H,n,b,Dh] at local positions b..2b-1 over
-  // keys [B,H,n,2b,Dh] (previous block, own block) at local positions 0..2b-1
+  // the block rule with xPos at block-local positions (centre 2b): a query of block j at b..2b-1, keys of
+  // block j-1 at 0..b-1 and of block j at b..2b-1. Each key is therefore rotated twice: k as its own block
+  // sees it (b + m mod b) and kPrev as the next block does (m mod b); attendBlocks picks per pair.
   const blockwise = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
     const [bs, h, t, e] = q.shape as number[];
     const n = Math.ceil(t! / b);
-    const blocks = (x: tf.Tensor) => tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs!, h!, n, b, e!]);
-    const withPrevious = (x: tf.Tensor) => {
-      const cur = blocks(x);
-      const prev = tf.concat([tf.zerosLike(cur.slice([0, 0, 0, 0, 0], [-1, -1, 1, -1, -1])), cur.slice([0, 0, 0, 0, 0], [-1, -1, n - 1, -1, -1])], 2);
-      return tf.concat([prev, cur], 3);
+    // x [B,H,T,Dh] -> xPos at local positions offset + (p mod b), [B,H,T,Dh] (via blocks [B*H,n,b,Dh])
+    const local = (x: tf.Tensor, offset: number, keys: boolean) => {
+      const blocks = tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs! * h!, n, b, e!]);
+      return xpos.apply(blocks, offset, keys, 2 * b).reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
     };
-    const scores = tf.add(tf.mul(tf.matMul(xpos.apply(blocks(q), b, false), xpos.apply(withPrevious(k), 0, true), false, true), scale), blockMask(n, b));
-    const o = tf.matMul(tf.softmax(scores), withPrevious(v));
-    return o.reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
+    return attendBlocks(local(q, b, false), local(k, b, true), local(k, 0, true), v, scale, b);
   };
   const long = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => (q.shape[2]! <= 2 * b ? causal(q, k, v) : blockwise(q, k, v));
 

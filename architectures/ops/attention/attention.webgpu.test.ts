@@ -2,7 +2,8 @@
 // gradients (dq, dk, dv) within 1e-4 relative: causal with T not a multiple of the tiles, a KV-cache
 // offset (T < S), a decode step (T = 1), no mask, sliding windows, grouped KV (Hk != Hv, as Diff's maps),
 // head dims that are no multiple of 4 (the kernels' vec4 padding), and outputs split over several
-// dispatches; no case leaves a tensor behind. The worst errors go out as a table. Where Dawn finds no
+// dispatches; LeX's blocks against attendBlocksPlain (dq, dk, dkPrev, dv; T no multiple of b, blocks
+// across workgroups, split dispatches); no case leaves a tensor behind. The worst errors go out as a table. Where Dawn finds no
 // adapter the kernel tests say why and skip (CI must run them). The binding plan at a long sequence is
 // checked without a GPU.
 import * as tf from '@tensorflow/tfjs';
@@ -11,9 +12,9 @@ import { selectBackend } from '../../../harness/backend.ts';
 import { startDawn } from '../../../harness/webgpu.ts';
 import { causalMask } from '../../layers.ts';
 import { repeatHeads } from '../../tensor-helpers.ts';
-import { attend, attendCausal } from './index.ts';
-import { attendPlain } from './reference.ts';
-import { attendFusedWebgpu, type MaskStructure } from './webgpu.ts';
+import { attend, attendBlocks, attendCausal } from './index.ts';
+import { attendBlocksPlain, attendPlain } from './reference.ts';
+import { attendBlocksFusedWebgpu, attendFusedWebgpu, type MaskStructure } from './webgpu.ts';
 import { type AttentionShape, planAttention } from './webgpu-plan.ts';
 
 const TOL = 1e-4;
@@ -35,9 +36,22 @@ async function relErr(a: tf.Tensor, b: tf.Tensor): Promise<number> {
 }
 
 type Attention = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.Tensor;
-/** Output and gradients of sum(f(q, k, v) * probe) w.r.t. q, k, v. */
-function valueAndGrads(f: Attention, xs: tf.Tensor[], probe: tf.Tensor): tf.Tensor[] {
-  return tf.tidy(() => [f(xs[0]!, xs[1]!, xs[2]!), ...tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => tf.sum(tf.mul(f(q, k, v), probe)))(xs)]);
+/** Output and gradients of sum(f(...xs) * probe) w.r.t. each of xs. */
+function valueAndGrads(f: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], probe: tf.Tensor): tf.Tensor[] {
+  return tf.tidy(() => [f(...xs), ...tf.grads((...ys: tf.Tensor[]) => tf.sum(tf.mul(f(...ys), probe)))(xs)]);
+}
+
+/**
+ * Values and gradients of `fused` against `reference` at inputs xs (disposed here), each within TOL; one
+ * table row (`names`: the output, then the gradients); no tensor left behind.
+ */
+async function expectAgrees(row: string, names: string[], xs: tf.Tensor[], probe: tf.Tensor, fused: (...xs: tf.Tensor[]) => tf.Tensor, reference: (...xs: tf.Tensor[]) => tf.Tensor, tensorsBefore: number): Promise<void> {
+  const got = valueAndGrads(fused, xs, probe), want = valueAndGrads(reference, xs, probe);
+  const errs = await Promise.all(got.map((g, i) => relErr(g, want[i]!)));
+  table.push(`| ${row} | ${errs.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(', ')} |`);
+  tf.dispose([...xs, ...got, ...want, probe]);
+  for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
 }
 
 interface Case { variant: string; b: number; h: number; hk: number; hv: number; t: number; s: number; dh?: number; dv?: number; window?: number; causal?: boolean; limit?: number }
@@ -53,13 +67,29 @@ async function expectFusedAgrees(c: Case, fused: Attention): Promise<void> {
   const structure: MaskStructure = { causal, window };
   const applies = attendFusedWebgpu(xs[0]!, xs[1]!, xs[2]!, scale, structure, c.limit);
   expect(applies, 'the fused kernel applies').not.toBeNull();
+  tf.dispose(applies!);
   const probe = tf.randomNormal([c.b, c.h, c.t, dv], 0, 1, 'float32', 4);
-  const got = valueAndGrads(fused, xs, probe), want = valueAndGrads(reference, xs, probe);
-  const errs = await Promise.all(got.map((g, i) => relErr(g, want[i]!)));
-  table.push(`| ${c.variant} | B${c.b} H${c.h} Hk${c.hk} Hv${c.hv} T${c.t} S${c.s} Dh${dh} Dv${dv}${window ? ` w${window}` : ''}${c.limit ? ` limit ${c.limit} B` : ''} | ${errs.map((e) => e.toExponential(1)).join(' | ')} |`);
-  tf.dispose([...xs, ...got, ...want, probe, applies!, ...(mask ? [mask] : [])]);
-  for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
-  expect(tf.memory().numTensors).toBe(tensorsBefore);
+  const row = `${c.variant} | B${c.b} H${c.h} Hk${c.hk} Hv${c.hv} T${c.t} S${c.s} Dh${dh} Dv${dv}${window ? ` w${window}` : ''}${c.limit ? ` limit ${c.limit} B` : ''}`;
+  await expectAgrees(row, ['out', 'dq', 'dk', 'dv'], xs, probe, fused as (...xs: tf.Tensor[]) => tf.Tensor, reference as (...xs: tf.Tensor[]) => tf.Tensor, tensorsBefore + (mask ? 1 : 0));
+  mask?.dispose();
+}
+
+interface BlockCase { b: number; h: number; t: number; block: number; dh?: number; dv?: number; limit?: number }
+/** LeX's blocks fused (through the dispatcher, or with a lower binding limit) against attendBlocksPlain. */
+async function expectBlocksAgree(c: BlockCase): Promise<void> {
+  const dh = c.dh ?? 16, dv = c.dv ?? 8, scale = 0.3;
+  const xs = [dh, dh, dh, dv].map((width, seed) => tf.randomNormal([c.b, c.h, c.t, width], 0, 1, 'float32', seed + 1)); // q, k, kPrev, v
+  tf.tidy(() => attendBlocksPlain(xs[0]!, xs[1]!, xs[2]!, xs[3]!, scale, c.block)); // caches its block mask table
+  const tensorsBefore = tf.memory().numTensors - xs.length;
+  const applies = attendBlocksFusedWebgpu(xs[0]!, xs[1]!, xs[2]!, xs[3]!, scale, c.block, c.limit);
+  expect(applies, 'the fused kernel applies').not.toBeNull();
+  tf.dispose(applies!);
+  const probe = tf.randomNormal([c.b, c.h, c.t, dv], 0, 1, 'float32', 4);
+  const fused = c.limit ? (q: tf.Tensor, k: tf.Tensor, p: tf.Tensor, v: tf.Tensor) => attendBlocksFusedWebgpu(q, k, p, v, scale, c.block, c.limit)!
+    : (q: tf.Tensor, k: tf.Tensor, p: tf.Tensor, v: tf.Tensor) => attendBlocks(q, k, p, v, scale, c.block);
+  const row = `LeX blocks | B${c.b} H${c.h} T${c.t} b${c.block} Dh${dh} Dv${dv}${c.limit ? ` limit ${c.limit} B` : ''}`;
+  await expectAgrees(row, ['out', 'dq', 'dk', 'dkPrev', 'dv'], xs, probe, fused as (...xs: tf.Tensor[]) => tf.Tensor,
+    ((q: tf.Tensor, k: tf.Tensor, p: tf.Tensor, v: tf.Tensor) => attendBlocksPlain(q, k, p, v, scale, c.block)) as (...xs: tf.Tensor[]) => tf.Tensor, tensorsBefore);
 }
 
 describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlain (values, dq, dk, dv; 1e-4 relative)', () => {
@@ -67,7 +97,7 @@ describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlai
     await selectBackend('webgpu');
   });
   afterAll(async () => {
-    process.stdout.write(`worst relative errors (fused vs attendPlain)\n| variant | shape | out | dq | dk | dv |\n|---|---|---|---|---|---|\n${table.join('\n')}\n`);
+    process.stdout.write(`worst relative errors (fused vs reference)\n| variant | shape | output and gradients |\n|---|---|---|\n${table.join('\n')}\n`);
     await selectBackend('wasm');
   });
   const viaDispatcher = (c: Case): Attention => (q, k, v) => attendCausal(q, k, v, 0.3, c.window ?? 0);
@@ -94,6 +124,23 @@ describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlai
     const plan = planAttention({ batch: 2, heads: 4, keyHeads: 4, valueHeads: 4, queries: 70, keys: 70, headDim: 8, valueDim: 8 }, c.limit!)!;
     expect(['forward', 'dq', 'dkdv'].map((k) => plan.filter((d) => d.kernel === k).length)).toEqual([2, 1, 2]);
     await expectFusedAgrees(c, (q, k, v) => attendFusedWebgpu(q, k, v, 0.3, { causal: true, window: 0 }, c.limit)!);
+  });
+
+  const blockCases: BlockCase[] = [
+    { b: 2, h: 2, t: 37, block: 8 }, // T no multiple of b; 64-row workgroups span several blocks
+    { b: 1, h: 2, t: 150, block: 48 }, // blocks across workgroups, T no multiple of b
+    { b: 1, h: 3, t: 20, block: 16 }, // T < 2b: block 1 only partly there
+    { b: 1, h: 2, t: 45, block: 7, dh: 6, dv: 5 }, // head dims no multiple of 4
+  ];
+  for (const c of blockCases) it(`LeX blocks: T ${c.t}, b ${c.block}`, () => expectBlocksAgree(c));
+
+  it('LeX blocks: outputs split over dispatches under a lower binding limit', async () => {
+    // q, k, kPrev, v 70 x 8 x 4 heads x 2 = 17,920 B each; dK|dKPrev|dV rows 70 x 24 floats (6,720 B: 2 a dispatch)
+    const shape: AttentionShape = { batch: 2, heads: 4, keyHeads: 4, valueHeads: 4, queries: 70, keys: 70, headDim: 8, valueDim: 8, keyCopies: 2 };
+    const plan = planAttention(shape, 17920)!;
+    expect(['forward', 'dq', 'dkdv'].map((k) => plan.filter((d) => d.kernel === k).length)).toEqual([2, 1, 4]);
+    expect(plan.find((d) => d.kernel === 'forward')!.bindings.map((b) => b.name)).toContain('kPrev');
+    await expectBlocksAgree({ b: 2, h: 4, t: 70, block: 16, dh: 8, dv: 8, limit: 17920 });
   });
 });
 

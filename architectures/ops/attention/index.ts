@@ -4,9 +4,9 @@ import type * as tf from '@tensorflow/tfjs';
 import { MASK_CACHE_LIMIT, cachedCausalMask } from '../../layers.ts';
 import { repeatHeads } from '../../tensor-helpers.ts';
 import { mayNeedGradient } from '../fast-path.ts';
-import { attendPlain, mergeHeadsPlain, splitHeadsPlain } from './reference.ts';
+import { attendBlocksPlain, attendPlain, mergeHeadsPlain, splitHeadsPlain } from './reference.ts';
 import { attendWasm, mergeHeadsWasm, splitHeadsWasm } from './wasm.ts';
-import { attendFusedWebgpu } from './webgpu.ts';
+import { attendBlocksFusedWebgpu, attendFusedWebgpu } from './webgpu.ts';
 
 /**
  * softmax(q k^T * scale + mask) v.  q [B,H,T,Dh], k [B,H,S,Dh], v [B,H,S,Dv] -> [B,H,T,Dv].
@@ -35,6 +35,16 @@ export function attendCausal(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: nu
   const out = attendUnfused(q, kr, vr, scale, mask);
   if (t * s > MASK_CACHE_LIMIT) mask.dispose(); // not cached: built for this call (a recorded op keeps its own clone)
   return out;
+}
+
+/**
+ * LeX's block rule (blocks of b): query i (block floor(i/b)) sees its own block causally and all of the
+ * previous block, i.e. keys blockStart(i) = max(0, (floor(i/b) - 1) b) .. i; it reads keys of its own
+ * block from k and keys of the previous block from kPrev (the same keys, xPos-rotated where the next block
+ * sees them). q, k, kPrev [B,H,T,Dh], v [B,H,T,Dv] -> [B,H,T,Dv]. Fused on webgpu, else as [b x 2b] blocks.
+ */
+export function attendBlocks(q: tf.Tensor, k: tf.Tensor, kPrev: tf.Tensor, v: tf.Tensor, scale: number, b: number): tf.Tensor4D {
+  return attendBlocksFusedWebgpu(q, k, kPrev, v, scale, b) ?? attendBlocksPlain(q, k, kPrev, v, scale, b);
 }
 
 /** The wasm kernel where it applies (a constant mask or none), else the reference. */
