@@ -3,7 +3,9 @@
 // offset (T < S), a decode step (T = 1), no mask, sliding windows, grouped KV (Hk != Hv, as Diff's maps),
 // head dims that are no multiple of 4 (the kernels' vec4 padding), and outputs split over several
 // dispatches; LeX's blocks against attendBlocksPlain (dq, dk, dkPrev, dv; T no multiple of b, blocks
-// across workgroups, split dispatches); no case leaves a tensor behind. The worst errors go out as a table. Where Dawn finds no
+// across workgroups, split dispatches); Diff's fused pairs of maps against the difference of attendPlain's
+// maps (dq, dk, dv, dλ; λ a scalar or per pair, grouped KV, KV-cache offset, a decode step, split
+// dispatches); no case leaves a tensor behind. The worst errors go out as a table. Where Dawn finds no
 // adapter the kernel tests say why and skip (CI must run them). The binding plan at a long sequence is
 // checked without a GPU.
 import * as tf from '@tensorflow/tfjs';
@@ -12,10 +14,11 @@ import { selectBackend } from '../../../harness/backend.ts';
 import { startDawn } from '../../../harness/webgpu.ts';
 import { causalMask } from '../../layers.ts';
 import { repeatHeads } from '../../tensor-helpers.ts';
-import { attend, attendBlocks, attendCausal } from './index.ts';
-import { attendBlocksPlain, attendPlain } from './reference.ts';
+import { attend, attendBlocks, attendCausal, attendDifferential } from './index.ts';
+import { attendBlocksPlain, attendPlain, mapDifferencePlain } from './reference.ts';
 import { attendBlocksFusedWebgpu, attendFusedWebgpu, type MaskStructure } from './webgpu.ts';
-import { type AttentionShape, planAttention } from './webgpu-plan.ts';
+import { type AttentionShape, planAttention, planPairs } from './webgpu-plan.ts';
+import { attendPairFusedWebgpu } from './webgpu-pair.ts';
 
 const TOL = 1e-4;
 
@@ -92,6 +95,29 @@ async function expectBlocksAgree(c: BlockCase): Promise<void> {
     ((q: tf.Tensor, k: tf.Tensor, p: tf.Tensor, v: tf.Tensor) => attendBlocksPlain(q, k, p, v, scale, c.block)) as (...xs: tf.Tensor[]) => tf.Tensor, tensorsBefore);
 }
 
+interface PairCase { variant: string; b: number; pairs: number; hk: number; hv: number; t: number; s: number; dh?: number; dv?: number; perPair?: boolean; limit?: number }
+/** Diff's pairs fused (through the dispatcher, or with a lower binding limit) against the difference of attendPlain's maps. */
+async function expectPairsAgree(c: PairCase): Promise<void> {
+  const dh = c.dh ?? 8, dv = c.dv ?? 16, scale = 0.35, maps = 2 * c.pairs;
+  const xs = [
+    tf.randomNormal([c.b, maps, c.t, dh], 0, 1, 'float32', 1), tf.randomNormal([c.b, c.hk, c.s, dh], 0, 1, 'float32', 2),
+    tf.randomNormal([c.b, c.hv, c.s, dv], 0, 1, 'float32', 3), c.perPair ? tf.randomUniform([c.pairs], 0.2, 0.9, 'float32', 5) : tf.scalar(0.6),
+  ];
+  const mask = causalMask(c.t, c.s);
+  const reference = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, lambda: tf.Tensor) =>
+    mapDifferencePlain(attendPlain(q, repeatHeads(k, maps / c.hk), repeatHeads(v, maps / c.hv), scale, mask), lambda);
+  const fused = c.limit ? (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, lambda: tf.Tensor) => attendPairFusedWebgpu(q, k, v, lambda, scale, c.limit)!
+    : (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, lambda: tf.Tensor) => attendDifferential(q, k, v, lambda, scale);
+  const tensorsBefore = tf.memory().numTensors - xs.length;
+  const applies = tf.tidy(() => [attendPairFusedWebgpu(xs[0]!, xs[1]!, xs[2]!, xs[3]!, scale, c.limit)].filter((o) => o !== null));
+  expect(applies, 'the fused kernel applies').toHaveLength(1);
+  tf.dispose(applies);
+  const probe = tf.randomNormal([c.b, c.pairs, c.t, dv], 0, 1, 'float32', 4);
+  const row = `${c.variant} | B${c.b} P${c.pairs} (maps ${maps}) Hk${c.hk} Hv${c.hv} T${c.t} S${c.s} Dh${dh} Dv${dv} λ ${c.perPair ? '[P]' : 'scalar'}${c.limit ? ` limit ${c.limit} B` : ''}`;
+  await expectAgrees(row, ['out', 'dq', 'dk', 'dv', 'dλ'], xs, probe, fused as (...xs: tf.Tensor[]) => tf.Tensor, reference as (...xs: tf.Tensor[]) => tf.Tensor, tensorsBefore);
+  mask.dispose();
+}
+
 describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlain (values, dq, dk, dv; 1e-4 relative)', () => {
   beforeAll(async () => {
     await selectBackend('webgpu');
@@ -133,6 +159,25 @@ describe.runIf(!dawn)('attention: the fused webgpu kernel agrees with attendPlai
     { b: 1, h: 2, t: 45, block: 7, dh: 6, dv: 5 }, // head dims no multiple of 4
   ];
   for (const c of blockCases) it(`LeX blocks: T ${c.t}, b ${c.block}`, () => expectBlocksAgree(c));
+
+  const pairCases: PairCase[] = [
+    { variant: 'Diff pairs (key map per map, value head per pair)', b: 2, pairs: 2, hk: 4, hv: 2, t: 70, s: 70 },
+    { variant: 'Diff pairs, grouped KV, λ per pair', b: 1, pairs: 4, hk: 4, hv: 2, t: 37, s: 37, perPair: true },
+    { variant: 'Diff pairs, one key map for all, KV-cache offset', b: 1, pairs: 2, hk: 1, hv: 1, t: 30, s: 75 },
+    { variant: 'Diff pairs, decode step', b: 2, pairs: 2, hk: 4, hv: 2, t: 1, s: 40 },
+    { variant: 'Diff pairs, head dims not multiples of 4', b: 1, pairs: 2, hk: 4, hv: 2, t: 45, s: 45, dh: 6, dv: 10 },
+  ];
+  for (const c of pairCases) it(`${c.variant}: T ${c.t}, S ${c.s}`, () => expectPairsAgree(c));
+
+  it('Diff pairs: outputs split over dispatches under a lower binding limit', async () => {
+    // q 2 x 8 maps x 70 x 8 floats = 35,840 B, the limit; forward rows 70 x 34 floats (9,520 B: 3 a dispatch,
+    // 3 dispatches for 8 pairs), dQ rows 70 x 16 (4,480 B: 8 a dispatch), dK|dV rows 70 x 32 (8,960 B: 4 a dispatch)
+    const shape: AttentionShape = { batch: 2, heads: 8, keyHeads: 8, valueHeads: 4, queries: 70, keys: 70, headDim: 8, valueDim: 16 };
+    const plan = planPairs(shape, 35840)!;
+    expect(['forward', 'dq', 'dkdv'].map((k) => plan.filter((d) => d.kernel === k).length)).toEqual([3, 1, 2]);
+    for (const d of plan) for (const b of d.bindings) expect(b.bytes).toBeLessThanOrEqual(35840);
+    await expectPairsAgree({ variant: 'Diff pairs, split dispatches', b: 2, pairs: 4, hk: 8, hv: 4, t: 70, s: 70, limit: 35840 });
+  });
 
   it('LeX blocks: outputs split over dispatches under a lower binding limit', async () => {
     // q, k, kPrev, v 70 x 8 x 4 heads x 2 = 17,920 B each; dK|dKPrev|dV rows 70 x 24 floats (6,720 B: 2 a dispatch)

@@ -41,6 +41,14 @@ export function attendBlocksPlain(q: tf.Tensor, k: tf.Tensor, kPrev: tf.Tensor, 
   return o.reshape([bs!, h!, n * b, v.shape[3]!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]) as tf.Tensor4D;
 }
 
+/** Diff's pairs of maps [B,2P,T,Dv] -> map 2p - λ map 2p+1, [B,P,T,Dv] (λ a scalar or [P]). */
+export function mapDifferencePlain(perMap: tf.Tensor, lambda: tf.Tensor): tf.Tensor4D {
+  const [b, maps, t, dv] = perMap.shape as number[];
+  const pairs = perMap.reshape([b! * (maps! / 2), 2, t! * dv!]); // maps 2p, 2p+1 of pair p
+  const map = (i: number) => pairs.slice([0, i, 0], [-1, 1, -1]).reshape([b!, maps! / 2, t!, dv!]);
+  return tf.sub(map(0), tf.mul(lambda.reshape([1, -1, 1, 1]), map(1))) as tf.Tensor4D;
+}
+
 /** [B, T, H*Dh] -> [B, H, T, Dh]: a reshape and a transpose. */
 export function splitHeadsPlain(x: tf.Tensor, heads: number): tf.Tensor4D {
   const [b, t, d] = x.shape as [number, number, number];

@@ -13,6 +13,7 @@
 // = b (floor((i + offset) / b) - 1) on: the keys of its own block come from k, those of the previous block
 // from kPrev (the same keys, xPos-rotated at the positions the next block sees them at; webgpu.ts), so
 // the shared key tile holds two copies of each key and dK|dV writes a gradient for each copy.
+// Diff's pairs of maps (webgpu-pair-wgsl.ts) share the visibility, the tiles and the query-row skeleton.
 // Workgroups skip the key (query) tiles no row of theirs sees.
 // Rows of q, k, v, dO live as vec4s (head dims zero-padded to a multiple of 4): one shared-memory read per
 // four multiply-adds.
@@ -20,29 +21,39 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { Kernel } from './webgpu-plan.ts';
 
 /** The uniforms every program takes, in this order (webgpu.ts passes their values). */
-const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, blockSize : i32, firstRow : i32, scale : f32,';
+export const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, blockSize : i32, firstRow : i32, scale : f32,';
 
 /** Workgroup width: query rows per workgroup (forward, dQ) or key rows (dK|dV). */
-const ROWS_PER_WORKGROUP = 64;
+export const ROWS_PER_WORKGROUP = 64;
 
 /** Head dims are held as vec4s, zero-padded: Dh -> 4 ceil(Dh / 4) floats. */
-const vec4s = (n: number): number => Math.ceil(n / 4);
+export const vec4s = (n: number): number => Math.ceil(n / 4);
 
-/** Head dims, the shared tile's rows, and the copies of each key (2 with LeX's blocks: k and kPrev). */
-export interface ProgramDims { dh: number; dv: number; tile: number; copies: 1 | 2 }
+/**
+ * What a kernel's (batch x ...) row is: one query head ('heads'), one query head with LeX's two copies of
+ * each key ('blocks': k, kPrev), or one of Diff's pairs of maps (query maps 2p, 2p+1, each with its key map).
+ */
+export type Layout = 'heads' | 'blocks' | 'pairs';
+/** Key rows per key (key tile copies), and query rows per (batch x ...) row. */
+export const keyCopies = (layout: Layout): number => (layout === 'heads' ? 1 : 2);
+const queryMaps = (layout: Layout): number => (layout === 'pairs' ? 2 : 1);
+
+/** Head dims, the shared tile's rows, and the layout. */
+export interface ProgramDims { dh: number; dv: number; tile: number; layout: Layout }
 
 /**
  * Rows of the shared tile that fit the workgroup storage: keys [KEYS, copies x Dh | Dv] (forward, dQ) or
- * queries [QUERIES, Dh|Dv] with L and D (dK|dV); a power of two <= 32.
+ * queries [QUERIES, maps x Dh | Dv] with maps x (L, D) (dK|dV); a power of two <= 32.
  */
-export function tileRows(kernel: Kernel, dh: number, dv: number, copies: 1 | 2, workgroupStorageBytes: number): number {
-  const floatsPerRow = kernel === 'dkdv' ? 4 * (vec4s(dh) + vec4s(dv)) + 2 : 4 * (copies * vec4s(dh) + vec4s(dv));
+export function tileRows(kernel: Kernel, dh: number, dv: number, layout: Layout, workgroupStorageBytes: number): number {
+  const maps = queryMaps(layout);
+  const floatsPerRow = kernel === 'dkdv' ? 4 * (maps * vec4s(dh) + vec4s(dv)) + 2 * maps : 4 * (keyCopies(layout) * vec4s(dh) + vec4s(dv));
   let rows = 32;
   while (rows > 1 && rows * floatsPerRow * 4 + 64 > workgroupStorageBytes) rows /= 2;
   return rows;
 }
 
-const VISIBILITY = `
+export const VISIBILITY = `
 const NEG = -3.0e38;
 // Keys [x, y) that query row i sees.
 fn keySpan(i : i32) -> vec2<i32> {
@@ -78,7 +89,7 @@ fn valueHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.valueHeads + h / 
  * vec4 `at`), zeros from row `end` on; `vectors` (a constant name) set: the tile holds each row as that
  * many vec4s, zero-padded.
  */
-const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string, vectors?: string, at = '') => {
+export const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string, vectors?: string, at = '') => {
   const stride = vectors ? `${vectors} * 4` : width;
   return `
   for (var e = i32(localIndex); e < ${rows} * ${stride}; e += ROWS) {
@@ -94,40 +105,44 @@ const copyTile = (tile: string, source: string, rows: string, width: string, fro
  * WGSL: `n` floats of `source` from `from` into the vec4 array `row` (from its vec4 `at`; the padding
  * stays zero), times `factor`.
  */
-const loadRow = (row: string, source: string, n: string, from: string, factor = '', at = '') =>
+export const loadRow = (row: string, source: string, n: string, from: string, factor = '', at = '') =>
   `for (var d = 0; d < ${n}; d++) { ${row}[${at}d / 4][d % 4] = ${source}[${from} + d]${factor}; }`;
 
 /** WGSL: `n` floats of the vec4 array `row` (from its vec4 `from`; times `factor`) to result from `at`. */
-const storeRow = (row: string, n: string, at: string, factor = '', from = '') =>
+export const storeRow = (row: string, n: string, at: string, factor = '', from = '') =>
   `for (var d = 0; d < ${n}; d++) { result[${at} + d] = ${row}[${from}d / 4][d % 4]${factor}; }`;
 
-/** WGSL constants: head dims (and their vec4 counts), the shared tile's rows (named `tileName`), key copies, the workgroup's rows. */
-const constants = ({ dh, dv, tile, copies }: ProgramDims, tileName: string) =>
-  `const DH = ${dh};\nconst DV = ${dv};\nconst DH4 = ${vec4s(dh)};\nconst DV4 = ${vec4s(dv)};\nconst ${tileName} = ${tile};\nconst COPIES = ${copies};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
+/** WGSL constants: head dims (and their vec4 counts), the shared tile's rows (named `tileName`), key copies, query maps, the workgroup's rows. */
+export const constants = ({ dh, dv, tile, layout }: ProgramDims, tileName: string) =>
+  `const DH = ${dh};\nconst DV = ${dv};\nconst DH4 = ${vec4s(dh)};\nconst DV4 = ${vec4s(dv)};\nconst ${tileName} = ${tile};\nconst COPIES = ${keyCopies(layout)};\nconst MAPS = ${queryMaps(layout)};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
 
 /**
- * Forward and dQ share this: one thread per query row of head bh (its q row, times scale, as vec4s), the
- * key tiles [COPIES x KEYS, Dh] (k's rows, then kPrev's) and [KEYS, Dv] as vec4s in workgroup memory,
- * loaded between barriers over the keys any row of the workgroup sees (tileSpan).
+ * Forward and dQ share this: one thread per query row of (batch x ...) row `unit` (its q row, or with pairs
+ * the rows of maps h and h + 1, times scale, as vec4s in qRow), the key tiles [COPIES x KEYS, Dh] (k's rows
+ * of key head h, then kPrev's, or k's of key head h + 1) and [KEYS, Dv] as vec4s in workgroup memory,
+ * loaded between barriers over the keys any row of the workgroup sees (tileSpan). rowIndex: the row's
+ * index into L and D.
  */
-function queryRowKernel(dims: ProgramDims, body: { state: string; perKey: string; write: string }): string {
-  const { dh, dv, tile, copies } = dims;
-  const previous = copies === 2 ? copyTile('kTile', 'kPrev', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4', 'KEYS * DH4 + ') : '';
+export function queryRowKernel(dims: ProgramDims, body: { state: string; perKey: string; write: string }): string {
+  const { dh, dv, tile, layout } = dims;
+  const second = layout === 'heads' ? '' : copyTile('kTile', layout === 'blocks' ? 'kPrev' : 'k', 'KEYS', 'DH', 'k2Base + j0 * DH', 'j0', 'uniforms.keys', 'DH4', 'KEYS * DH4 + ');
+  const unitHeads = layout === 'pairs' ? '(uniforms.heads / 2)' : 'uniforms.heads';
   return `
 ${constants(dims, 'KEYS')}
-var<workgroup> kTile : array<vec4<f32>, ${copies * tile * vec4s(dh)}>;
+var<workgroup> kTile : array<vec4<f32>, ${keyCopies(layout) * tile * vec4s(dh)}>;
 var<workgroup> vTile : array<vec4<f32>, ${tile * vec4s(dv)}>;
 var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
-fn loadKeyTile(kBase : i32, vBase : i32, j0 : i32) {
-  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4')}${previous}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys', 'DV4')}
+fn loadKeyTile(kBase : i32, k2Base : i32, vBase : i32, j0 : i32) {
+  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4')}${second}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys', 'DV4')}
   workgroupBarrier();
 }
 fn main() {
-  let bh = uniforms.firstRow + i32(workgroupId.y);
-  let b = bh / uniforms.heads;
-  let h = bh - b * uniforms.heads;
+  let unit = uniforms.firstRow + i32(workgroupId.y);
+  let b = unit / ${unitHeads};
+  let h = (unit - b * ${unitHeads}) * MAPS;
   let kBase = keyHeadRow(b, h) * uniforms.keys * DH;
+  let k2Base = keyHeadRow(b, h + MAPS - 1) * uniforms.keys * DH;
   let vBase = valueHeadRow(b, h) * uniforms.keys * DV;
   let row0 = i32(workgroupId.x) * ROWS;
   let row = row0 + i32(localId.x);
@@ -137,18 +152,20 @@ fn main() {
   }
   let span = workgroupUniformLoad(&tileSpan);
   let mine = keySpan(row);
-  let own = ${copies === 2 ? 'ownBlockStart(row)' : '0'};
-  let rowIndex = bh * uniforms.queries + min(row, uniforms.queries - 1);
-  var qRow : array<vec4<f32>, DH4>;
-  ${loadRow('qRow', 'q', 'DH', 'rowIndex * DH', ' * uniforms.scale')}
+  let own = ${layout === 'blocks' ? 'ownBlockStart(row)' : '0'};
+  let rowIndex = unit * uniforms.queries + min(row, uniforms.queries - 1);
+  let qIndex = (b * uniforms.heads + h) * uniforms.queries + min(row, uniforms.queries - 1);
+  var qRow : array<vec4<f32>, MAPS * DH4>;
+  ${loadRow('qRow', 'q', 'DH', 'qIndex * DH', ' * uniforms.scale')}
+  ${layout === 'pairs' ? loadRow('qRow', 'q', 'DH', '(qIndex + uniforms.queries) * DH', ' * uniforms.scale', 'DH4 + ') : ''}
   ${body.state}
   for (var j0 = span.x; j0 < span.y; j0 += KEYS) {
-    loadKeyTile(kBase, vBase, j0);
+    loadKeyTile(kBase, k2Base, vBase, j0);
     if (live) {
       ${body.perKey}
     }
   }
-  let outRow = (bh - uniforms.firstRow) * uniforms.queries + row;
+  let outRow = (unit - uniforms.firstRow) * uniforms.queries + row;
   if (live) {
     ${body.write}
   }
@@ -156,10 +173,10 @@ fn main() {
 }
 
 /** WGSL: the tile row of key j0 + c as query row `row` sees it (with blocks: kPrev's copy before `own`). */
-const keyRow = (copies: 1 | 2, c: string) => (copies === 2 ? `(${c} + select(0, KEYS, j0 + ${c} < own))` : c);
+const keyRow = (layout: Layout, c: string) => (layout === 'blocks' ? `(${c} + select(0, KEYS, j0 + ${c} < own))` : c);
 
 /** WGSL: s = (scale q_i) . k_(j0 + c). */
-const scoreOfKey = (copies: 1 | 2, c: string) => `var s = 0.0; for (var d = 0; d < DH4; d++) { s += dot(qRow[d], kTile[${keyRow(copies, c)} * DH4 + d]); }`;
+const scoreOfKey = (layout: Layout, c: string) => `var s = 0.0; for (var d = 0; d < DH4; d++) { s += dot(qRow[d], kTile[${keyRow(layout, c)} * DH4 + d]); }`;
 
 function forwardCode(dims: ProgramDims): string {
   return queryRowKernel(dims, {
@@ -169,7 +186,7 @@ function forwardCode(dims: ProgramDims): string {
       var tileMax = NEG;
       for (var c = 0; c < KEYS; c++) {
         var x = NEG;
-        if (j0 + c >= mine.x && j0 + c < mine.y) { ${scoreOfKey(dims.copies, 'c')} x = s; }
+        if (j0 + c >= mine.x && j0 + c < mine.y) { ${scoreOfKey(dims.layout, 'c')} x = s; }
         scores[c] = x;
         tileMax = max(tileMax, x);
       }
@@ -204,12 +221,12 @@ function dqCode(dims: ProgramDims): string {
     perKey: `
       for (var c = 0; c < KEYS; c++) {
         if (j0 + c >= mine.x && j0 + c < mine.y) {
-          ${scoreOfKey(dims.copies, 'c')}
+          ${scoreOfKey(dims.layout, 'c')}
           let p = exp(s - logSumExp);
           var dp = 0.0;
           for (var d = 0; d < DV4; d++) { dp += dot(gRow[d], vTile[c * DV4 + d]); }
           let ds = p * (dp - rowDelta);
-          for (var d = 0; d < DH4; d++) { dq[d] += ds * kTile[${keyRow(dims.copies, 'c')} * DH4 + d]; }
+          for (var d = 0; d < DH4; d++) { dq[d] += ds * kTile[${keyRow(dims.layout, 'c')} * DH4 + d]; }
         }
       }`,
     write: storeRow('dq', 'DH', 'outRow * DH', ' * uniforms.scale'),
@@ -222,7 +239,8 @@ function dqCode(dims: ProgramDims): string {
  * query of a later block than the key's reads (and its gradient goes to) the kPrev copy.
  */
 function dkdvCode(dims: ProgramDims): string {
-  const { dh, dv, tile: queries, copies } = dims;
+  const { dh, dv, tile: queries } = dims;
+  const copies = keyCopies(dims.layout);
   return `
 ${constants(dims, 'QUERIES')}
 var<workgroup> qTile : array<vec4<f32>, ${queries * vec4s(dh)}>;
@@ -298,13 +316,14 @@ const INPUTS: Record<Kernel, string[]> = {
  * last input is kPrev, and dK|dV writes [dK, dKPrev, dV].
  */
 export function fusedProgram(kernel: Kernel, dims: ProgramDims, rows: number, length: number): WebGPUProgram {
-  const { dh, dv, tile, copies } = dims;
+  const { dh, dv, tile, layout } = dims;
+  const copies = keyCopies(layout);
   const width = { forward: dv + 1, dq: dh, dkdv: copies * dh + dv }[kernel];
   const code = { forward: forwardCode, dq: dqCode, dkdv: dkdvCode }[kernel];
   return {
     variableNames: copies === 2 ? [...INPUTS[kernel], 'kPrev'] : INPUTS[kernel],
     outputShape: [rows, length, width],
-    shaderKey: `fusedAttention_${kernel}_${dh}_${dv}_${tile}_${copies}`,
+    shaderKey: `fusedAttention_${kernel}_${dh}_${dv}_${tile}_${layout}`,
     dispatchLayout: { x: [1], y: [0], z: [2] },
     dispatch: [Math.ceil(length / ROWS_PER_WORKGROUP), rows, 1],
     workgroupSize: [ROWS_PER_WORKGROUP, 1, 1],

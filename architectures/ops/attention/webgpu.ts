@@ -6,7 +6,7 @@
 // head floor(h / (H/Hk)) and value head floor(h / (H/Hv))). Outputs go in dispatches over (batch x head)
 // rows that each bind less than the device's maxStorageBufferBindingSize (webgpu-plan.ts).
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { GradFunc } from '../custom-grad.ts';
 import { fastPathEnabled } from '../fast-path.ts';
 import { type AttentionShape, type Dispatch, type Kernel, headGroups, planAttention } from './webgpu-plan.ts';
@@ -18,7 +18,8 @@ import { type ProgramDims, fusedProgram, tileRows } from './webgpu-wgsl.ts';
  */
 export interface MaskStructure { causal: boolean; window: number; block?: number }
 
-function attentionShape(q: tf.Tensor, keys: tf.Tensor[], v: tf.Tensor): AttentionShape | null {
+/** The shapes the kernels take (float32, rank 4, KV heads dividing the query heads), else null. */
+export function attentionShape(q: tf.Tensor, keys: tf.Tensor[], v: tf.Tensor): AttentionShape | null {
   const k = keys[0]!;
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4 || keys.some((x) => x.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, k.shape))) return null;
   if (q.dtype !== 'float32' || v.dtype !== 'float32') return null;
@@ -33,12 +34,27 @@ function attentionShape(q: tf.Tensor, keys: tf.Tensor[], v: tf.Tensor): Attentio
   };
 }
 
+/** The webgpu backend where the kernels may run (fast paths on, backend webgpu), else null. */
+export function fusedBackend(): WebGPUBackend | null {
+  return fastPathEnabled() && tf.getBackend() === 'webgpu' ? (tf.backend() as unknown as WebGPUBackend) : null;
+}
+
+/** The uniforms of every program (webgpu-wgsl.ts's UNIFORMS), for the dispatch whose rows start at `first`. */
+export const programUniforms = (s: AttentionShape, groups: number, mask: MaskStructure, scale: number) => (first: number) => [
+  ...[s.queries, s.keys, s.heads, s.keyHeads, s.valueHeads, groups, mask.causal ? 1 : 0, s.keys - s.queries, mask.window, mask.block ?? 0, first]
+    .map((x) => ({ type: 'int32', data: [x] })),
+  { type: 'float32', data: [scale] },
+];
+
+/** The program of `kernel` over `rows` rows of `length` (fusedProgram, or the pairs' pairProgram). */
+export type ProgramOf = (kernel: Kernel, dims: ProgramDims, rows: number, length: number) => WebGPUProgram;
+
 /** Run `kernel` over the plan's dispatches; each output [count, length, width] is cut into column blocks. */
-function runDispatches(be: WebGPUBackend, kernel: Kernel, dispatches: Dispatch[], inputs: tf.Tensor[], length: number,
+export function runDispatches(be: WebGPUBackend, programOf: ProgramOf, kernel: Kernel, dispatches: Dispatch[], inputs: tf.Tensor[], length: number,
   uniforms: (first: number) => { type: string; data: number[] }[], dims: ProgramDims, columns: number[]): tf.Tensor[] {
   const blocks: tf.Tensor[][] = columns.map(() => []);
   for (const d of dispatches.filter((x) => x.kernel === kernel)) {
-    const info = be.runWebGPUProgram(fusedProgram(kernel, dims, d.count, length), inputs, 'float32', uniforms(d.first));
+    const info = be.runWebGPUProgram(programOf(kernel, dims, d.count, length), inputs, 'float32', uniforms(d.first));
     const packed = tf.engine().makeTensorFromTensorInfo(info);
     const parts = columns.length === 1 ? [packed] : tf.split(packed, columns, 2);
     parts.forEach((p, i) => blocks[i]!.push(p));
@@ -67,27 +83,24 @@ export function attendBlocksFusedWebgpu(q: tf.Tensor, k: tf.Tensor, kPrev: tf.Te
 
 /** keys: [k] or, with blocks, [k, kPrev]. */
 function fusedAttention(q: tf.Tensor, keys: tf.Tensor[], v: tf.Tensor, scale: number, mask: MaskStructure, bindingLimit?: number): tf.Tensor4D | null {
-  if (!fastPathEnabled() || tf.getBackend() !== 'webgpu') return null;
+  const be = fusedBackend();
   const shape = attentionShape(q, keys, v);
-  if (!shape) return null;
-  const be = tf.backend() as unknown as WebGPUBackend;
+  if (!be || !shape) return null;
   const plan = planAttention(shape, Math.min(bindingLimit ?? Infinity, be.device.limits.maxStorageBufferBindingSize));
   if (!plan) return null;
   const { batch: b, heads: h, queries: t, keys: s, headDim: dh, valueDim: dv, keyHeads, valueHeads } = shape;
   const copies = keys.length as 1 | 2;
   const groups = headGroups(shape)!;
   const storage = be.device.limits.maxComputeWorkgroupStorageSize;
-  const keyDims: ProgramDims = { dh, dv, copies, tile: tileRows('forward', dh, dv, copies, storage) };
-  const queryDims: ProgramDims = { dh, dv, copies, tile: tileRows('dkdv', dh, dv, copies, storage) };
-  const uniforms = (first: number) => [
-    ...[t, s, h, keyHeads, valueHeads, groups, mask.causal ? 1 : 0, s - t, mask.window, mask.block ?? 0, first].map((x) => ({ type: 'int32', data: [x] })),
-    { type: 'float32', data: [scale] },
-  ];
+  const layout = copies === 2 ? 'blocks' : 'heads';
+  const keyDims: ProgramDims = { dh, dv, layout, tile: tileRows('forward', dh, dv, layout, storage) };
+  const queryDims: ProgramDims = { dh, dv, layout, tile: tileRows('dkdv', dh, dv, layout, storage) };
+  const uniforms = programUniforms(shape, groups, mask, scale);
 
   const fused = tf.customGrad(((...args: unknown[]) => {
     const save = args.pop() as (t: tf.Tensor[]) => void;
     const [qs, ks, vs, ...previous] = args as tf.Tensor[];
-    const [o, lse] = runDispatches(be, 'forward', plan, [qs!, ks!, vs!, ...previous], t, uniforms, keyDims, [dv, 1]);
+    const [o, lse] = runDispatches(be, fusedProgram, 'forward', plan, [qs!, ks!, vs!, ...previous], t, uniforms, keyDims, [dv, 1]);
     const out = o!.reshape([b, h, t, dv]);
     save([qs!, ks!, vs!, ...previous, out, lse!]);
     return {
@@ -97,8 +110,8 @@ function fusedAttention(q: tf.Tensor, keys: tf.Tensor[], v: tf.Tensor, scale: nu
         const [so, sl] = rest.splice(-2) as [tf.Tensor, tf.Tensor];
         const delta = tf.sum(tf.mul(dy, so), -1);
         const inputs = [sq!, sk!, sv!, dy, sl, delta, ...rest];
-        const [dq] = runDispatches(be, 'dq', plan, inputs, t, uniforms, keyDims, [dh]);
-        const dkdv = runDispatches(be, 'dkdv', plan, inputs, s, uniforms, queryDims, [...Array<number>(copies).fill(dh), dv]);
+        const [dq] = runDispatches(be, fusedProgram, 'dq', plan, inputs, t, uniforms, keyDims, [dh]);
+        const dkdv = runDispatches(be, fusedProgram, 'dkdv', plan, inputs, s, uniforms, queryDims, [...Array<number>(copies).fill(dh), dv]);
         // groups g of one key (value) head are consecutive: sum them
         const perHead = (x: tf.Tensor, headCount: number, width: number) => x.reshape([b, headCount, groups / headCount, s, width]).sum(2);
         const [dk, dkPrev] = dkdv.slice(0, copies).map((x) => perHead(x, keyHeads, dh));
