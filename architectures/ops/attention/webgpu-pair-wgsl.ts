@@ -1,7 +1,9 @@
 // The WGSL programs of Diff's fused pair of maps (webgpu-pair.ts): per pair p (query maps 2p, 2p+1 of q
 // [B,2P,T,Dh], key maps k [B,Hk,S,Dh] as for any query map, value head v [B,Hv,S,Dv] shared by the pair),
 //   O = (softmax(s1) - λ_p softmax(s2)) V,   s1 = scale q1 k1^T, s2 = scale q2 k2^T (+ the causal mask)
-// with two online-softmax states (m1, l1, o1), (m2, l2, o2) over the same key tiles (webgpu-wgsl.ts):
+// with two online-softmax states (m, l as vec2s; o1, o2) over the same key tiles (webgpu-wgsl.ts), key by
+// key, rescaling only when a running max grows (a per-tile max over a private score array, as the single
+// map's forward does, took lavapipe's LLVM 200-380 s to compile for two maps; this takes 10 s):
 //   forward  O = o1 / l1 - λ o2 / l2,  O2 = o2 / l2,  L1, L2 (the log-sum-exps)  -> [B*P, T, 2 Dv + 2]
 //   backward dp_ij = dO_i . v_j,  D1_i = dO_i . O1_i = dO_i . (O_i + λ O2_i),  D2_i = dO_i . O2_i,
 //            dS1_ij = P1_ij (dp_ij - D1_i),  dS2_ij = -λ P2_ij (dp_ij - D2_i),
@@ -20,51 +22,34 @@ const pairScores = `var s1 = 0.0; var s2 = 0.0;
 
 function forwardCode(dims: ProgramDims): string {
   return queryRowKernel(dims, {
-    state: 'var o1 : array<vec4<f32>, DV4>; var o2 : array<vec4<f32>, DV4>; var m1 = NEG; var l1 = 0.0; var m2 = NEG; var l2 = 0.0;',
+    state: 'var o1 : array<vec4<f32>, DV4>; var o2 : array<vec4<f32>, DV4>; var m = vec2<f32>(NEG, NEG); var l = vec2<f32>(0.0, 0.0); // (map 1, map 2)',
     perKey: `
-      var scores1 : array<f32, KEYS>;
-      var scores2 : array<f32, KEYS>;
-      var max1 = NEG;
-      var max2 = NEG;
       for (var c = 0; c < KEYS; c++) {
-        var x1 = NEG;
-        var x2 = NEG;
-        if (j0 + c >= mine.x && j0 + c < mine.y) { ${pairScores} x1 = s1; x2 = s2; }
-        scores1[c] = x1;
-        scores2[c] = x2;
-        max1 = max(max1, x1);
-        max2 = max(max2, x2);
-      }
-      if (max1 > NEG) { // both maps see the same keys
-        let new1 = max(m1, max1);
-        let new2 = max(m2, max2);
-        let rescale1 = exp(m1 - new1);
-        let rescale2 = exp(m2 - new2);
-        l1 *= rescale1;
-        l2 *= rescale2;
-        for (var d = 0; d < DV4; d++) { o1[d] *= rescale1; o2[d] *= rescale2; }
-        for (var c = 0; c < KEYS; c++) {
-          if (scores1[c] > NEG) {
-            let p1 = exp(scores1[c] - new1);
-            let p2 = exp(scores2[c] - new2);
-            l1 += p1;
-            l2 += p2;
-            for (var d = 0; d < DV4; d++) { o1[d] += p1 * vTile[c * DV4 + d]; o2[d] += p2 * vTile[c * DV4 + d]; }
+        if (j0 + c >= mine.x && j0 + c < mine.y) {
+          ${pairScores}
+          let x = vec2<f32>(s1, s2);
+          if (any(x > m)) { // a new running max: rescale what is summed so far
+            let mNew = max(m, x);
+            let rescale = exp(m - mNew);
+            l *= rescale;
+            for (var d = 0; d < DV4; d++) { o1[d] *= rescale.x; o2[d] *= rescale.y; }
+            m = mNew;
           }
+          let p = exp(x - m);
+          l += p;
+          for (var d = 0; d < DV4; d++) { o1[d] += p.x * vTile[c * DV4 + d]; o2[d] += p.y * vTile[c * DV4 + d]; }
         }
-        m1 = new1;
-        m2 = new2;
       }`,
     write: `
     let lambda = lambdas[h / 2];
     let at = outRow * (2 * DV + 2);
     for (var d = 0; d < DV; d++) {
-      let second = o2[d / 4][d % 4] / l2;
-      result[at + d] = o1[d / 4][d % 4] / l1 - lambda * second;
+      let second = o2[d / 4][d % 4] / l.y;
+      result[at + d] = o1[d / 4][d % 4] / l.x - lambda * second;
       result[at + DV + d] = second;
     }
-    result[at + 2 * DV] = m1 + log(l1);
-    result[at + 2 * DV + 1] = m2 + log(l2);`,
+    result[at + 2 * DV] = m.x + log(l.x);
+    result[at + 2 * DV + 1] = m.y + log(l.y);`,
   });
 }
 
@@ -127,6 +112,7 @@ fn main() {
   let key = min(j, uniforms.keys - 1);
   if (localIndex == 0u) { tileSpan = querySpan(j0, min(j0 + ROWS, uniforms.keys)); }
   let span = workgroupUniformLoad(&tileSpan);
+  let seen = querySpan(key, key + 1); // the queries that see key j
   var kScaled : array<vec4<f32>, 2 * DH4>;
   var vVec : array<vec4<f32>, DV4>;
   ${loadRow('kScaled', 'k', 'DH', '(keyHeadRow(b, h) * uniforms.keys + key) * DH', ' * uniforms.scale')}
@@ -139,7 +125,7 @@ fn main() {
     loadQueryTile((b * uniforms.heads + h) * uniforms.queries + i0, unit * uniforms.queries + i0, i0);
     if (live) {
       for (var c = 0; c < QUERIES; c++) {
-        if (i0 + c < uniforms.queries && sees(i0 + c, j)) {
+        if (i0 + c >= seen.x && i0 + c < seen.y) {
           var s1 = 0.0;
           var s2 = 0.0;
           for (var d = 0; d < DH4; d++) { s1 += dot(qTile[c * DH4 + d], kScaled[d]); s2 += dot(qTile[(QUERIES + c) * DH4 + d], kScaled[DH4 + d]); }

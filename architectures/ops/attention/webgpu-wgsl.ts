@@ -68,10 +68,6 @@ fn keySpan(i : i32) -> vec2<i32> {
 fn ownBlockStart(i : i32) -> i32 {
   return ((i + uniforms.causalOffset) / uniforms.blockSize) * uniforms.blockSize;
 }
-fn sees(i : i32, j : i32) -> bool {
-  let span = keySpan(i);
-  return j >= span.x && j < span.y;
-}
 // Queries [x, y) that see some key of [j0, j1).
 fn querySpan(j0 : i32, j1 : i32) -> vec2<i32> {
   if (uniforms.causal == 0) { return vec2<i32>(0, uniforms.queries); }
@@ -267,6 +263,7 @@ fn main() {
   let vRow = valueHeadRow(b, g * headsPerGroup) * uniforms.keys + key;
   if (localIndex == 0u) { tileSpan = querySpan(j0, min(j0 + ROWS, uniforms.keys)); }
   let span = workgroupUniformLoad(&tileSpan);
+  let seen = querySpan(key, key + 1); // the queries that see key j
   var kScaled : array<vec4<f32>, COPIES * DH4>;
   var vVec : array<vec4<f32>, DV4>;
   ${loadRow('kScaled', 'k', 'DH', 'kRow * DH', ' * uniforms.scale')}
@@ -280,7 +277,7 @@ fn main() {
       loadQueryTile(bh, i0);
       if (live) {
         for (var c = 0; c < QUERIES; c++) {
-          if (i0 + c < uniforms.queries && sees(i0 + c, j)) {
+          if (i0 + c >= seen.x && i0 + c < seen.y) {
             let copy = ${copies === 2 ? 'select(0, DH4, j < ownBlockStart(i0 + c))' : '0'};
             var s = 0.0;
             for (var d = 0; d < DH4; d++) { s += dot(qTile[c * DH4 + d], kScaled[copy + d]); }
