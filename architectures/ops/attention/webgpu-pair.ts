@@ -11,7 +11,7 @@ import type { GradFunc } from '../custom-grad.ts';
 import { planPairs } from './webgpu-plan.ts';
 import { pairProgram } from './webgpu-pair-wgsl.ts';
 import { type ProgramDims, tileRows } from './webgpu-wgsl.ts';
-import { attentionShape, fusedBackend, programUniforms, runDispatches } from './webgpu.ts';
+import { attentionShape, fusedBackend, programUniforms, runDispatches, sumConsecutive } from './webgpu.ts';
 
 /** The fused pair where it applies (as attendFusedWebgpu; λ float32 of size 1 or P), else null. */
 export function attendPairFusedWebgpu(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, lambda: tf.Tensor, scale: number, bindingLimit?: number): tf.Tensor4D | null {
@@ -43,8 +43,8 @@ export function attendPairFusedWebgpu(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, 
         const dq = runDispatches(be, pairProgram, 'dq', plan, inputs, t, uniforms, keyDims, [dh, dh]);
         const [dk1, dk2, dvPairs] = runDispatches(be, pairProgram, 'dkdv', plan, inputs, s, uniforms, queryDims, [dh, dh, dv]);
         // [B*P, 2, T|S, Dh] is [B, 2P, T|S, Dh]: per query map; maps of one key map (pairs of one value head) are consecutive
-        const dk = tf.stack([dk1!, dk2!], 1).reshape([b, keyHeads, maps / keyHeads, s, dh]).sum(2);
-        const dvHeads = dvPairs!.reshape([b, valueHeads, pairs / valueHeads, s, dv]).sum(2);
+        const dk = sumConsecutive(tf.stack([dk1!, dk2!], 1), b, keyHeads, maps / keyHeads, s, dh);
+        const dvHeads = sumConsecutive(dvPairs!, b, valueHeads, pairs / valueHeads, s, dv);
         return [tf.stack(dq, 1).reshape(sq.shape), dk, dvHeads, tf.neg(tf.sum(delta2, [0, 2]))];
       }),
     };
