@@ -211,4 +211,16 @@ describe('attention: the fused webgpu kernel binds no buffer past the device lim
     for (const d of plan) for (const b of d.bindings) expect(b.bytes).toBeLessThanOrEqual(h200Limit);
     expect(planAttention(paperShape(64), 128 * 2 ** 20)).toBeNull(); // lavapipe's 128 MiB: q alone is 768 MiB
   });
+
+  it("Diff's pairs at d768 (6 pairs, 12 maps of Dh 64, values 128), T 32768, B 8: every binding fits, every pair row covered", () => {
+    const shape: AttentionShape = { batch: 8, heads: 12, keyHeads: 12, valueHeads: 6, queries: 32768, keys: 32768, headDim: 64, valueDim: 128 };
+    const plan = planPairs(shape, h200Limit)!;
+    expect(plan).not.toBeNull();
+    for (const d of plan) for (const b of d.bindings) expect(b.bytes, `${d.kernel} ${b.name}`).toBeLessThanOrEqual(h200Limit);
+    for (const kernel of ['forward', 'dq', 'dkdv'] as const) {
+      expect(plan.filter((d) => d.kernel === kernel).reduce((n, d) => n + d.count, 0)).toBe(8 * 6);
+    }
+    // the largest binding is O(T (2 Dv + 2)): the forward's O|O2|L1|L2, 48 rows of 32768 x 258 floats (1.6 GB)
+    expect(Math.max(...plan.flatMap((d) => d.bindings.map((b) => b.bytes)))).toBe(8 * 6 * 32768 * 258 * 4);
+  });
 });
