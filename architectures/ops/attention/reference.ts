@@ -23,9 +23,9 @@ function blockMask(n: number, b: number): tf.Tensor {
 
 /**
  * LeX's block rule as one [b x 2b] attention per block of b queries: q [B,H,T,Dh] in n = ceil(T/b) blocks
- * [B*H,n,b,Dh] (rank 4: tfjs-webgpu has no rank-5 kernels) over keys [B*H,n,2b,Dh] = [kPrev's rows of the
- * previous block; k's rows of the own block] (block 0 has no previous block), causal within the own block;
- * v [B,H,T,Dv] likewise. -> [B,H,T,Dv].
+ * [B*H,n,b,Dh] over keys [B*H,n,2b,Dh] = [kPrev's rows of the previous block; k's rows of the own block]
+ * (block 0 has no previous block), causal within the own block; v [B,H,T,Dv] likewise. -> [B,H,T,Dv].
+ * Rank 4: a rank-5 form of it failed on webgpu in the tests (a WGSL error: tfjs-webgpu has no vec5).
  */
 export function attendBlocksPlain(q: tf.Tensor, k: tf.Tensor, kPrev: tf.Tensor, v: tf.Tensor, scale: number, b: number): tf.Tensor4D {
   const [bs, h, t] = q.shape as number[];
