@@ -5,4 +5,5 @@ import './needle/suite.ts';
 import './icl/suite.ts';
 import './efficiency/suite.ts';
 import './forgetting/suite.ts';
+import './selfimprove/suite.ts';
 export * from './registry.ts';

@@ -1,0 +1,46 @@
+// The selfimprove suite's settings per preset (plain data; the manifest records them).
+import { TASK_ADAMW, type TaskTraining } from '../tasks/training.ts';
+import type { CrescentSettings } from './crescent.ts';
+
+export interface SelfImproveSettings {
+  /** Operand digits of the addition task. */
+  digits: number;
+  /** The base model: the text checkpoint trained on the text mixture with `taskRate` of addition windows. */
+  base: TaskTraining;
+  taskRate: number;
+  crescent: CrescentSettings;
+  /** Fine-tuning on self-generated pairs (the Crescent row and the control row alike). */
+  finetune: Partial<TaskTraining['train']> & { steps: number; batch: number };
+  /** The distillation row: a scratch model with fewer layers trained on the teacher's voted pairs. */
+  distill: TaskTraining;
+  /** Held-out test problems, decoded greedily in batches of evalBatch. */
+  testSize: number;
+  evalBatch: number;
+  /** How the base's task budget was chosen. */
+  budget: string;
+}
+
+export const SELFIMPROVE_SETTINGS: Record<string, SelfImproveSettings> = {
+  tiny: {
+    digits: 1,
+    base: { init: 'text', train: { ...TASK_ADAMW, lr: 5e-3, warmup: 5, batch: 8, steps: 120 } },
+    taskRate: 0.8,
+    crescent: { bait: '\nQ:', questions: 32, temperature: 0.5, ngram: 2, threshold: 0.6, votes: 4, minAgree: 0.5, batch: 64 },
+    finetune: { ...TASK_ADAMW, lr: 1e-3, warmup: 2, batch: 4, steps: 6 },
+    distill: { init: 'scratch', shape: { layers: 1 }, train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 10 } },
+    testSize: 64,
+    evalBatch: 64,
+    budget: 'not calibrated: tests only',
+  },
+  small: {
+    digits: 2,
+    base: { init: 'text', train: { ...TASK_ADAMW, lr: 1e-3, warmup: 20, batch: 8, steps: 300 } },
+    taskRate: 0.3,
+    crescent: { bait: '\nQ:', questions: 512, temperature: 1, ngram: 2, threshold: 0.6, votes: 8, minAgree: 0.5, batch: 128 },
+    finetune: { ...TASK_ADAMW, lr: 5e-4, warmup: 10, batch: 8, steps: 100 },
+    distill: { init: 'scratch', shape: { layers: 2 }, train: { ...TASK_ADAMW, lr: 1e-3, warmup: 10, batch: 8, steps: 300 } },
+    testSize: 256,
+    evalBatch: 128,
+    budget: 'not calibrated yet',
+  },
+};
