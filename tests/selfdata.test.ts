@@ -2,7 +2,6 @@
 // Tree generation is deterministic per seed, de-duplication removes exact and near duplicates, the vote and
 // the checker are exact, an untrained model is flagged floor, a killed run resumes without duplicated
 // records, and both suites run end to end at tiny for two architectures.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { getArchitecture } from '../architectures/index.ts';
@@ -21,7 +20,7 @@ import { check, parseAnswer, parseQuestion, sideOf, solve, testProblems } from '
 import { majority } from '../suites/selfimprove/crescent.ts';
 import { SELFIMPROVE_SETTINGS } from '../suites/selfimprove/settings.ts';
 import { selfimprove, testAccuracy } from '../suites/selfimprove/suite.ts';
-import { cli, cliProcess, tempDir, useBackend } from './helpers.ts';
+import { cli, killAfterFirstUnit, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend();
@@ -135,17 +134,7 @@ describe('end to end at tiny', () => {
   it('forgetting: a run killed mid-suite resumes without duplicated records; every method is measured for two architectures', async () => {
     const out = join(tempDir(), 'run');
     const args = ['run', 'forgetting', '--arch', 'transformer,retnet', '--preset', 'tiny', '--out', out, '--cache', tempDir(), '--backend', 'wasm'];
-    const child = cliProcess(args);
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(out, 'records.jsonl')) && readRecords(out).length > 0) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 50);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAfterFirstUnit(args, out);
     expect(new Set(readRecords(out).map(unitKey)).size).toBe(1);
     expect((await cli(args)).code).toBe(0);
     const recs = readRecords(out);
