@@ -70,12 +70,14 @@ function matrix(records: ResultRecord[], metric: string, title: string, scheme: 
     cells.set(key, c);
   }
   const values = [...cells.values()].map((c) => ({ arch: c.arch, method: c.method, value: mean(c.values), seeds: c.values.length }));
-  const x = { field: 'method', type: 'nominal', sort: ['before', ...METHODS], title: 'method' };
+  const x = { field: 'method', type: 'nominal', sort: ['before', ...METHODS], title: 'method', axis: { labelAngle: 0 } };
   return {
     name: `matrix-${metric}`, title, covers: [metric],
     caption: 'Mean over seeds per architecture and method; the per-seed intervals are in the records.',
     vegaLite: {
       data: { values },
+      width: { step: 80 },
+      height: { step: 28 },
       encoding: { x, y: { field: 'arch', type: 'nominal', title: 'architecture' } },
       layer: [
         { mark: 'rect', encoding: { color: { field: 'value', type: 'quantitative', title: metric, scale: { scheme } } } },
