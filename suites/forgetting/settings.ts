@@ -42,4 +42,25 @@ export const FORGETTING_SETTINGS: Record<string, ForgettingSettings> = {
     evalBatch: 16,
     budget: 'lr 2e-4, 40 steps x 8 x 128: chosen on a plain fine-tuning curve of the reference (seed 0), A +0.53 bpb and B 5.09 -> 2.53 at 40 steps; lr 1e-3 pushed A past the unigram within 60 steps',
   },
+  // the smoke preset (harness/presets.ts): small's shape and budget with less generation and evaluation (not calibrated)
+  smoke: {
+    tree: { prompts: 4, promptBytes: 4, branching: [4, 2, 2], segment: 40, temperature: 1, ngram: 4, threshold: 0.7, batch: 64 },
+    bBytes: 1 << 18,
+    finetune: { init: 'text', train: { ...TASK_ADAMW, lr: 2e-4, warmup: 5, batch: 8, steps: 20 } },
+    replayRatio: 0.25,
+    evalTokens: 8192,
+    evalBatch: 16,
+    budget: 'not calibrated: small\'s learning rate at half the steps',
+  },
+  // paper: T = 2048; generation batches of 8 rows keep a prefill's attention scores [8, 12, 2048, 2048] under
+  // WebGPU's 2 GiB binding; four fine-tunes of 20 steps x 8 x 2048 (not calibrated: checked on the first GPU night)
+  paper: {
+    tree: { prompts: 4, promptBytes: 8, branching: [4, 2, 2], segment: 128, temperature: 1, ngram: 4, threshold: 0.7, batch: 8 },
+    bBytes: 1 << 21,
+    finetune: { init: 'text', train: { ...TASK_ADAMW, lr: 6e-5, warmup: 2, batch: 8, steps: 20 } },
+    replayRatio: 0.25,
+    evalTokens: 1 << 16,
+    evalBatch: 4,
+    budget: 'not calibrated: fine-tuning lr 1/10 of the text lr (small: 1/15 over 40 steps; here 20 steps)',
+  },
 };

@@ -48,4 +48,29 @@ export const SELFIMPROVE_SETTINGS: Record<string, SelfImproveSettings> = {
     evalBatch: 128,
     budget: 'not calibrated: the reference base stayed at 0-7% up to 300 steps (task rate 0.5 and 0.9); 100 steps at rate 0.5 keeps the suite inside its time budget; not discriminating at this preset',
   },
+  // the smoke preset: small's recipe at fewer steps and questions (not calibrated)
+  smoke: {
+    digits: 2,
+    base: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 10, batch: 8, steps: 60 } },
+    taskRate: 0.5,
+    crescent: { bait: '\nQ:', questions: 128, temperature: 1, ngram: 2, threshold: 0.6, votes: 8, minAgree: 0.5, batch: 128 },
+    finetune: { ...TASK_ADAMW, lr: 5e-4, warmup: 5, batch: 8, steps: 20 },
+    distill: { init: 'scratch', shape: { layers: 2 }, train: { ...TASK_ADAMW, lr: 3e-3, warmup: 10, batch: 8, steps: 60 } },
+    testSize: 128,
+    evalBatch: 128,
+    budget: 'not calibrated',
+  },
+  // paper: 3-digit addition; base 50 steps x 8 x 2048 = 0.8M tokens from the text checkpoint (not calibrated:
+  // the band is checked on the first GPU night); prompts are short, so large decoding batches bind on WebGPU
+  paper: {
+    digits: 3,
+    base: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-4, warmup: 5, batch: 8, steps: 50 } },
+    taskRate: 0.2,
+    crescent: { bait: '\nQ:', questions: 512, temperature: 1, ngram: 2, threshold: 0.6, votes: 8, minAgree: 0.5, batch: 128 },
+    finetune: { ...TASK_ADAMW, lr: 1e-4, warmup: 2, batch: 8, steps: 10 },
+    distill: { init: 'scratch', shape: { layers: 6 }, train: { ...TASK_ADAMW, lr: 6e-4, warmup: 5, batch: 8, steps: 50 } },
+    testSize: 512,
+    evalBatch: 128,
+    budget: 'not calibrated',
+  },
 };
