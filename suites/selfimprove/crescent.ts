@@ -15,7 +15,9 @@ export interface CrescentSettings {
   /** The bait prompt, and how many times it is sampled. */
   bait: string;
   questions: number;
+  /** Sampling temperatures of the questions and of the k answers. */
   temperature: number;
+  answerTemperature: number;
   /** De-duplication: character n-grams of 'aa+bb' and the Jaccard similarity that rejects. */
   ngram: number;
   threshold: number;
@@ -55,7 +57,7 @@ export async function harvest(model: LanguageModel, s: CrescentSettings, digits:
   const kept = dedupe(fresh.map((q) => question(q, digits).slice(2, -1)), { n: s.ngram, threshold: s.threshold }).map((i) => fresh[i]!);
 
   const rows = kept.flatMap((q) => Array.from({ length: s.votes }, () => prompt(`\n${question(q, digits)}`)));
-  const answered = rows.length ? await generate(model, rows, digits + 2, { temperature: s.temperature, rng, batch: s.batch }) : { continuations: [], tokens: 0, seconds: 0 };
+  const answered = rows.length ? await generate(model, rows, digits + 2, { temperature: s.answerTemperature, rng, batch: s.batch }) : { continuations: [], tokens: 0, seconds: 0 };
   const voted: Pair[] = [], single: Pair[] = [];
   kept.forEach((q, i) => {
     const samples = answered.continuations.slice(i * s.votes, (i + 1) * s.votes).map((c) => parseAnswer(decode(c), digits));

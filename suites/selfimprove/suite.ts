@@ -137,7 +137,7 @@ export const selfimprove: Suite = {
       out.push(labelAccuracy('vote_accuracy', crop.voted, s.digits, `majority labels of ${s.crescent.votes} samples the checker accepts`));
       out.push(labelAccuracy('single_sample_accuracy', crop.single, s.digits, 'first-sample labels (the control\'s) the checker accepts'));
       for (const [phase, r] of Object.entries(crop.rate)) {
-        if (r.tokens) out.push({ metric: 'generation_tokens_per_s', value: r.tokens / r.seconds, unit: 'tokens/s', dims: { phase }, note: `${r.tokens} tokens sampled on the prefill + step path at temperature ${s.crescent.temperature}` });
+        if (r.tokens) out.push({ metric: 'generation_tokens_per_s', value: r.tokens / r.seconds, unit: 'tokens/s', dims: { phase }, note: `${r.tokens} tokens sampled on the prefill + step path at temperature ${phase === 'questions' ? s.crescent.temperature : s.crescent.answerTemperature}` });
       }
       if (crop.voted.length === 0) {
         for (const stage of STAGES.slice(1)) out.push({ metric: 'accuracy', value: NaN, unit: 'fraction', dims: { stage, digits: s.digits }, flag: 'not_run', note: 'no question survived the vote: nothing to fine-tune on' });
