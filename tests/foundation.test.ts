@@ -11,7 +11,7 @@ import { buildModel, corpusStream, matchedConfig, trainedModel } from '../harnes
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
 import { evaluateBpb } from '../harness/evaluate.ts';
-import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, killAfterFirstUnit, tempDir, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;
 const spec = getArchitecture('transformer')!;
@@ -152,17 +152,7 @@ describe('run directory', () => {
     const out = join(tempDir(), 'run');
     const cache = tempDir();
     const args = ['run', 'perplexity', '--arch', 'transformer', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache];
-    const child = cliProcess(args);
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(out, 'records.jsonl')) && readRecords(out).length > 0) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 50);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAfterFirstUnit(args, out);
     const before = new Set(readRecords(out).map(unitKey));
     expect(before.size).toBeGreaterThanOrEqual(1);
     expect(before.size).toBeLessThan(3);
