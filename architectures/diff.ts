@@ -9,10 +9,10 @@
 // (repeat_interleave of the 2*kvHeads key maps and kvHeads value heads); subln RMSNorm eps 1e-5 with a
 // weight; λ vectors ~ N(0, 0.1). Decoding keeps a KV cache (rotated keys [B,2KVH,S,d], values [B,KVH,S,2d]).
 import * as tf from '@tensorflow/tfjs';
-import { appendKV, causalAttend } from './attention.ts';
+import { appendKV } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { RotationCache, addLinear, linear } from './layers.ts';
-import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { attend, attendDifferential, mapDifference, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { rmsNorm } from './ops/norm/index.ts';
 import { registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
@@ -56,18 +56,14 @@ export const differentialAttention: MixerFactory = (p, prefix, layer, cfg) => {
   };
 
   // q [B,2H,T,d] over keys k [B,2KVH,S,d], v [B,KVH,S,2d] (query t sees keys <= t + S - T) -> [B,T,D].
-  // (P1 - λ P2) V is computed as P1 V - λ P2 V: each map is ordinary softmax attention (the shared
-  // attend, with its fast path), map j reading key map j / rep and value head (j / 2) / rep.
-  // `mask` [T, S] replaces the causal mask (structured prompting, architectures/structured.ts)
+  // (P1 - λ P2) V per head h (maps 2h, 2h+1; map j reading key map j / rep and value head (j / 2) / rep):
+  // attendDifferential, both maps in one fused kernel on webgpu, else P1 V - λ P2 V from per-map attention
+  // (a decode step's own path for T = 1). `mask` [T, S] replaces the causal mask (structured prompting,
+  // architectures/structured.ts)
   const attendDiff = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask?: tf.Tensor2D): tf.Tensor3D => {
-    const [b, , t] = q.shape as number[];
     const lambda = tf.add(tf.sub(tf.exp(tf.sum(tf.mul(lq1!, lk1!))), tf.exp(tf.sum(tf.mul(lq2!, lk2!)))), init);
-    const perMap = mask ? attend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5, mask)
-      : t === 1 ? attendOneQuery(q, k, v) // a decode step
-        : causalAttend(q, k, v, dh ** -0.5); // [B,2H,T,2d]: key map j / rep, value head j / (2 rep) (grouped KV)
-    const pairs = perMap.reshape([b! * heads, 2, t! * 2 * dh]); // maps 2h, 2h+1 of head h
-    const map = (i: number) => pairs.slice([0, i, 0], [-1, 1, -1]).reshape([b!, heads, t!, 2 * dh]);
-    const o = tf.sub(map(0), tf.mul(lambda, map(1))); // [B,H,T,2d]
+    const o = mask ? mapDifference(attend(q, repeatHeads(k, rep), repeatHeads(v, 2 * rep), dh ** -0.5, mask), lambda)
+      : attendDifferential(q, k, v, lambda, dh ** -0.5, q.shape[2] === 1 ? attendOneQuery : undefined); // [B,H,T,2d]
     return linear(mergeHeads(tf.mul(rmsNorm(o, subln, eps), 1 - init)), wO) as tf.Tensor3D;
   };
 

@@ -21,7 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { addLinear, linear } from './layers.ts';
-import { attend, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { attend, attendBlocks, mergeHeads, splitHeads } from './ops/attention/index.ts';
 import { matMul } from './ops/matmul/index.ts';
 import { ablationOf, registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
@@ -60,8 +60,8 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   // plain causal attention over positions 0..T-1
   const causal = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => causalAttend(xpos.apply(q, 0, false), xpos.apply(k, 0, true), v, scale);
 
-  // the block rule, one [b x 2b] attention per block: q [B,H,n,b,Dh] at local positions b..2b-1 over
-  // keys [B,H,n,2b,Dh] (previous block, own block) at local positions 0..2b-1
+  // the block rule's [b x 2b] logits per block (attention resolution reads them): q [B,H,n,b,Dh] at local
+  // positions b..2b-1 over keys [B,H,n,2b,Dh] (previous block, own block) at local positions 0..2b-1
   const inBlocks = (x: tf.Tensor, n: number) => {
     const [bs, h, t, e] = x.shape as number[];
     return tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs!, h!, n, b, e!]);
@@ -74,11 +74,18 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   // logits [B,H,n,b,2b] of q, k [B,H,T,Dh], hidden keys at -1e9
   const blockScores = (q: tf.Tensor, k: tf.Tensor, n: number) =>
     tf.add(tf.mul(matMul(xpos.apply(inBlocks(q, n), b, false), xpos.apply(withPrevious(k, n), 0, true), false, true), scale), blockMask(n, b));
+  // the block rule with xPos at block-local positions (centre 2b): a query of block j at b..2b-1, keys of
+  // block j-1 at 0..b-1 and of block j at b..2b-1. Each key is therefore rotated twice: k as its own block
+  // sees it (b + m mod b) and kPrev as the next block does (m mod b); attendBlocks picks per pair.
   const blockwise = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
     const [bs, h, t, e] = q.shape as number[];
     const n = Math.ceil(t! / b);
-    const o = matMul(tf.softmax(blockScores(q, k, n)), withPrevious(v, n));
-    return o.reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
+    // x [B,H,T,Dh] -> xPos at local positions offset + (p mod b), [B,H,T,Dh] (via blocks [B*H,n,b,Dh])
+    const local = (x: tf.Tensor, offset: number, keys: boolean) => {
+      const blocks = tf.pad(x, [[0, 0], [0, 0], [0, n * b - t!], [0, 0]]).reshape([bs! * h!, n, b, e!]);
+      return xpos.apply(blocks, offset, keys, 2 * b).reshape([bs!, h!, n * b, e!]).slice([0, 0, 0, 0], [-1, -1, t!, -1]);
+    };
+    return attendBlocks(local(q, b, false), local(k, b, true), local(k, 0, true), v, scale, b);
   };
   // the block rule's logits laid out as [B,H,T,T]: query block j's row holds keys (j-1)b .. (j+1)b-1;
   // -Infinity where the rule hides a key (attention resolution on what inference attends to)

@@ -4,5 +4,7 @@ import './extrapolation/suite.ts';
 import './needle/suite.ts';
 import './icl/suite.ts';
 import './efficiency/suite.ts';
+import './forgetting/suite.ts';
+import './selfimprove/suite.ts';
 import './scaling/suite.ts';
 export * from './registry.ts';

@@ -10,7 +10,7 @@ import { batches, mixture, textStream } from '../harness/data/streams.ts';
 import { buildModel, matchedConfig } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
-import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, tempDir, testBpb, tinyTextModel, useBackend } from './helpers.ts';
+import { AUTO_CPU_BACKEND, CPU_BACKENDS, cli, cliProcess, killAfterFirstUnit, tempDir, testBpb, tinyTextModel, useBackend } from './helpers.ts';
 
 const tiny = PRESETS.tiny!;
 const spec = getArchitecture('transformer')!;
@@ -123,17 +123,7 @@ describe('run directory', () => {
     const out = join(tempDir(), 'run');
     const cache = tempDir();
     const args = ['run', 'perplexity', '--arch', 'transformer', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache];
-    const child = cliProcess(args);
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (existsSync(join(out, 'records.jsonl')) && readRecords(out).length > 0) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 50);
-    });
-    await new Promise((r) => child.on('exit', r));
+    await killAfterFirstUnit(args, out);
     const before = new Set(readRecords(out).map(unitKey));
     expect(before.size).toBeGreaterThanOrEqual(1);
     expect(before.size).toBeLessThan(3);

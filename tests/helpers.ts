@@ -1,6 +1,6 @@
 // Test helpers: a backend, temporary folders, and the CLI in-process or as a child process.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getArchitecture } from '../architectures/index.ts';
@@ -13,6 +13,7 @@ import { ROOT } from '../harness/hash.ts';
 import { corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
 import { loadNativeGemm } from '../harness/native.ts';
 import { PRESETS } from '../harness/presets.ts';
+import { readRecords } from '../harness/store.ts';
 
 export const useBackend = (name = 'wasm') => selectBackend(name);
 
@@ -63,6 +64,21 @@ export async function cli(args: string[]): Promise<{ code: number; out: string; 
 /** Start the CLI as a child process (for kill -9 tests). */
 export function cliProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [join(ROOT, 'bin/archbench.js'), ...args], { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Start the CLI as a child process and kill -9 it once its first unit's records are written (resume tests). */
+export async function killAfterFirstUnit(args: string[], out: string): Promise<void> {
+  const child = cliProcess(args);
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (existsSync(join(out, 'records.jsonl')) && readRecords(out).length > 0) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 50);
+  });
+  await new Promise((r) => child.on('exit', r));
 }
 
 /** Largest absolute difference relative to the largest magnitude of b. */

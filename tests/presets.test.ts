@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { PRESETS, PRESET_NAMES } from '../harness/presets.ts';
 import { EFFICIENCY_SETTINGS } from '../suites/efficiency/settings.ts';
 import { EXTRAPOLATION_SETTINGS } from '../suites/extrapolation/settings.ts';
+import { FORGETTING_SETTINGS } from '../suites/forgetting/settings.ts';
 import { ICL_SETTINGS } from '../suites/icl/settings.ts';
 import { RETRIEVAL_SETTINGS } from '../suites/needle/settings.ts';
+import { SELFIMPROVE_SETTINGS } from '../suites/selfimprove/settings.ts';
 import { MQAR_STREAMS } from '../suites/tasks/mqar.ts';
 import { cli } from './helpers.ts';
 
@@ -21,7 +23,7 @@ describe('presets', () => {
   });
 
   it('every suite has settings for every preset', () => {
-    const settings = { EFFICIENCY_SETTINGS, EXTRAPOLATION_SETTINGS, ICL_SETTINGS, RETRIEVAL_SETTINGS, MQAR_STREAMS };
+    const settings = { EFFICIENCY_SETTINGS, EXTRAPOLATION_SETTINGS, FORGETTING_SETTINGS, ICL_SETTINGS, RETRIEVAL_SETTINGS, SELFIMPROVE_SETTINGS, MQAR_STREAMS };
     for (const [what, s] of Object.entries(settings)) expect(Object.keys(s).sort(), what).toEqual([...PRESET_NAMES].sort());
   });
 

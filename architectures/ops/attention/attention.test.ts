@@ -1,12 +1,12 @@
 // Softmax attention and the head split/merge: the wasm kernels against the references (causal, windowed,
-// unmasked, KV-cache, single-query and general masks; query blocks past T = 32), and masks that carry a
-// gradient, on both CPU backends.
+// unmasked, KV-cache, single-query and general masks; query blocks past T = 32), masks that carry a
+// gradient, and LeX's blocks against the block rule as a mask table, on both CPU backends.
 import * as tf from '@tensorflow/tfjs';
 import { expect, it } from 'vitest';
 import { TOL, describeOnCpuBackends, expectAgree, relErr, rnd } from '../../../tests/agreement.ts';
 import { causalAttend } from '../../attention.ts';
 import { causalMask } from '../../layers.ts';
-import { attend, mergeHeads, splitHeads } from './index.ts';
+import { attend, attendBlocks, mergeHeads, splitHeads } from './index.ts';
 import { attendPlain, mergeHeadsPlain, splitHeadsPlain } from './reference.ts';
 
 describeOnCpuBackends('attention: the wasm kernels agree with the references (values and gradients, 1e-5 relative)', () => {
@@ -39,6 +39,19 @@ describeOnCpuBackends('attention: the wasm kernels agree with the references (va
     expectAgree((a, b, c) => attend(a, b, c, scale, null), [q, k, v], (a, b, c) => attendPlain(a, b, c, scale, null));
     const q2 = rnd([1, 2, 40, 16], 43);
     expectAgree((a, b, c) => causalAttend(a, b, c, scale), [q2, k, v], (a, b, c) => attendPlain(a, b, c, scale, causalMask(40, 70)));
+  });
+
+  it('LeX blocks (k for the own block, kPrev for the previous one) follow the block rule: keys max(0, (floor(i/b) - 1) b) .. i', () => {
+    const [t, b, scale] = [23, 5, 0.4];
+    const q = rnd([2, 2, t, 8], 44), k = rnd([2, 2, t, 8], 45), v = rnd([2, 2, t, 6], 46);
+    const rule = new Float32Array(t * t).map((_, e) => {
+      const [i, j] = [Math.floor(e / t), e % t];
+      return j <= i && j >= Math.max(0, (Math.floor(i / b) - 1) * b) ? 0 : -1e9;
+    });
+    const mask = tf.tensor2d(rule, [t, t]);
+    // with kPrev = k the rule is a mask table over plain attention
+    expectAgree((a, c, d) => attendBlocks(a, c, c, d, scale, b), [q, k, v], (a, c, d) => attendPlain(a, c, d, scale, mask));
+    mask.dispose();
   });
 
   it('attention with a mask that carries a gradient takes the plain path', () => {

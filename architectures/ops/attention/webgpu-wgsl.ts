@@ -9,33 +9,51 @@
 //   dK|dV:   dv_j = sum_i P_ij dO_i,  dk_j = scale sum_i dS_ij q_i (one thread per key row, summed over the
 //            query heads of its head group: G = max(Hk, Hv) groups of H/G query heads)
 // Visible keys of query row i (offset = S - T, the KV cache): all when not causal; else j <= i + offset and,
-// with a window w > 0, i + offset - j < w. Workgroups skip the key (query) tiles no row of theirs sees.
+// with a window w > 0, i + offset - j < w; with LeX's blocks of b > 0 (its block rule), j from blockStart
+// = b (floor((i + offset) / b) - 1) on: the keys of its own block come from k, those of the previous block
+// from kPrev (the same keys, xPos-rotated at the positions the next block sees them at; webgpu.ts), so
+// the shared key tile holds two copies of each key and dK|dV writes a gradient for each copy.
+// Diff's pairs of maps (webgpu-pair-wgsl.ts) share the visibility, the tiles and the query-row skeleton.
+// Workgroups skip the key (query) tiles no row of theirs sees.
 // Rows of q, k, v, dO live as vec4s (head dims zero-padded to a multiple of 4): one shared-memory read per
 // four multiply-adds.
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { Kernel } from './webgpu-plan.ts';
 
 /** The uniforms every program takes, in this order (webgpu.ts passes their values). */
-const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, firstRow : i32, scale : f32,';
+export const UNIFORMS = 'queries : i32, keys : i32, heads : i32, keyHeads : i32, valueHeads : i32, groups : i32, causal : i32, causalOffset : i32, keyWindow : i32, blockSize : i32, firstRow : i32, scale : f32,';
 
 /** Workgroup width: query rows per workgroup (forward, dQ) or key rows (dK|dV). */
-const ROWS_PER_WORKGROUP = 64;
+export const ROWS_PER_WORKGROUP = 64;
 
 /** Head dims are held as vec4s, zero-padded: Dh -> 4 ceil(Dh / 4) floats. */
-const vec4s = (n: number): number => Math.ceil(n / 4);
+export const vec4s = (n: number): number => Math.ceil(n / 4);
 
 /**
- * Rows of the shared tile that fit the workgroup storage: keys [KEYS, Dh|Dv] (forward, dQ) or queries
- * [QUERIES, Dh|Dv] with L and D (dK|dV); a power of two <= 32.
+ * What a kernel's (batch x ...) row is: one query head ('heads'), one query head with LeX's two copies of
+ * each key ('blocks': k, kPrev), or one of Diff's pairs of maps (query maps 2p, 2p+1, each with its key map).
  */
-export function tileRows(kernel: Kernel, dh: number, dv: number, workgroupStorageBytes: number): number {
-  const floatsPerRow = 4 * (vec4s(dh) + vec4s(dv)) + (kernel === 'dkdv' ? 2 : 0);
+export type Layout = 'heads' | 'blocks' | 'pairs';
+/** Key rows per key (key tile copies), and query rows per (batch x ...) row. */
+export const keyCopies = (layout: Layout): number => (layout === 'heads' ? 1 : 2);
+const queryMaps = (layout: Layout): number => (layout === 'pairs' ? 2 : 1);
+
+/** Head dims, the shared tile's rows, and the layout. */
+export interface ProgramDims { dh: number; dv: number; tile: number; layout: Layout }
+
+/**
+ * Rows of the shared tile that fit the workgroup storage: keys [KEYS, copies x Dh | Dv] (forward, dQ) or
+ * queries [QUERIES, maps x Dh | Dv] with maps x (L, D) (dK|dV); a power of two <= 32.
+ */
+export function tileRows(kernel: Kernel, dh: number, dv: number, layout: Layout, workgroupStorageBytes: number): number {
+  const maps = queryMaps(layout);
+  const floatsPerRow = kernel === 'dkdv' ? 4 * (maps * vec4s(dh) + vec4s(dv)) + 2 * maps : 4 * (keyCopies(layout) * vec4s(dh) + vec4s(dv));
   let rows = 32;
   while (rows > 1 && rows * floatsPerRow * 4 + 64 > workgroupStorageBytes) rows /= 2;
   return rows;
 }
 
-const VISIBILITY = `
+export const VISIBILITY = `
 const NEG = -3.0e38;
 // Keys [x, y) that query row i sees.
 fn keySpan(i : i32) -> vec2<i32> {
@@ -43,17 +61,19 @@ fn keySpan(i : i32) -> vec2<i32> {
   let last = i + uniforms.causalOffset;
   var first = 0;
   if (uniforms.keyWindow > 0) { first = max(0, last - uniforms.keyWindow + 1); }
+  if (uniforms.blockSize > 0) { first = max(0, ownBlockStart(i) - uniforms.blockSize); }
   return vec2<i32>(first, min(uniforms.keys, last + 1));
 }
-fn sees(i : i32, j : i32) -> bool {
-  let span = keySpan(i);
-  return j >= span.x && j < span.y;
+// The first key of query row i's own block (blocks of blockSize > 0): keys before it are read from kPrev.
+fn ownBlockStart(i : i32) -> i32 {
+  return ((i + uniforms.causalOffset) / uniforms.blockSize) * uniforms.blockSize;
 }
 // Queries [x, y) that see some key of [j0, j1).
 fn querySpan(j0 : i32, j1 : i32) -> vec2<i32> {
   if (uniforms.causal == 0) { return vec2<i32>(0, uniforms.queries); }
   var end = uniforms.queries;
   if (uniforms.keyWindow > 0) { end = min(end, j1 - 1 - uniforms.causalOffset + uniforms.keyWindow); }
+  if (uniforms.blockSize > 0) { end = min(end, ((j1 - 1) / uniforms.blockSize + 2) * uniforms.blockSize - uniforms.causalOffset); }
   return vec2<i32>(max(0, j0 - uniforms.causalOffset), end);
 }
 fn keyHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.keyHeads + h / (uniforms.heads / uniforms.keyHeads); }
@@ -61,10 +81,11 @@ fn valueHeadRow(b : i32, h : i32) -> i32 { return b * uniforms.valueHeads + h / 
 `;
 
 /**
- * WGSL: `rows` rows of `width` floats from `source` at `from` (rows first.. of it) into `tile`, zeros from
- * row `end` on; `vectors` (a constant name) set: the tile holds each row as that many vec4s, zero-padded.
+ * WGSL: `rows` rows of `width` floats from `source` at `from` (rows first.. of it) into `tile` (from its
+ * vec4 `at`), zeros from row `end` on; `vectors` (a constant name) set: the tile holds each row as that
+ * many vec4s, zero-padded.
  */
-const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string, vectors?: string) => {
+export const copyTile = (tile: string, source: string, rows: string, width: string, from: string, first: string, end: string, vectors?: string, at = '') => {
   const stride = vectors ? `${vectors} * 4` : width;
   return `
   for (var e = i32(localIndex); e < ${rows} * ${stride}; e += ROWS) {
@@ -72,43 +93,52 @@ const copyTile = (tile: string, source: string, rows: string, width: string, fro
     let c = e - r * (${stride});
     var x = 0.0;
     if (${first} + r < ${end} && c < ${width}) { x = ${source}[${from} + r * ${width} + c]; }
-    ${vectors ? `${tile}[e / 4][e % 4] = x;` : `${tile}[e] = x;`}
+    ${vectors ? `${tile}[${at}e / 4][e % 4] = x;` : `${tile}[e] = x;`}
   }`;
 };
 
-/** WGSL: `n` floats of `source` from `from` into the vec4 array `row` (its padding stays zero), times `factor`. */
-const loadRow = (row: string, source: string, n: string, from: string, factor = '') =>
-  `for (var d = 0; d < ${n}; d++) { ${row}[d / 4][d % 4] = ${source}[${from} + d]${factor}; }`;
+/**
+ * WGSL: `n` floats of `source` from `from` into the vec4 array `row` (from its vec4 `at`; the padding
+ * stays zero), times `factor`.
+ */
+export const loadRow = (row: string, source: string, n: string, from: string, factor = '', at = '') =>
+  `for (var d = 0; d < ${n}; d++) { ${row}[${at}d / 4][d % 4] = ${source}[${from} + d]${factor}; }`;
 
-/** WGSL: the first `n` floats of the vec4 array `row` (times `factor`) to result from `at`. */
-const storeRow = (row: string, n: string, at: string, factor = '') =>
-  `for (var d = 0; d < ${n}; d++) { result[${at} + d] = ${row}[d / 4][d % 4]${factor}; }`;
+/** WGSL: `n` floats of the vec4 array `row` (from its vec4 `from`; times `factor`) to result from `at`. */
+export const storeRow = (row: string, n: string, at: string, factor = '', from = '') =>
+  `for (var d = 0; d < ${n}; d++) { result[${at} + d] = ${row}[${from}d / 4][d % 4]${factor}; }`;
 
-/** WGSL constants: head dims (and their vec4 counts), the shared tile's rows (named `tileName`), the workgroup's rows. */
-const constants = (dh: number, dv: number, tileName: string, tile: number) =>
-  `const DH = ${dh};\nconst DV = ${dv};\nconst DH4 = ${vec4s(dh)};\nconst DV4 = ${vec4s(dv)};\nconst ${tileName} = ${tile};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
+/** WGSL constants: head dims (and their vec4 counts), the shared tile's rows (named `tileName`), key copies, query maps, the workgroup's rows. */
+export const constants = ({ dh, dv, tile, layout }: ProgramDims, tileName: string) =>
+  `const DH = ${dh};\nconst DV = ${dv};\nconst DH4 = ${vec4s(dh)};\nconst DV4 = ${vec4s(dv)};\nconst ${tileName} = ${tile};\nconst COPIES = ${keyCopies(layout)};\nconst MAPS = ${queryMaps(layout)};\nconst ROWS = ${ROWS_PER_WORKGROUP};`;
 
 /**
- * Forward and dQ share this: one thread per query row of head bh (its q row, times scale, as vec4s), the
- * key tiles [KEYS, Dh] and [KEYS, Dv] as vec4s in workgroup memory, loaded between barriers over the keys
- * any row of the workgroup sees (tileSpan).
+ * Forward and dQ share this: one thread per query row of (batch x ...) row `unit` (its q row, or with pairs
+ * the rows of maps h and h + 1, times scale, as vec4s in qRow), the key tiles [COPIES x KEYS, Dh] (k's rows
+ * of key head h, then kPrev's, or k's of key head h + 1) and [KEYS, Dv] as vec4s in workgroup memory,
+ * loaded between barriers over the keys any row of the workgroup sees (tileSpan). rowIndex: the row's
+ * index into L and D.
  */
-function queryRowKernel(dh: number, dv: number, keys: number, body: { state: string; perKey: string; write: string }): string {
+export function queryRowKernel(dims: ProgramDims, body: { state: string; perKey: string; write: string }): string {
+  const { dh, dv, tile, layout } = dims;
+  const second = layout === 'heads' ? '' : copyTile('kTile', layout === 'blocks' ? 'kPrev' : 'k', 'KEYS', 'DH', 'k2Base + j0 * DH', 'j0', 'uniforms.keys', 'DH4', 'KEYS * DH4 + ');
+  const unitHeads = layout === 'pairs' ? '(uniforms.heads / 2)' : 'uniforms.heads';
   return `
-${constants(dh, dv, 'KEYS', keys)}
-var<workgroup> kTile : array<vec4<f32>, ${keys * vec4s(dh)}>;
-var<workgroup> vTile : array<vec4<f32>, ${keys * vec4s(dv)}>;
+${constants(dims, 'KEYS')}
+var<workgroup> kTile : array<vec4<f32>, ${keyCopies(layout) * tile * vec4s(dh)}>;
+var<workgroup> vTile : array<vec4<f32>, ${tile * vec4s(dv)}>;
 var<workgroup> tileSpan : vec2<i32>;
 ${VISIBILITY}
-fn loadKeyTile(kBase : i32, vBase : i32, j0 : i32) {
-  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4')}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys', 'DV4')}
+fn loadKeyTile(kBase : i32, k2Base : i32, vBase : i32, j0 : i32) {
+  workgroupBarrier();${copyTile('kTile', 'k', 'KEYS', 'DH', 'kBase + j0 * DH', 'j0', 'uniforms.keys', 'DH4')}${second}${copyTile('vTile', 'v', 'KEYS', 'DV', 'vBase + j0 * DV', 'j0', 'uniforms.keys', 'DV4')}
   workgroupBarrier();
 }
 fn main() {
-  let bh = uniforms.firstRow + i32(workgroupId.y);
-  let b = bh / uniforms.heads;
-  let h = bh - b * uniforms.heads;
+  let unit = uniforms.firstRow + i32(workgroupId.y);
+  let b = unit / ${unitHeads};
+  let h = (unit - b * ${unitHeads}) * MAPS;
   let kBase = keyHeadRow(b, h) * uniforms.keys * DH;
+  let k2Base = keyHeadRow(b, h + MAPS - 1) * uniforms.keys * DH;
   let vBase = valueHeadRow(b, h) * uniforms.keys * DV;
   let row0 = i32(workgroupId.x) * ROWS;
   let row = row0 + i32(localId.x);
@@ -118,35 +148,41 @@ fn main() {
   }
   let span = workgroupUniformLoad(&tileSpan);
   let mine = keySpan(row);
-  let rowIndex = bh * uniforms.queries + min(row, uniforms.queries - 1);
-  var qRow : array<vec4<f32>, DH4>;
-  ${loadRow('qRow', 'q', 'DH', 'rowIndex * DH', ' * uniforms.scale')}
+  let own = ${layout === 'blocks' ? 'ownBlockStart(row)' : '0'};
+  let rowIndex = unit * uniforms.queries + min(row, uniforms.queries - 1);
+  let qIndex = (b * uniforms.heads + h) * uniforms.queries + min(row, uniforms.queries - 1);
+  var qRow : array<vec4<f32>, MAPS * DH4>;
+  ${loadRow('qRow', 'q', 'DH', 'qIndex * DH', ' * uniforms.scale')}
+  ${layout === 'pairs' ? loadRow('qRow', 'q', 'DH', '(qIndex + uniforms.queries) * DH', ' * uniforms.scale', 'DH4 + ') : ''}
   ${body.state}
   for (var j0 = span.x; j0 < span.y; j0 += KEYS) {
-    loadKeyTile(kBase, vBase, j0);
+    loadKeyTile(kBase, k2Base, vBase, j0);
     if (live) {
       ${body.perKey}
     }
   }
-  let outRow = (bh - uniforms.firstRow) * uniforms.queries + row;
+  let outRow = (unit - uniforms.firstRow) * uniforms.queries + row;
   if (live) {
     ${body.write}
   }
 }`;
 }
 
-/** WGSL: s = (scale q_i) . k_(j0 + c). */
-const scoreOfKey = (c: string) => `var s = 0.0; for (var d = 0; d < DH4; d++) { s += dot(qRow[d], kTile[${c} * DH4 + d]); }`;
+/** WGSL: the tile row of key j0 + c as query row `row` sees it (with blocks: kPrev's copy before `own`). */
+const keyRow = (layout: Layout, c: string) => (layout === 'blocks' ? `(${c} + select(0, KEYS, j0 + ${c} < own))` : c);
 
-function forwardCode(dh: number, dv: number, keys: number): string {
-  return queryRowKernel(dh, dv, keys, {
+/** WGSL: s = (scale q_i) . k_(j0 + c). */
+const scoreOfKey = (layout: Layout, c: string) => `var s = 0.0; for (var d = 0; d < DH4; d++) { s += dot(qRow[d], kTile[${keyRow(layout, c)} * DH4 + d]); }`;
+
+function forwardCode(dims: ProgramDims): string {
+  return queryRowKernel(dims, {
     state: 'var acc : array<vec4<f32>, DV4>; var m = NEG; var l = 0.0;',
     perKey: `
       var scores : array<f32, KEYS>;
       var tileMax = NEG;
       for (var c = 0; c < KEYS; c++) {
         var x = NEG;
-        if (j0 + c >= mine.x && j0 + c < mine.y) { ${scoreOfKey('c')} x = s; }
+        if (j0 + c >= mine.x && j0 + c < mine.y) { ${scoreOfKey(dims.layout, 'c')} x = s; }
         scores[c] = x;
         tileMax = max(tileMax, x);
       }
@@ -170,8 +206,8 @@ function forwardCode(dh: number, dv: number, keys: number): string {
   });
 }
 
-function dqCode(dh: number, dv: number, keys: number): string {
-  return queryRowKernel(dh, dv, keys, {
+function dqCode(dims: ProgramDims): string {
+  return queryRowKernel(dims, {
     state: `
   var dq : array<vec4<f32>, DH4>;
   var gRow : array<vec4<f32>, DV4>;
@@ -181,12 +217,12 @@ function dqCode(dh: number, dv: number, keys: number): string {
     perKey: `
       for (var c = 0; c < KEYS; c++) {
         if (j0 + c >= mine.x && j0 + c < mine.y) {
-          ${scoreOfKey('c')}
+          ${scoreOfKey(dims.layout, 'c')}
           let p = exp(s - logSumExp);
           var dp = 0.0;
           for (var d = 0; d < DV4; d++) { dp += dot(gRow[d], vTile[c * DV4 + d]); }
           let ds = p * (dp - rowDelta);
-          for (var d = 0; d < DH4; d++) { dq[d] += ds * kTile[c * DH4 + d]; }
+          for (var d = 0; d < DH4; d++) { dq[d] += ds * kTile[${keyRow(dims.layout, 'c')} * DH4 + d]; }
         }
       }`,
     write: storeRow('dq', 'DH', 'outRow * DH', ' * uniforms.scale'),
@@ -194,12 +230,15 @@ function dqCode(dh: number, dv: number, keys: number): string {
 }
 
 /**
- * dK|dV: one thread per key row of head group bg (its k row, times scale, and v row as vec4s), query tiles
- * [QUERIES, Dh], [QUERIES, Dv] as vec4s and L, D in workgroup memory.
+ * dK|dV: one thread per key row of head group bg (its k row (and kPrev row), times scale, and v row as
+ * vec4s), query tiles [QUERIES, Dh], [QUERIES, Dv] as vec4s and L, D in workgroup memory. With blocks, a
+ * query of a later block than the key's reads (and its gradient goes to) the kPrev copy.
  */
-function dkdvCode(dh: number, dv: number, queries: number): string {
+function dkdvCode(dims: ProgramDims): string {
+  const { dh, dv, tile: queries } = dims;
+  const copies = keyCopies(dims.layout);
   return `
-${constants(dh, dv, 'QUERIES', queries)}
+${constants(dims, 'QUERIES')}
 var<workgroup> qTile : array<vec4<f32>, ${queries * vec4s(dh)}>;
 var<workgroup> gTile : array<vec4<f32>, ${queries * vec4s(dv)}>;
 var<workgroup> lTile : array<f32, ${queries}>;
@@ -224,11 +263,13 @@ fn main() {
   let vRow = valueHeadRow(b, g * headsPerGroup) * uniforms.keys + key;
   if (localIndex == 0u) { tileSpan = querySpan(j0, min(j0 + ROWS, uniforms.keys)); }
   let span = workgroupUniformLoad(&tileSpan);
-  var kScaled : array<vec4<f32>, DH4>;
+  let seen = querySpan(key, key + 1); // the queries that see key j
+  var kScaled : array<vec4<f32>, COPIES * DH4>;
   var vVec : array<vec4<f32>, DV4>;
   ${loadRow('kScaled', 'k', 'DH', 'kRow * DH', ' * uniforms.scale')}
+  ${copies === 2 ? loadRow('kScaled', 'kPrev', 'DH', 'kRow * DH', ' * uniforms.scale', 'DH4 + ') : ''}
   ${loadRow('vVec', 'v', 'DV', 'vRow * DV')}
-  var dk : array<vec4<f32>, DH4>;
+  var dk : array<vec4<f32>, COPIES * DH4>;
   var dv : array<vec4<f32>, DV4>;
   for (var r = 0; r < headsPerGroup; r++) {
     let bh = b * uniforms.heads + g * headsPerGroup + r;
@@ -236,14 +277,15 @@ fn main() {
       loadQueryTile(bh, i0);
       if (live) {
         for (var c = 0; c < QUERIES; c++) {
-          if (i0 + c < uniforms.queries && sees(i0 + c, j)) {
+          if (i0 + c >= seen.x && i0 + c < seen.y) {
+            let copy = ${copies === 2 ? 'select(0, DH4, j < ownBlockStart(i0 + c))' : '0'};
             var s = 0.0;
-            for (var d = 0; d < DH4; d++) { s += dot(qTile[c * DH4 + d], kScaled[d]); }
+            for (var d = 0; d < DH4; d++) { s += dot(qTile[c * DH4 + d], kScaled[copy + d]); }
             let p = exp(s - lTile[c]);
             var dp = 0.0;
             for (var d = 0; d < DV4; d++) { dp += dot(gTile[c * DV4 + d], vVec[d]); dv[d] += p * gTile[c * DV4 + d]; }
             let ds = p * (dp - dTile[c]);
-            for (var d = 0; d < DH4; d++) { dk[d] += ds * qTile[c * DH4 + d]; }
+            for (var d = 0; d < DH4; d++) { dk[copy + d] += ds * qTile[c * DH4 + d]; }
           }
         }
       }
@@ -251,8 +293,10 @@ fn main() {
   }
   if (live) {
     let outRow = (bg - uniforms.firstRow) * uniforms.keys + j;
-    ${storeRow('dk', 'DH', 'outRow * (DH + DV)', ' * uniforms.scale')}
-    ${storeRow('dv', 'DV', 'outRow * (DH + DV) + DH')}
+    let width = COPIES * DH + DV;
+    ${storeRow('dk', 'DH', 'outRow * width', ' * uniforms.scale')}
+    ${copies === 2 ? storeRow('dk', 'DH', 'outRow * width + DH', ' * uniforms.scale', 'DH4 + ') : ''}
+    ${storeRow('dv', 'DV', 'outRow * width + COPIES * DH')}
   }
 }`;
 }
@@ -265,20 +309,22 @@ const INPUTS: Record<Kernel, string[]> = {
 
 /**
  * One dispatch of `kernel` over `rows` (batch x head) rows of `length` (T, or S for dK|dV) each, writing
- * [rows, length, width]; tile is the shared tile's row count (tileRows).
+ * [rows, length, width]; tile is the shared tile's row count (tileRows); with two key copies (blocks) the
+ * last input is kPrev, and dK|dV writes [dK, dKPrev, dV].
  */
-export function fusedProgram(kernel: Kernel, dims: { dh: number; dv: number; tile: number }, rows: number, length: number): WebGPUProgram {
-  const { dh, dv, tile } = dims;
-  const width = { forward: dv + 1, dq: dh, dkdv: dh + dv }[kernel];
+export function fusedProgram(kernel: Kernel, dims: ProgramDims, rows: number, length: number): WebGPUProgram {
+  const { dh, dv, tile, layout } = dims;
+  const copies = keyCopies(layout);
+  const width = { forward: dv + 1, dq: dh, dkdv: copies * dh + dv }[kernel];
   const code = { forward: forwardCode, dq: dqCode, dkdv: dkdvCode }[kernel];
   return {
-    variableNames: INPUTS[kernel],
+    variableNames: copies === 2 ? [...INPUTS[kernel], 'kPrev'] : INPUTS[kernel],
     outputShape: [rows, length, width],
-    shaderKey: `fusedAttention_${kernel}_${dh}_${dv}_${tile}`,
+    shaderKey: `fusedAttention_${kernel}_${dh}_${dv}_${tile}_${layout}`,
     dispatchLayout: { x: [1], y: [0], z: [2] },
     dispatch: [Math.ceil(length / ROWS_PER_WORKGROUP), rows, 1],
     workgroupSize: [ROWS_PER_WORKGROUP, 1, 1],
     uniforms: UNIFORMS,
-    getUserCode: () => code(dh, dv, tile),
+    getUserCode: () => code(dims),
   };
 }
