@@ -16,6 +16,7 @@ describeOnWebgpu('the webgpu matmul A/B tool', () => {
     expect(last.matmul).toMatch(/^(subgroup WGSL matmul|tfjs-webgpu's matMul)/);
     expect(last.results.map((x) => x.shape)).toEqual(['64x48x80', '40x64x72t']);
     for (const x of last.results) expect(Math.min(x.subgroup_gflops, x.tfjs_gflops)).toBeGreaterThan(0);
+    expect(['subgroup', 'tfjs']).toContain((last as unknown as { faster: string }).faster);
   }, 120_000);
 
   it('refuses a bad shape in one line, exit 2', () => {

@@ -53,7 +53,7 @@ for (const s of shapes) {
     tb.push(await time(false, a, b, s.transposeB, reps));
   }
   const flops = 2 * s.m * s.k * s.n, ga = flops / median(ta) / 1e9, gb = flops / median(tb) / 1e9;
-  results.push({ shape: s.label, subgroup_gflops: +ga.toFixed(2), tfjs_gflops: +gb.toFixed(2), ratio: +(ga / gb).toFixed(3), rounds, reps });
+  results.push({ shape: s.label, subgroup_gflops: +ga.toPrecision(4), tfjs_gflops: +gb.toPrecision(4), ratio: +(ga / gb).toPrecision(4), rounds, reps });
   process.stdout.write(`${s.label}: A ${ga.toFixed(2)} GFLOP/s, B ${gb.toFixed(2)} GFLOP/s, A/B ${(ga / gb).toFixed(2)} (median of ${rounds} alternated rounds of ${reps})\n`);
   tf.dispose([a, b]);
 }
