@@ -86,8 +86,12 @@ export class EmbeddingAndHead {
   embed(tokens: tf.Tensor): tf.Tensor3D {
     return embed(this.table as tf.Tensor2D, tokens) as tf.Tensor3D;
   }
+  /** The final norm: what the head reads (and LanguageModel.forwardHidden returns). */
+  hidden(x: tf.Tensor3D): tf.Tensor3D {
+    return rmsNorm(x, this.normF, NORM_EPS) as tf.Tensor3D;
+  }
   logits(x: tf.Tensor3D): tf.Tensor3D {
-    return linear(rmsNorm(x, this.normF, NORM_EPS), this.head) as tf.Tensor3D;
+    return linear(this.hidden(x), this.head) as tf.Tensor3D;
   }
 }
 
@@ -102,10 +106,12 @@ export class StackedLM implements LanguageModel {
   readonly blocks: Block[];
   readonly longConvention?: string;
   readonly forwardLong?: (tokens: tf.Tensor2D) => tf.Tensor3D;
+  readonly capabilities: Capabilities;
 
   constructor(readonly config: ModelConfig, readonly params: Params, mixer: MixerFactory,
-              readonly capabilities: Capabilities, longConvention?: string) {
+              capabilities: Capabilities, longConvention?: string) {
     this.io = new EmbeddingAndHead(this.params, config);
+    this.capabilities = { ...capabilities, continuousInput: true };
     this.blocks = [];
     for (let l = 0; l < config.layers; l++) {
       const prefix = `layers.${l}`;
@@ -117,10 +123,18 @@ export class StackedLM implements LanguageModel {
     }
   }
 
-  private run(tokens: tf.Tensor2D, long: boolean): tf.Tensor3D {
-    let x = this.io.embed(tokens);
+  private blocksForward(x: tf.Tensor3D, long: boolean): tf.Tensor3D {
     for (const b of this.blocks) x = b.forward(x, long);
-    return this.io.logits(x);
+    return x;
+  }
+
+  private run(tokens: tf.Tensor2D, long: boolean): tf.Tensor3D {
+    return this.io.logits(this.blocksForward(this.io.embed(tokens), long));
+  }
+
+  /** Continuous input: embeddings [B, T, D] -> final-normed hidden [B, T, D]. */
+  forwardHidden(x: tf.Tensor3D): tf.Tensor3D {
+    return this.io.hidden(this.blocksForward(x, false));
   }
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {

@@ -110,7 +110,7 @@ export class YocoLM implements LanguageModel {
     const selfKind = String(config.mixer.self ?? 'gret');
     const selfMixer = SELF_MIXERS[selfKind];
     if (!selfMixer) throw new Error(`yoco: unknown self-decoder '${selfKind}'; valid: ${Object.keys(SELF_MIXERS).join(', ')}`);
-    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true };
+    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true, continuousInput: true };
     this.kvHeads = numOption(config.mixer, 'kvHeads', heads);
     this.rope = new RotationCache(linspaceAngles(d / heads, numOption(config.mixer, 'ropeTheta', 10000)));
     this.io = new EmbeddingAndHead(params, config);
@@ -130,21 +130,34 @@ export class YocoLM implements LanguageModel {
     return { k: this.rope.rotate(splitHeads(k!, this.kvHeads), start), v: splitHeads(v!, this.kvHeads) };
   }
 
-  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
-  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> its output (pre-norm). */
+  private crossBlocks(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
     this.shared = kv;
     try {
       for (const b of this.cross) y = b.forward(y);
     } finally {
       this.shared = null;
     }
-    return this.io.logits(y);
+    return y;
+  }
+
+  private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+    return this.io.logits(this.crossBlocks(y, kv));
+  }
+
+  /** Self-decoder then cross-decoder over embeddings x [B,T,D] -> the last block's output. */
+  private decode(x: tf.Tensor3D): tf.Tensor3D {
+    for (const b of this.self) x = b.forward(x);
+    return this.crossBlocks(x, this.globalKV(x, 0));
   }
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {
-    let x = this.io.embed(tokens);
-    for (const b of this.self) x = b.forward(x);
-    return this.crossDecode(x, this.globalKV(x, 0));
+    return this.io.logits(this.decode(this.io.embed(tokens)));
+  }
+
+  /** Continuous input: embeddings [B, T, D] -> final-normed hidden [B, T, D]. */
+  forwardHidden(x: tf.Tensor3D): tf.Tensor3D {
+    return this.io.hidden(this.decode(x));
   }
 
   prefill(tokens: tf.Tensor2D, opts: { allLogits?: boolean } = {}): { logits: tf.Tensor3D; state: DecodeState } {
