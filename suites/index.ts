@@ -4,4 +4,5 @@ import './extrapolation/suite.ts';
 import './needle/suite.ts';
 import './icl/suite.ts';
 import './efficiency/suite.ts';
+import './latent/suite.ts';
 export * from './registry.ts';

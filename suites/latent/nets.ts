@@ -53,3 +53,9 @@ export function seededIndices(n: number, count: number, seed: number): number[] 
 
 /** sg(x): the value of x, no gradient (tfjs has no stop_gradient op). */
 export const stopGradient = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as (x: tf.Tensor) => tf.Tensor;
+
+/** Rows `ids` of a table [K, D] as a one-hot matmul (gather's gradient has no wasm kernel): [...ids] -> [..., D]. */
+export function lookupRows(table: tf.Tensor2D | tf.Variable, ids: tf.Tensor): tf.Tensor {
+  const [k, d] = table.shape as [number, number];
+  return tf.matMul(tf.oneHot(ids.flatten().toInt(), k), table as tf.Tensor2D).reshape([...ids.shape, d]);
+}

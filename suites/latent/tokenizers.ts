@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../../architectures/layers.ts';
 import type { GlyphSet } from './glyphs.ts';
-import { Mlp, fit, gatherRows, seededIndices, stopGradient } from './nets.ts';
+import { Mlp, fit, gatherRows, lookupRows, seededIndices, stopGradient } from './nets.ts';
 
 export type TokenizerKind = 'sigma-vae' | 'vae' | 'vq';
 
@@ -63,6 +63,11 @@ export class Tokenizer {
     });
   }
 
+  /** VQ: images [n, S*S] -> their codes [n, N]. */
+  codes(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => this.quantise(this.enc.apply(patchify(x, this.size, this.s.patch)) as tf.Tensor3D).codes);
+  }
+
   /** VQ: nearest code per vector, z [n, N, c] -> codes [n, N] and their vectors. */
   quantise(z: tf.Tensor3D): { codes: tf.Tensor2D; zq: tf.Tensor3D } {
     const [n, t, c] = z.shape;
@@ -75,9 +80,7 @@ export class Tokenizer {
   }
 
   lookup(codes: tf.Tensor2D): tf.Tensor3D {
-    const [n, t] = codes.shape;
-    // one-hot matmul, not gather: gather's gradient (UnsortedSegmentSum) has no wasm kernel
-    return tf.matMul(tf.oneHot(codes.flatten(), this.s.codes), this.codebook!).reshape([n, t, this.s.latent]) as tf.Tensor3D;
+    return lookupRows(this.codebook!, codes) as tf.Tensor3D;
   }
 
   /** latents [n, N, c] -> images [n, S*S], clipped to [0, 1]. */
