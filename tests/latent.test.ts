@@ -8,7 +8,8 @@ import { architectureNames, getArchitecture } from '../architectures/registry.ts
 import { DiffusionHead } from '../suites/latent/diffusion.ts';
 import { frechetDistance, moments } from '../suites/latent/fid.ts';
 import { makeGlyphs, seededRandom } from '../suites/latent/glyphs.ts';
-import { floorFlag } from '../suites/latent/suite.ts';
+import type { ResultRecord } from '../harness/store.ts';
+import { floorFlag, sampleGridFigure } from '../suites/latent/suite.ts';
 import { fit, seededIndices } from '../suites/latent/nets.ts';
 import { useBackend } from './helpers.ts';
 
@@ -107,5 +108,18 @@ describe('forwardHidden (continuous inputs)', () => {
       expect(diff, name).toBeLessThan(1e-5);
       lm.params.dispose();
     }
+  });
+});
+
+describe('sample grid figure', () => {
+  it('decodes the records\' hex pixels back to glyph positions and grey levels', () => {
+    const rec = (arch: string, note: string) => ({ suite: 'latent', arch, seed: 0, metric: 'sample_grid', value: 2, unit: 'glyphs', dims: { method: 'vq', tokenizer: 'vq', size: 2 }, note }) as unknown as ResultRecord;
+    const fig = sampleGridFigure([rec('transformer', '0f0f' + 'f000')])!;
+    const values = (fig.vegaLite.data as { values: { x: number; y: number; v: number }[] }).values;
+    expect(values.length).toBe(8);
+    expect(values.map((p) => p.v)).toEqual([0, 1, 0, 1, 1, 0, 0, 0]);
+    expect(values[5]).toMatchObject({ x: 3, y: 0 }); // second glyph, top-right pixel
+    expect(values[7]).toMatchObject({ x: 3, y: 1 });
+    expect(sampleGridFigure([])).toBeNull();
   });
 });

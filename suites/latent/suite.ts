@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, disposeModel } from '../../harness/models.ts';
 import { wilson } from '../../harness/stats.ts';
-import type { Measurement, Suite, SuiteContext } from '../interface.ts';
+import type { ResultRecord } from '../../harness/store.ts';
+import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { GlyphClassifier, frechetDistance, moments } from './fid.ts';
 import { LatentGenerator, type Method } from './generator.ts';
@@ -87,19 +88,73 @@ function shared(ctx: SuiteContext, s: LatentSettings): Promise<Shared> {
   return SHARED.get(key)!;
 }
 
-/** Generation cost: milliseconds per sample for `count` samples. */
-async function timed(gen: LatentGenerator, labels: number[], steps: number, guidance: number, seed: number): Promise<{ images: tf.Tensor2D; msPerSample: number }> {
+/** Generation cost: milliseconds per sample, generating (and reading back) one batch of `labels`. */
+async function msPerSample(gen: LatentGenerator, labels: number[], steps: number, guidance: number, seed: number): Promise<number> {
   const t0 = performance.now();
   const images = await gen.generate(labels, steps, guidance, seed);
   await images.data();
-  return { images, msPerSample: (performance.now() - t0) / labels.length };
+  images.dispose();
+  return (performance.now() - t0) / labels.length;
+}
+
+/** Glyphs [n, S*S] in [0, 1] as one hex digit (16 grey levels) per pixel: the record the sample grid figure reads. */
+async function encodeGrid(images: tf.Tensor2D): Promise<string> {
+  const px = await images.data();
+  images.dispose();
+  return Array.from(px, (v) => Math.min(15, Math.max(0, Math.round(v * 15))).toString(16)).join('');
+}
+
+/** The sample grid figure: one row of glyphs (one per class) per method, one panel per architecture. */
+export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
+  const grids = records.filter((r) => r.metric === 'sample_grid' && r.note);
+  if (!grids.length) return null;
+  const firstSeed = Math.min(...grids.map((r) => r.seed));
+  const values = grids.filter((r) => r.seed === firstSeed).flatMap((r) => {
+    const size = Number(r.dims?.size), per = size * size, note = r.note!;
+    const row = `${r.dims?.method} / ${r.dims?.tokenizer}`;
+    return Array.from(note, (ch, i) => {
+      const glyph = Math.floor(i / per), p = i % per;
+      return { arch: r.arch, row, x: glyph * size + (p % size), y: Math.floor(p / size), v: parseInt(ch, 16) / 15 };
+    });
+  });
+  return {
+    name: 'sample-grid',
+    title: 'Generated glyphs (classes 0-9 left to right), per method and architecture',
+    caption: `seed ${firstSeed}; each row one method / tokenizer; classifier-free guidance on the diffusion rows`,
+    covers: ['sample_grid'],
+    vegaLite: {
+      data: { values },
+      facet: {
+        row: { field: 'row', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
+        column: { field: 'arch', type: 'nominal', title: null },
+      },
+      spec: {
+        width: 320, height: 32,
+        mark: { type: 'rect' },
+        encoding: {
+          x: { field: 'x', type: 'ordinal', axis: null },
+          y: { field: 'y', type: 'ordinal', axis: null },
+          color: { field: 'v', type: 'quantitative', scale: { domain: [0, 1], range: ['black', 'white'] }, legend: null },
+        },
+      },
+    },
+  };
 }
 
 export const latent: Suite = {
   name: 'latent',
   description: 'LatentLM at glyph scale: sigma-VAE / VAE / VQ-VAE tokenizers, next-token diffusion vs VQ on every backbone; FID in a glyph classifier\'s feature space (not Inception)',
   settings: LATENT_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  figures(records, kit) {
+    const grid = sampleGridFigure(records);
+    return [
+      ...(grid ? [grid] : []),
+      kit.bars(records, 'fid', { title: 'FID (glyph-classifier features, not Inception) of next-token diffusion on sigma-VAE latents', where: { method: 'diffusion', tokenizer: 'sigma-vae' } }),
+      kit.bars(records, 'fid', { title: 'FID of the VQ baseline', where: { method: 'vq' } }),
+    ];
+  },
   metrics: {
+    sample_grid: { direction: 'none', kind: 'info', headline: false },
     fid: { direction: 'lower', kind: 'quality', headline: true },
     class_accuracy: { direction: 'higher', kind: 'quality', headline: true },
     floor_fid: { direction: 'lower', kind: 'info', headline: false },
@@ -144,8 +199,10 @@ export const latent: Suite = {
       ctx.meter.sample();
 
       const genSteps = v.method === 'diffusion' ? steps : 0;
-      const { images, msPerSample } = await timed(gen, labels, steps, s.guidance, ctx.seed + 11);
+      const gd = { method: v.method, tokenizer: v.tokenizer, diffusion_steps: genSteps, guidance: v.method === 'diffusion' ? s.guidance : 1, samples: s.samples };
+      const images = await gen.generate(labels, steps, s.guidance, ctx.seed + 11);
       const sc = await imageScores(sh.classifier, images, labels, sh.real);
+      const grid = labels.length >= GLYPH_CLASSES.length ? await encodeGrid(images.slice(0, GLYPH_CLASSES.length) as tf.Tensor2D) : '';
       images.dispose();
       if (v.method === 'diffusion' && v.tokenizer === 'sigma-vae') {
         // floor 2: the same model sampled class-blind (the null class), scored against the requested classes
@@ -154,16 +211,17 @@ export const latent: Suite = {
         blind.dispose();
         blindAccuracy = b.k / b.n;
         out.push({ metric: 'floor_class_accuracy', value: blindAccuracy, unit: 'fraction', ci95: wilson(b.k, b.n), dims: { floor: 'class-blind', samples: b.n } });
-        for (const st of s.diffusionSteps.filter((x) => x !== steps)) {
-          const t = await timed(gen, labels.slice(0, GLYPH_CLASSES.length), st, s.guidance, ctx.seed + 17);
-          t.images.dispose();
-          out.push({ metric: 'gen_ms_per_sample', value: t.msPerSample, unit: 'ms', dims: { method: v.method, tokenizer: v.tokenizer, diffusion_steps: st, guidance: s.guidance } });
-        }
       }
-      const gd = { method: v.method, tokenizer: v.tokenizer, diffusion_steps: genSteps, guidance: v.method === 'diffusion' ? s.guidance : 1, samples: s.samples };
-      out.push({ metric: 'gen_ms_per_sample', value: msPerSample, unit: 'ms', dims: gd });
-      out.push({ metric: 'fid', value: sc.fid, unit: 'fid', dims: gd, flag: floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy), note: 'FID in the glyph classifier\'s feature space, not Inception FID; no interval (one sample set)' });
-      out.push({ metric: 'class_accuracy', value: sc.k / sc.n, unit: 'fraction', ci95: wilson(sc.k, sc.n), dims: gd, flag: floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy) });
+      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once
+      const timedSteps = v.method === 'diffusion' && v.tokenizer === 'sigma-vae' ? s.diffusionSteps : [steps];
+      for (const st of timedSteps) {
+        const ms = await msPerSample(gen, GLYPH_CLASSES.map((_, i) => i), st, s.guidance, ctx.seed + 17);
+        out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length } });
+      }
+      const flag = floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy);
+      out.push({ metric: 'fid', value: sc.fid, unit: 'fid', dims: gd, flag, note: 'FID in the glyph classifier\'s feature space, not Inception FID; no interval (one sample set)' });
+      out.push({ metric: 'class_accuracy', value: sc.k / sc.n, unit: 'fraction', ci95: wilson(sc.k, sc.n), dims: gd, flag });
+      if (grid) out.push({ metric: 'sample_grid', value: GLYPH_CLASSES.length, unit: 'glyphs', dims: { ...gd, size: s.size }, note: grid });
       gen.params.dispose();
       disposeModel(lm);
     }
