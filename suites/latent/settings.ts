@@ -43,5 +43,6 @@ export const LATENT_SETTINGS: Record<string, LatentSettings> = {
     samples: 200, diffusionSteps: [10, 50], guidance: 2, gridPerClass: 4,
   },
 };
+// Not sized for a GPU yet: smoke and paper run small's latent settings (the manifest records them as such).
 LATENT_SETTINGS.smoke = LATENT_SETTINGS.small!;
 LATENT_SETTINGS.paper = LATENT_SETTINGS.small!;

@@ -12,6 +12,7 @@ import { wilson } from '../../harness/stats.ts';
 import type { ResultRecord } from '../../harness/store.ts';
 import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
+import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { GlyphClassifier, frechetDistance, moments } from './fid.ts';
 import { LatentGenerator, type Method } from './generator.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
@@ -144,7 +145,7 @@ export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
 export const latent: Suite = {
   name: 'latent',
   description: 'LatentLM at glyph scale: sigma-VAE / VAE / VQ-VAE tokenizers, next-token diffusion vs VQ on every backbone; FID in a glyph classifier\'s feature space (not Inception)',
-  settings: LATENT_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  settings: withCalibration(LATENT_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   figures(records, kit) {
     const grid = sampleGridFigure(records);
     return [
@@ -212,11 +213,18 @@ export const latent: Suite = {
         blindAccuracy = b.k / b.n;
         out.push({ metric: 'floor_class_accuracy', value: blindAccuracy, unit: 'fraction', ci95: wilson(b.k, b.n), dims: { floor: 'class-blind', samples: b.n } });
       }
-      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once
+      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once; the step
+      // counts alternate over two rounds and the faster round is kept (the machine may be shared)
       const timedSteps = v.method === 'diffusion' && v.tokenizer === 'sigma-vae' ? s.diffusionSteps : [steps];
-      for (const st of timedSteps) {
-        const ms = await msPerSample(gen, GLYPH_CLASSES.map((_, i) => i), st, s.guidance, ctx.seed + 17);
-        out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length } });
+      const best = new Map<number, number>();
+      for (let round = 0; round < 2; round++) {
+        for (const st of timedSteps) {
+          const ms = await msPerSample(gen, GLYPH_CLASSES.map((_, i) => i), st, s.guidance, ctx.seed + 17);
+          best.set(st, Math.min(best.get(st) ?? Infinity, ms));
+        }
+      }
+      for (const [st, ms] of best) {
+        out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length }, note: 'faster of two alternated rounds' });
       }
       const flag = floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy);
       out.push({ metric: 'fid', value: sc.fid, unit: 'fid', dims: gd, flag, note: 'FID in the glyph classifier\'s feature space, not Inception FID; no interval (one sample set)' });
