@@ -1,6 +1,7 @@
 // The latent suite's parts: deterministic glyph data, the diffusion head on a known distribution, the
 // Frechet distance on a closed-form case, forwardHidden on every architecture, the floor flag.
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../architectures/index.ts';
 import { Params } from '../architectures/layers.ts';
@@ -112,14 +113,16 @@ describe('forwardHidden (continuous inputs)', () => {
 });
 
 describe('sample grid figure', () => {
-  it('decodes the records\' hex pixels back to glyph positions and grey levels', () => {
+  it('draws the records\' hex pixels as one PNG row per (architecture, method), glyphs side by side', async () => {
     const rec = (arch: string, note: string) => ({ suite: 'latent', arch, seed: 0, metric: 'sample_grid', value: 2, unit: 'glyphs', dims: { method: 'vq', tokenizer: 'vq', size: 2 }, note }) as unknown as ResultRecord;
+    // two 2x2 glyphs: [[0, f], [0, f]] and [[f, 0], [0, 0]]
     const fig = sampleGridFigure([rec('transformer', '0f0f' + 'f000')])!;
-    const values = (fig.vegaLite.data as { values: { x: number; y: number; v: number }[] }).values;
-    expect(values.length).toBe(8);
-    expect(values.map((p) => p.v)).toEqual([0, 1, 0, 1, 1, 0, 0, 0]);
-    expect(values[5]).toMatchObject({ x: 3, y: 0 }); // second glyph, top-right pixel
-    expect(values[7]).toMatchObject({ x: 3, y: 1 });
+    const values = (fig.vegaLite.data as { values: { arch: string; row: string; url: string }[] }).values;
+    expect(values.map((v) => [v.arch, v.row])).toEqual([['transformer', 'vq / vq']]);
+    const png = Buffer.from(values[0]!.url.replace(/^data:image\/png;base64,/, ''), 'base64');
+    const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([4, 2]);
+    expect(Array.from(data)).toEqual([0, 255, 255, 0, 0, 255, 0, 0]); // row 0: glyph 1 | glyph 2, row 1 likewise
     expect(sampleGridFigure([])).toBeNull();
   });
 });

@@ -6,6 +6,7 @@
 // error and latent variance (VAE collapse), generation time per sample against diffusion steps and VQ.
 // Floors: the sigma-VAE decoder on random latents z ~ N(0, I) (FID) and a class-blind sampler (the null
 // class: class accuracy); a method not better than both is flagged 'floor'. Speech is not built yet.
+import { createCanvas } from '@napi-rs/canvas';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, disposeModel } from '../../harness/models.ts';
 import { wilson } from '../../harness/stats.ts';
@@ -105,19 +106,32 @@ async function encodeGrid(images: tf.Tensor2D): Promise<string> {
   return Array.from(px, (v) => Math.min(15, Math.max(0, Math.round(v * 15))).toString(16)).join('');
 }
 
+/** A row of glyphs from a sample_grid record's hex pixels, as a PNG data URI (one image, not a rect per pixel). */
+export function gridPng(hex: string, size: number): string {
+  const count = hex.length / (size * size);
+  const canvas = createCanvas(count * size, size);
+  const g = canvas.getContext('2d');
+  const img = g.createImageData(count * size, size);
+  for (let i = 0; i < hex.length; i++) {
+    const glyph = Math.floor(i / (size * size)), p = i % (size * size);
+    const o = 4 * ((p - (p % size)) * count + glyph * size + (p % size)); // row y = p / size, column glyph * size + x
+    const v = Math.round((parseInt(hex[i]!, 16) / 15) * 255);
+    img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+    img.data[o + 3] = 255;
+  }
+  g.putImageData(img, 0, 0);
+  return `data:image/png;base64,${canvas.toBuffer('image/png').toString('base64')}`;
+}
+
 /** The sample grid figure: one row of glyphs (one per class) per method, one panel per architecture. */
 export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
   const grids = records.filter((r) => r.metric === 'sample_grid' && r.note);
   if (!grids.length) return null;
   const firstSeed = Math.min(...grids.map((r) => r.seed));
-  const values = grids.filter((r) => r.seed === firstSeed).flatMap((r) => {
-    const size = Number(r.dims?.size), per = size * size, note = r.note!;
-    const row = `${r.dims?.method} / ${r.dims?.tokenizer}`;
-    return Array.from(note, (ch, i) => {
-      const glyph = Math.floor(i / per), p = i % per;
-      return { arch: r.arch, row, x: glyph * size + (p % size), y: Math.floor(p / size), v: parseInt(ch, 16) / 15 };
-    });
-  });
+  const values = grids.filter((r) => r.seed === firstSeed).map((r) => ({
+    arch: r.arch, row: `${r.dims?.method} / ${r.dims?.tokenizer}`, url: gridPng(r.note!, Number(r.dims?.size)),
+  }));
+  const width = 320, height = width / GLYPH_CLASSES.length;
   return {
     name: 'sample-grid',
     title: 'Generated glyphs (classes 0-9 left to right), per method and architecture',
@@ -130,13 +144,9 @@ export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
         column: { field: 'arch', type: 'nominal', title: null },
       },
       spec: {
-        width: 320, height: 32,
-        mark: { type: 'rect' },
-        encoding: {
-          x: { field: 'x', type: 'ordinal', axis: null },
-          y: { field: 'y', type: 'ordinal', axis: null },
-          color: { field: 'v', type: 'quantitative', scale: { domain: [0, 1], range: ['black', 'white'] }, legend: null },
-        },
+        width, height,
+        mark: { type: 'image', width, height, aspect: false, align: 'left', baseline: 'top' },
+        encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
       },
     },
   };
