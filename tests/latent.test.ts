@@ -7,7 +7,7 @@ import '../architectures/index.ts';
 import { Params } from '../architectures/layers.ts';
 import { architectureNames, getArchitecture } from '../architectures/registry.ts';
 import { DiffusionHead } from '../suites/latent/diffusion.ts';
-import { frechetDistance, moments } from '../suites/latent/fid.ts';
+import { fidWithInterval, frechetDistance, moments } from '../suites/latent/fid.ts';
 import { makeGlyphs, seededRandom } from '../suites/latent/glyphs.ts';
 import type { ResultRecord } from '../harness/store.ts';
 import { floorFlag, sampleGridFigure } from '../suites/latent/suite.ts';
@@ -83,6 +83,16 @@ describe('Frechet distance', () => {
     // closed form: ||m1 - m2||^2 + sum_i (sqrt 1 - sqrt 4)^2 = 1 + 2 = 3
     expect(fd).toBeGreaterThan(2.75);
     expect(fd).toBeLessThan(3.25);
+    // the bootstrap interval holds the estimate, sits near the closed form, and is narrower with more samples
+    const real = { mean: [0, 0], cov: [[1, 0], [0, 1]] };
+    const wide = fidWithInterval(rows(1, 2).slice(0, 200), real, 100, 1), narrow = fidWithInterval(rows(1, 2), real, 100, 1);
+    for (const r of [wide, narrow]) {
+      expect(r.ci95[0]).toBeLessThanOrEqual(r.fid);
+      expect(r.ci95[1]).toBeGreaterThanOrEqual(r.fid);
+    }
+    expect(narrow.ci95[0]).toBeGreaterThan(2.5);
+    expect(narrow.ci95[1]).toBeLessThan(3.5);
+    expect(narrow.ci95[1] - narrow.ci95[0]).toBeLessThan(wide.ci95[1] - wide.ci95[0]);
   });
 });
 

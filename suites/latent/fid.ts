@@ -3,7 +3,8 @@
 // with Tr((C1^1/2 C2 C1^1/2)^1/2) = sum sqrt(eig(C1^1/2 C2 C1^1/2)) (symmetric, so Jacobi eigenvalues).
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../../architectures/layers.ts';
-import type { GlyphSet } from './glyphs.ts';
+import { quantile } from '../../harness/stats.ts';
+import { seededRandom, type GlyphSet } from './glyphs.ts';
 import { Mlp, fit, gatherRows, seededIndices } from './nets.ts';
 
 /** Mean and covariance (1/(n-1)) of rows x[n][d]. */
@@ -69,6 +70,18 @@ export function frechetDistance(a: { mean: number[]; cov: number[][] }, b: { mea
   const dm = a.mean.reduce((s, m, i) => s + (m - b.mean[i]!) ** 2, 0);
   const tr = (c: number[][]) => c.reduce((s, row, i) => s + row[i]!, 0);
   return dm + tr(a.cov) + tr(b.cov) - 2 * traceSqrt;
+}
+
+/**
+ * FID of sample features against the reference statistics, with a 95% percentile bootstrap interval over
+ * the samples (resampled with replacement, `resamples` times, seeded; the reference statistics held fixed).
+ */
+export function fidWithInterval(features: number[][], real: { mean: number[]; cov: number[][] }, resamples: number, seed: number): { fid: number; ci95: [number, number] } {
+  const fid = frechetDistance(moments(features), real);
+  const rand = seededRandom(seed);
+  const draws = Array.from({ length: resamples }, () =>
+    frechetDistance(moments(features.map(() => features[Math.floor(rand() * features.length)]!)), real)).sort((a, b) => a - b);
+  return { fid, ci95: [quantile(draws, 0.025), quantile(draws, 0.975)] };
 }
 
 /** A glyph classifier: MLP S*S -> hidden -> features -> classes; FID reads the features layer. */

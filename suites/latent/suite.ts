@@ -14,7 +14,7 @@ import type { ResultRecord } from '../../harness/store.ts';
 import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
-import { GlyphClassifier, frechetDistance, moments } from './fid.ts';
+import { GlyphClassifier, fidWithInterval, moments } from './fid.ts';
 import { LatentGenerator, type Method } from './generator.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
 import { fit, gatherRows, seededIndices } from './nets.ts';
@@ -48,10 +48,13 @@ export function floorFlag(fid: number, floorFid: number, k: number, n: number, b
   return fid >= floorFid || lo <= blindAccuracy ? 'floor' : undefined;
 }
 
-async function imageScores(classifier: GlyphClassifier, images: tf.Tensor2D, labels: number[], real: Stats) {
+/** Bootstrap resamples behind each FID interval. */
+const FID_RESAMPLES = 100;
+
+async function imageScores(classifier: GlyphClassifier, images: tf.Tensor2D, labels: number[], real: Stats, seed: number) {
   const { features, predicted } = await classifier.read(images);
   const k = predicted.filter((p, i) => p === labels[i]).length;
-  return { fid: frechetDistance(moments(features), real), k, n: labels.length };
+  return { ...fidWithInterval(features, real, FID_RESAMPLES, seed), k, n: labels.length };
 }
 
 async function buildShared(s: LatentSettings, seed: number): Promise<Shared> {
@@ -191,9 +194,9 @@ export const latent: Suite = {
     // floor 1: the sigma-VAE decoder on random latents z ~ N(0, I)
     const sigmaTok = sh.tokenizers.get('sigma-vae')!;
     const randomImages = tf.tidy(() => sigmaTok.decode(tf.randomNormal([s.samples, sigmaTok.tokens, s.tokenizer.latent], 0, 1, 'float32', ctx.seed + 5)));
-    const floorRandom = await imageScores(sh.classifier, randomImages, labels, sh.real);
+    const floorRandom = await imageScores(sh.classifier, randomImages, labels, sh.real, ctx.seed + 1);
     randomImages.dispose();
-    out.push({ metric: 'floor_fid', value: floorRandom.fid, unit: 'fid', dims: { floor: 'random-latents', tokenizer: 'sigma-vae', samples: s.samples } });
+    out.push({ metric: 'floor_fid', value: floorRandom.fid, unit: 'fid', ci95: floorRandom.ci95, dims: { floor: 'random-latents', tokenizer: 'sigma-vae', samples: s.samples } });
 
     let blindAccuracy = 1 / GLYPH_CLASSES.length;
     for (const v of VARIANTS) {
@@ -212,13 +215,13 @@ export const latent: Suite = {
       const genSteps = v.method === 'diffusion' ? steps : 0;
       const gd = { method: v.method, tokenizer: v.tokenizer, diffusion_steps: genSteps, guidance: v.method === 'diffusion' ? s.guidance : 1, samples: s.samples };
       const images = await gen.generate(labels, steps, s.guidance, ctx.seed + 11);
-      const sc = await imageScores(sh.classifier, images, labels, sh.real);
+      const sc = await imageScores(sh.classifier, images, labels, sh.real, ctx.seed + 2);
       const grid = labels.length >= GLYPH_CLASSES.length ? await encodeGrid(images.slice(0, GLYPH_CLASSES.length) as tf.Tensor2D) : '';
       images.dispose();
       if (v.method === 'diffusion' && v.tokenizer === 'sigma-vae') {
         // floor 2: the same model sampled class-blind (the null class), scored against the requested classes
         const blind = await gen.generate(labels.map(() => gen.nullClass), steps, 1, ctx.seed + 13);
-        const b = await imageScores(sh.classifier, blind, labels, sh.real);
+        const b = await imageScores(sh.classifier, blind, labels, sh.real, ctx.seed + 3);
         blind.dispose();
         blindAccuracy = b.k / b.n;
         out.push({ metric: 'floor_class_accuracy', value: blindAccuracy, unit: 'fraction', ci95: wilson(b.k, b.n), dims: { floor: 'class-blind', samples: b.n } });
@@ -237,7 +240,7 @@ export const latent: Suite = {
         out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length }, note: 'faster of two alternated rounds' });
       }
       const flag = floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy);
-      out.push({ metric: 'fid', value: sc.fid, unit: 'fid', dims: gd, flag, note: 'FID in the glyph classifier\'s feature space, not Inception FID; no interval (one sample set)' });
+      out.push({ metric: 'fid', value: sc.fid, unit: 'fid', ci95: sc.ci95, dims: gd, flag, note: `FID in the glyph classifier's feature space, not Inception FID; bootstrap interval over the samples (${FID_RESAMPLES} resamples)` });
       out.push({ metric: 'class_accuracy', value: sc.k / sc.n, unit: 'fraction', ci95: wilson(sc.k, sc.n), dims: gd, flag });
       if (grid) out.push({ metric: 'sample_grid', value: GLYPH_CLASSES.length, unit: 'glyphs', dims: { ...gd, size: s.size }, note: grid });
       gen.params.dispose();
