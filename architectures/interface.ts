@@ -43,6 +43,8 @@ export interface Capabilities {
   attentionMaps?: boolean;
   /** Offers LanguageModel.activations (per-layer activations, forward with transformed hidden states). */
   activations?: boolean;
+  /** Accepts continuous inputs: forwardHidden (embeddings in, final-normed hidden states out). */
+  continuousInput?: boolean;
 }
 
 /** One layer's activations in the parallel forward (activation probes). */
@@ -82,6 +84,12 @@ export interface LanguageModel {
   prefill(tokens: tf.Tensor2D, opts?: { allLogits?: boolean }): { logits: tf.Tensor3D; state: DecodeState };
   /** One token per sequence, token [B] -> logits [B, V] and the next state. Never reuses the old state's tensors. */
   step(state: DecodeState, token: tf.Tensor1D): { logits: tf.Tensor2D; state: DecodeState };
+  /**
+   * Optional, where capabilities.continuousInput holds: the backbone on embeddings x [B, T, D] in place of
+   * the token lookup -> the final-normed hidden states [B, T, D] the output head would read (causal, as
+   * forward). Lets suites model sequences of continuous vectors (latent generation) with any architecture.
+   */
+  forwardHidden?(x: tf.Tensor3D): tf.Tensor3D;
   /** Optional: evaluate beyond the training length in the architecture's own inference convention. */
   forwardLong?(tokens: tf.Tensor2D): tf.Tensor3D;
   /** Description of forwardLong's convention, recorded beside extrapolation figures. */

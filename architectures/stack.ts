@@ -92,8 +92,12 @@ export class EmbeddingAndHead {
   embed(tokens: tf.Tensor): tf.Tensor3D {
     return embed(this.table as tf.Tensor2D, tokens) as tf.Tensor3D;
   }
+  /** The final norm: what the head reads (and LanguageModel.forwardHidden returns). */
+  hidden(x: tf.Tensor3D): tf.Tensor3D {
+    return rmsNorm(x, this.normF, NORM_EPS) as tf.Tensor3D;
+  }
   logits(x: tf.Tensor3D): tf.Tensor3D {
-    return linear(rmsNorm(x, this.normF, NORM_EPS), this.head) as tf.Tensor3D;
+    return linear(this.hidden(x), this.head) as tf.Tensor3D;
   }
 }
 
@@ -143,7 +147,7 @@ export class StackedLM implements LanguageModel {
 
   constructor(readonly config: ModelConfig, readonly params: Params, mixer: MixerFactory,
               capabilities: Capabilities, longConvention?: string) {
-    this.capabilities = { ...capabilities, activations: true };
+    this.capabilities = { ...capabilities, activations: true, continuousInput: true };
     this.activations = activationProbe((tokens, opts) => probedBlocks(this.blocks, this.io.embed(tokens), 0, opts), (x) => this.io.logits(x));
     this.io = new EmbeddingAndHead(this.params, config);
     this.blocks = [];
@@ -157,10 +161,18 @@ export class StackedLM implements LanguageModel {
     }
   }
 
-  private run(tokens: tf.Tensor2D, long: boolean): tf.Tensor3D {
-    let x = this.io.embed(tokens);
+  private blocksForward(x: tf.Tensor3D, long: boolean): tf.Tensor3D {
     for (const b of this.blocks) x = b.forward(x, long);
-    return this.io.logits(x);
+    return x;
+  }
+
+  private run(tokens: tf.Tensor2D, long: boolean): tf.Tensor3D {
+    return this.io.logits(this.blocksForward(this.io.embed(tokens), long));
+  }
+
+  /** Continuous input: embeddings [B, T, D] -> final-normed hidden [B, T, D]. */
+  forwardHidden(x: tf.Tensor3D): tf.Tensor3D {
+    return this.io.hidden(this.blocksForward(x, false));
   }
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {

@@ -111,7 +111,7 @@ export class YocoLM implements LanguageModel {
     const selfKind = String(config.mixer.self ?? 'gret');
     const selfMixer = SELF_MIXERS[selfKind];
     if (!selfMixer) throw new Error(`yoco: unknown self-decoder '${selfKind}'; valid: ${Object.keys(SELF_MIXERS).join(', ')}`);
-    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true, activations: true };
+    this.capabilities = { chunkwise: selfKind === 'gret', attentionMaps: true, activations: true, continuousInput: true };
     this.kvHeads = numOption(config.mixer, 'kvHeads', heads);
     this.rope = new RotationCache(linspaceAngles(d / heads, numOption(config.mixer, 'ropeTheta', 10000)));
     this.io = new EmbeddingAndHead(params, config);
@@ -141,9 +141,20 @@ export class YocoLM implements LanguageModel {
     }
   }
 
-  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> logits. */
+  /** The cross-decoder on queries y (the last positions of the sequence) over kv -> its output (pre-norm). */
+  private crossBlocks(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
+    return this.withKV(kv, () => this.cross.reduce((h, b) => b.forward(h), y));
+  }
+
+  /** Self-decoder then cross-decoder over embeddings x [B,T,D] -> the last block's output. */
+  private decode(x: tf.Tensor3D): tf.Tensor3D {
+    for (const b of this.self) x = b.forward(x);
+    return this.crossBlocks(x, this.globalKV(x, 0));
+  }
+
+  /** The cross-decoder on queries y over kv -> logits. */
   private crossDecode(y: tf.Tensor3D, kv: GlobalKV): tf.Tensor3D {
-    return this.io.logits(this.withKV(kv, () => this.cross.reduce((h, b) => b.forward(h), y)));
+    return this.io.logits(this.crossBlocks(y, kv));
   }
 
   /** Self-decoder layers, then cross-decoder layers (logits where a mixer has scores: not gated retention, not cross-attention). */
@@ -153,9 +164,12 @@ export class YocoLM implements LanguageModel {
   }, (x) => this.io.logits(x));
 
   forward(tokens: tf.Tensor2D): tf.Tensor3D {
-    let x = this.io.embed(tokens);
-    for (const b of this.self) x = b.forward(x);
-    return this.crossDecode(x, this.globalKV(x, 0));
+    return this.io.logits(this.decode(this.io.embed(tokens)));
+  }
+
+  /** Continuous input: embeddings [B, T, D] -> final-normed hidden [B, T, D]. */
+  forwardHidden(x: tf.Tensor3D): tf.Tensor3D {
+    return this.io.hidden(this.decode(x));
   }
 
   prefill(tokens: tf.Tensor2D, opts: { allLogits?: boolean } = {}): { logits: tf.Tensor3D; state: DecodeState } {

@@ -7,4 +7,5 @@ import './efficiency/suite.ts';
 import './forgetting/suite.ts';
 import './selfimprove/suite.ts';
 import './scaling/suite.ts';
+import './latent/suite.ts';
 export * from './registry.ts';

@@ -123,10 +123,10 @@ describe('claims', () => {
     expect(retnet.claims.find((c) => c.claim === 'throughput-above')!.why).toMatch(/recorded no metric 'decode_tokens_per_s'/);
     const table = retnet.tables.find((t) => t.id === 'memory')!;
     expect(table.columns).toEqual(['16', '32', '64', '128']);
-    // a paper whose suite is not registered: every claim listed, none skipped
+    // a paper whose suite has no records here: every claim listed, none skipped
     const latent = evaluatePaper(loadPapers().find((p) => p.id === 'latentlm')!, recs);
     expect(latent.claims.length).toBe(2);
-    expect(latent.claims.every((c) => c.verdict === 'not yet measurable' && /suite 'latent' is not registered/.test(c.why))).toBe(true);
+    expect(latent.claims.every((c) => c.verdict === 'not yet measurable' && /suite 'latent' has no records/.test(c.why))).toBe(true);
     expect(latent.status).toBe('not yet measurable');
   });
 
@@ -138,13 +138,13 @@ describe('claims', () => {
 
   it('`archbench reproduce` lists an unmeasurable paper in the ledger, tables and report; an unknown paper exits 2', async () => {
     const out = join(tempDir(), 'rep');
-    const r = await cli(['reproduce', 'latentlm', 'crescent', '--preset', 'tiny', '--out', out]);
+    const r = await cli(['reproduce', 'crescent', '--preset', 'tiny', '--out', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/latentlm \(not yet measurable\)/);
+    expect(r.out).toMatch(/crescent \(not yet measurable\)/);
     const ledger = readFileSync(join(out, 'report', 'claims.md'), 'utf8');
-    expect(ledger).toMatch(/not yet measurable.*suite 'latent' is not registered/);
+    expect(ledger).toMatch(/not yet measurable.*suite 'selfimprove' is not registered/);
     expect(ledger).toMatch(/Crescent/);
-    for (const f of ['index.html', 'claims.json', 'papers/latentlm.md', 'papers/latentlm.html', 'papers/crescent.md']) expect(existsSync(join(out, 'report', f)), f).toBe(true);
+    for (const f of ['index.html', 'claims.json', 'papers/crescent.md', 'papers/crescent.html']) expect(existsSync(join(out, 'report', f)), f).toBe(true);
     expect(readFileSync(join(out, 'report', 'index.html'), 'utf8')).toContain('id="table-claims"');
     const bad = await cli(['reproduce', 'nope', '--preset', 'tiny', '--out', join(tempDir(), 'x')]);
     expect(bad.code).toBe(2);

@@ -1,0 +1,254 @@
+// Latent generation (LatentLM, Sun et al. 2024) at our scale, on glyph images made here: tokenizers
+// (sigma-VAE, plain VAE, VQ-VAE) turn a 16x16 glyph into 16 patch latents; every registered architecture,
+// unchanged, is the causal backbone through LanguageModel.forwardHidden; next-token diffusion (a DDPM head
+// with classifier-free guidance) against VQ code prediction. Metrics: FID and class accuracy in the
+// feature space of a glyph classifier trained here (NOT Inception FID), each tokenizer's reconstruction
+// error and latent variance (VAE collapse), generation time per sample against diffusion steps and VQ.
+// Floors: the sigma-VAE decoder on random latents z ~ N(0, I) (FID) and a class-blind sampler (the null
+// class: class accuracy); a method not better than both is flagged 'floor'. Speech is not built yet.
+import { createCanvas } from '@napi-rs/canvas';
+import * as tf from '@tensorflow/tfjs';
+import { buildModel, disposeModel } from '../../harness/models.ts';
+import { wilson } from '../../harness/stats.ts';
+import type { ResultRecord } from '../../harness/store.ts';
+import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
+import { registerSuite } from '../registry.ts';
+import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
+import { GlyphClassifier, fidWithInterval, moments } from './fid.ts';
+import { LatentGenerator, type Method } from './generator.ts';
+import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
+import { fit, gatherRows, seededIndices } from './nets.ts';
+import { LATENT_SETTINGS, type LatentSettings } from './settings.ts';
+import { latentStats, trainTokenizer, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
+
+type Stats = { mean: number[]; cov: number[][] };
+
+/** What every architecture of a (preset, seed) shares: data, tokenizers, classifier, the real features. */
+interface Shared {
+  train: GlyphSet;
+  test: GlyphSet;
+  tokenizers: Map<TokenizerKind, Tokenizer>;
+  classifier: GlyphClassifier;
+  real: Stats;
+  records: Measurement[];
+}
+
+const SHARED = new Map<string, Promise<Shared>>();
+
+/** The variants measured per architecture: next-token diffusion on each continuous tokenizer, and VQ. */
+const VARIANTS: { method: Method; tokenizer: TokenizerKind }[] = [
+  { method: 'diffusion', tokenizer: 'sigma-vae' },
+  { method: 'diffusion', tokenizer: 'vae' },
+  { method: 'vq', tokenizer: 'vq' },
+];
+
+/** A result is at the floor when its FID is no better than random latents' or its accuracy no better than class-blind's. */
+export function floorFlag(fid: number, floorFid: number, k: number, n: number, blindAccuracy: number): string | undefined {
+  const [lo] = wilson(k, n);
+  return fid >= floorFid || lo <= blindAccuracy ? 'floor' : undefined;
+}
+
+/** Bootstrap resamples behind each FID interval. */
+const FID_RESAMPLES = 100;
+
+async function imageScores(classifier: GlyphClassifier, images: tf.Tensor2D, labels: number[], real: Stats, seed: number) {
+  const { features, predicted } = await classifier.read(images);
+  const k = predicted.filter((p, i) => p === labels[i]).length;
+  return { ...fidWithInterval(features, real, FID_RESAMPLES, seed), k, n: labels.length };
+}
+
+async function buildShared(s: LatentSettings, seed: number): Promise<Shared> {
+  const train = makeGlyphs(s.trainImages, s.size, seed, 'train');
+  const test = makeGlyphs(s.testImages, s.size, seed, 'test');
+  const x = tf.tensor2d(test.pixels, [test.n, s.size * s.size]);
+  const records: Measurement[] = [];
+  const tokenizers = new Map<TokenizerKind, Tokenizer>();
+  for (const kind of ['sigma-vae', 'vae', 'vq'] as const) {
+    const { tok, finalLoss } = await trainTokenizer(kind, s.tokenizer, train, seed);
+    tokenizers.set(kind, tok);
+    const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tok.decode(tok.encode(x)), x))));
+    const dims = { tokenizer: kind, split: 'test', steps: s.tokenizer.steps };
+    records.push({ metric: 'recon_mse', value: (await mse.data())[0]!, unit: 'mse', dims, note: `final training loss ${finalLoss.toFixed(4)}` });
+    mse.dispose();
+    if (kind !== 'vq') {
+      const st = await latentStats(tok, x);
+      records.push({ metric: 'latent_mu_variance', value: st.muVariance, unit: 'var', dims: { tokenizer: kind } });
+      records.push({ metric: 'latent_collapsed_fraction', value: st.collapsed, unit: 'fraction', dims: { tokenizer: kind }, note: 'latent dimensions with Var(mu) < 0.01 across test patches' });
+      if (st.posteriorVariance !== null) records.push({ metric: 'vae_posterior_variance', value: st.posteriorVariance, unit: 'var', dims: { tokenizer: kind } });
+    }
+  }
+  const c = s.classifier;
+  const classifier = new GlyphClassifier(s.size, c.hidden, c.features, GLYPH_CLASSES.length, seed);
+  await classifier.train(train, c.steps, c.batch, c.lr, seed);
+  const { features, predicted } = await classifier.read(x);
+  const k = predicted.filter((p, i) => p === test.labels[i]).length;
+  records.push({ metric: 'classifier_accuracy', value: k / test.n, unit: 'fraction', ci95: wilson(k, test.n), dims: { split: 'test', features: c.features }, note: 'the glyph classifier whose features FID reads (not Inception)' });
+  x.dispose();
+  return { train, test, tokenizers, classifier, real: moments(features), records };
+}
+
+function shared(ctx: SuiteContext, s: LatentSettings): Promise<Shared> {
+  const key = `${ctx.preset.name}:${ctx.seed}`;
+  if (!SHARED.has(key)) SHARED.set(key, buildShared(s, ctx.seed));
+  return SHARED.get(key)!;
+}
+
+/** Generation cost: milliseconds per sample, generating (and reading back) one batch of `labels`. */
+async function msPerSample(gen: LatentGenerator, labels: number[], steps: number, guidance: number, seed: number): Promise<number> {
+  const t0 = performance.now();
+  const images = await gen.generate(labels, steps, guidance, seed);
+  await images.data();
+  images.dispose();
+  return (performance.now() - t0) / labels.length;
+}
+
+/** Glyphs [n, S*S] in [0, 1] as one hex digit (16 grey levels) per pixel: the record the sample grid figure reads. */
+async function encodeGrid(images: tf.Tensor2D): Promise<string> {
+  const px = await images.data();
+  images.dispose();
+  return Array.from(px, (v) => Math.min(15, Math.max(0, Math.round(v * 15))).toString(16)).join('');
+}
+
+/** A row of glyphs from a sample_grid record's hex pixels, as a PNG data URI (one image, not a rect per pixel). */
+export function gridPng(hex: string, size: number): string {
+  const count = hex.length / (size * size);
+  const canvas = createCanvas(count * size, size);
+  const g = canvas.getContext('2d');
+  const img = g.createImageData(count * size, size);
+  for (let i = 0; i < hex.length; i++) {
+    const glyph = Math.floor(i / (size * size)), p = i % (size * size);
+    const o = 4 * ((p - (p % size)) * count + glyph * size + (p % size)); // row y = p / size, column glyph * size + x
+    const v = Math.round((parseInt(hex[i]!, 16) / 15) * 255);
+    img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
+    img.data[o + 3] = 255;
+  }
+  g.putImageData(img, 0, 0);
+  return `data:image/png;base64,${canvas.toBuffer('image/png').toString('base64')}`;
+}
+
+/** The sample grid figure: one row of glyphs (one per class) per method, one panel per architecture. */
+export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
+  const grids = records.filter((r) => r.metric === 'sample_grid' && r.note);
+  if (!grids.length) return null;
+  const firstSeed = Math.min(...grids.map((r) => r.seed));
+  const values = grids.filter((r) => r.seed === firstSeed).map((r) => ({
+    arch: r.arch, row: `${r.dims?.method} / ${r.dims?.tokenizer}`, url: gridPng(r.note!, Number(r.dims?.size)),
+  }));
+  const width = 320, height = width / GLYPH_CLASSES.length;
+  return {
+    name: 'sample-grid',
+    title: 'Generated glyphs (classes 0-9 left to right), per method and architecture',
+    caption: `seed ${firstSeed}; each row one method / tokenizer; classifier-free guidance on the diffusion rows`,
+    covers: ['sample_grid'],
+    vegaLite: {
+      data: { values },
+      facet: {
+        row: { field: 'row', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
+        column: { field: 'arch', type: 'nominal', title: null },
+      },
+      spec: {
+        width, height,
+        mark: { type: 'image', width, height, aspect: false, align: 'left', baseline: 'top' },
+        encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
+      },
+    },
+  };
+}
+
+export const latent: Suite = {
+  name: 'latent',
+  description: 'LatentLM at glyph scale: sigma-VAE / VAE / VQ-VAE tokenizers, next-token diffusion vs VQ on every backbone; FID in a glyph classifier\'s feature space (not Inception)',
+  settings: withCalibration(LATENT_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
+  figures(records, kit) {
+    const grid = sampleGridFigure(records);
+    return [
+      ...(grid ? [grid] : []),
+      kit.bars(records, 'fid', { title: 'FID (glyph-classifier features, not Inception) of next-token diffusion on sigma-VAE latents', where: { method: 'diffusion', tokenizer: 'sigma-vae' } }),
+      kit.bars(records, 'fid', { title: 'FID of the VQ baseline', where: { method: 'vq' } }),
+    ];
+  },
+  metrics: {
+    sample_grid: { direction: 'none', kind: 'info', headline: false },
+    fid: { direction: 'lower', kind: 'quality', headline: true },
+    class_accuracy: { direction: 'higher', kind: 'quality', headline: true },
+    floor_fid: { direction: 'lower', kind: 'info', headline: false },
+    floor_class_accuracy: { direction: 'higher', kind: 'info', headline: false },
+    recon_mse: { direction: 'lower', kind: 'quality', headline: false },
+    latent_mu_variance: { direction: 'none', kind: 'info' },
+    latent_collapsed_fraction: { direction: 'none', kind: 'info' },
+    vae_posterior_variance: { direction: 'none', kind: 'info' },
+    classifier_accuracy: { direction: 'higher', kind: 'info', headline: false },
+    gen_ms_per_sample: { direction: 'lower', kind: 'latency', headline: false },
+    train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
+    speech_skipped: { direction: 'none', kind: 'info', headline: false },
+  },
+  async run(ctx): Promise<Measurement[]> {
+    const s = LATENT_SETTINGS[ctx.preset.name];
+    if (!s) throw new Error(`latent: no settings for preset '${ctx.preset.name}'; valid: ${Object.keys(LATENT_SETTINGS).join(', ')}`);
+    const sh = await shared(ctx, s);
+    const out: Measurement[] = [...sh.records];
+    const labels = Array.from({ length: s.samples }, (_, i) => i % GLYPH_CLASSES.length);
+    const width = s.size * s.size;
+    const steps = Math.max(...s.diffusionSteps);
+
+    // floor 1: the sigma-VAE decoder on random latents z ~ N(0, I)
+    const sigmaTok = sh.tokenizers.get('sigma-vae')!;
+    const randomImages = tf.tidy(() => sigmaTok.decode(tf.randomNormal([s.samples, sigmaTok.tokens, s.tokenizer.latent], 0, 1, 'float32', ctx.seed + 5)));
+    const floorRandom = await imageScores(sh.classifier, randomImages, labels, sh.real, ctx.seed + 1);
+    randomImages.dispose();
+    out.push({ metric: 'floor_fid', value: floorRandom.fid, unit: 'fid', ci95: floorRandom.ci95, dims: { floor: 'random-latents', tokenizer: 'sigma-vae', samples: s.samples } });
+
+    let blindAccuracy = 1 / GLYPH_CLASSES.length;
+    for (const v of VARIANTS) {
+      const tok = sh.tokenizers.get(v.tokenizer)!;
+      const lm = buildModel(ctx.spec, ctx.matched.config, ctx.seed);
+      const gen = new LatentGenerator(lm, v.method, tok, GLYPH_CLASSES.length, s.generator, ctx.seed);
+      const t0 = performance.now();
+      const finalLoss = await fit(gen.variables(), s.train.steps, s.train.lr, (step) => tf.tidy(() => {
+        const idx = seededIndices(sh.train.n, s.train.batch, ctx.seed * 65537 + step);
+        return gen.loss(gatherRows(sh.train.pixels, width, idx), idx.map((i) => sh.train.labels[i]!), ctx.seed * 1009 + step);
+      }));
+      const dims = { method: v.method, tokenizer: v.tokenizer, steps: s.train.steps, batch: s.train.batch };
+      out.push({ metric: 'train_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims, note: `final loss ${finalLoss.toFixed(4)}` });
+      ctx.meter.sample();
+
+      const genSteps = v.method === 'diffusion' ? steps : 0;
+      const gd = { method: v.method, tokenizer: v.tokenizer, diffusion_steps: genSteps, guidance: v.method === 'diffusion' ? s.guidance : 1, samples: s.samples };
+      const images = await gen.generate(labels, steps, s.guidance, ctx.seed + 11);
+      const sc = await imageScores(sh.classifier, images, labels, sh.real, ctx.seed + 2);
+      const grid = labels.length >= GLYPH_CLASSES.length ? await encodeGrid(images.slice(0, GLYPH_CLASSES.length) as tf.Tensor2D) : '';
+      images.dispose();
+      if (v.method === 'diffusion' && v.tokenizer === 'sigma-vae') {
+        // floor 2: the same model sampled class-blind (the null class), scored against the requested classes
+        const blind = await gen.generate(labels.map(() => gen.nullClass), steps, 1, ctx.seed + 13);
+        const b = await imageScores(sh.classifier, blind, labels, sh.real, ctx.seed + 3);
+        blind.dispose();
+        blindAccuracy = b.k / b.n;
+        out.push({ metric: 'floor_class_accuracy', value: blindAccuracy, unit: 'fraction', ci95: wilson(b.k, b.n), dims: { floor: 'class-blind', samples: b.n } });
+      }
+      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once; the step
+      // counts alternate over two rounds and the faster round is kept (the machine may be shared)
+      const timedSteps = v.method === 'diffusion' && v.tokenizer === 'sigma-vae' ? s.diffusionSteps : [steps];
+      const best = new Map<number, number>();
+      for (let round = 0; round < 2; round++) {
+        for (const st of timedSteps) {
+          const ms = await msPerSample(gen, GLYPH_CLASSES.map((_, i) => i), st, s.guidance, ctx.seed + 17);
+          best.set(st, Math.min(best.get(st) ?? Infinity, ms));
+        }
+      }
+      for (const [st, ms] of best) {
+        out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length }, note: 'faster of two alternated rounds' });
+      }
+      const flag = floorFlag(sc.fid, floorRandom.fid, sc.k, sc.n, blindAccuracy);
+      out.push({ metric: 'fid', value: sc.fid, unit: 'fid', ci95: sc.ci95, dims: gd, flag, note: `FID in the glyph classifier's feature space, not Inception FID; bootstrap interval over the samples (${FID_RESAMPLES} resamples)` });
+      out.push({ metric: 'class_accuracy', value: sc.k / sc.n, unit: 'fraction', ci95: wilson(sc.k, sc.n), dims: gd, flag });
+      if (grid) out.push({ metric: 'sample_grid', value: GLYPH_CLASSES.length, unit: 'glyphs', dims: { ...gd, size: s.size }, note: grid });
+      gen.params.dispose();
+      disposeModel(lm);
+    }
+    out.push({ metric: 'speech_skipped', value: 1, unit: 'count', note: 'the speech half (espeak-ng utterances, MCD after DTW, phoneme error rate, speaker similarity) is not built yet' });
+    return out;
+  },
+};
+
+registerSuite(latent);

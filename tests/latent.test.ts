@@ -1,0 +1,138 @@
+// The latent suite's parts: deterministic glyph data, the diffusion head on a known distribution, the
+// Frechet distance on a closed-form case, forwardHidden on every architecture, the floor flag.
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import '../architectures/index.ts';
+import { Params } from '../architectures/layers.ts';
+import { architectureNames, getArchitecture } from '../architectures/registry.ts';
+import { DiffusionHead } from '../suites/latent/diffusion.ts';
+import { fidWithInterval, frechetDistance, moments } from '../suites/latent/fid.ts';
+import { makeGlyphs, seededRandom } from '../suites/latent/glyphs.ts';
+import type { ResultRecord } from '../harness/store.ts';
+import { floorFlag, sampleGridFigure } from '../suites/latent/suite.ts';
+import { fit, seededIndices } from '../suites/latent/nets.ts';
+import { useBackend } from './helpers.ts';
+
+beforeAll(async () => {
+  await useBackend('wasm');
+});
+
+describe('glyph data', () => {
+  it('is deterministic per seed and split, differs across seeds and splits, and has ink', () => {
+    const a = makeGlyphs(40, 16, 3, 'train'), b = makeGlyphs(40, 16, 3, 'train');
+    expect(Buffer.from(a.pixels.buffer).equals(Buffer.from(b.pixels.buffer))).toBe(true);
+    expect(Array.from(a.labels)).toEqual(Array.from(b.labels));
+    const other = makeGlyphs(40, 16, 4, 'train'), test = makeGlyphs(40, 16, 3, 'test');
+    expect(Buffer.from(other.pixels.buffer).equals(Buffer.from(a.pixels.buffer))).toBe(false);
+    expect(Buffer.from(test.pixels.buffer).equals(Buffer.from(a.pixels.buffer))).toBe(false);
+    const ink = a.pixels.reduce((s, v) => s + v, 0) / a.pixels.length;
+    expect(ink).toBeGreaterThan(0.05);
+    expect(ink).toBeLessThan(0.6);
+  });
+});
+
+describe('next-token diffusion head', () => {
+  it('recovers a two-mode 1-D mixture 0.5 N(-2, 0.3^2) + 0.5 N(2, 0.3^2)', async () => {
+    const head = new DiffusionHead(new Params(1), 'head', { latent: 1, cond: 1, width: 64, blocks: 2 });
+    const vars = [...head.params().values()];
+    const draw = (seed: number, n: number) => {
+      const r = seededIndices(2, n, seed);
+      return tf.tidy(() => tf.add(tf.tensor2d(r.map((k) => 4 * k - 2), [n, 1]), tf.randomNormal([n, 1], 0, 0.3, 'float32', seed)) as tf.Tensor2D);
+    };
+    const h = tf.ones([256, 1]) as tf.Tensor2D;
+    await fit(vars, 1500, 2e-3, (step) => {
+      const z = draw(step + 10, 256);
+      return head.loss(z, h, step * 7 + 1, 1);
+    });
+    const s = head.sample(tf.ones([2000, 1]) as tf.Tensor2D, 50, 99);
+    const xs = Array.from(await s.data());
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+    const positive = xs.filter((x) => x > 0).length / xs.length;
+    const nearModes = xs.filter((x) => Math.abs(Math.abs(x) - 2) < 0.9).length / xs.length;
+    expect(Math.abs(mean)).toBeLessThan(0.3);
+    expect(std).toBeGreaterThan(1.7); // the mixture's std is 2.02; one Gaussian fitted at the middle would sit near 0
+    expect(std).toBeLessThan(2.4);
+    expect(positive).toBeGreaterThan(0.4);
+    expect(positive).toBeLessThan(0.6);
+    expect(nearModes).toBeGreaterThan(0.85); // bimodal: little mass between the modes
+  }, 120_000);
+});
+
+describe('Frechet distance', () => {
+  it('matches the closed form for two Gaussians', () => {
+    // N(m1, diag(a)) vs N(m2, diag(b)): ||m1 - m2||^2 + sum (sqrt(a) - sqrt(b))^2
+    const a = { mean: [0, 1, 2], cov: [[4, 0, 0], [0, 1, 0], [0, 0, 9]] };
+    const b = { mean: [1, 1, 0], cov: [[1, 0, 0], [0, 4, 0], [0, 0, 9]] };
+    expect(frechetDistance(a, b)).toBeCloseTo(1 + 4 + (2 - 1) ** 2 + (1 - 2) ** 2 + 0, 6);
+    // non-diagonal: rotate both covariances by the same orthogonal R: the distance is unchanged
+    const c = Math.cos(0.7), s = Math.sin(0.7);
+    const R = [[c, -s, 0], [s, c, 0], [0, 0, 1]];
+    const rot = (m: number[][]) => R.map((ri) => R.map((rj) => ri.reduce((acc, x, k) => acc + x * m[k]!.reduce((t, y, l) => t + y * rj[l]!, 0), 0)));
+    const rotMean = (m: number[]) => R.map((r) => r.reduce((acc, x, k) => acc + x * m[k]!, 0));
+    expect(frechetDistance({ mean: rotMean(a.mean), cov: rot(a.cov) }, { mean: rotMean(b.mean), cov: rot(b.cov) })).toBeCloseTo(7, 6);
+    expect(frechetDistance(a, a)).toBeCloseTo(0, 8);
+  });
+
+  it('from samples approaches the closed form', () => {
+    const gauss = seededRandom(5);
+    const normal = () => Math.sqrt(-2 * Math.log(1 - gauss())) * Math.cos(2 * Math.PI * gauss());
+    const rows = (m: number, sd: number) => Array.from({ length: 4000 }, () => [m + sd * normal(), sd * normal()]);
+    const fd = frechetDistance(moments(rows(0, 1)), moments(rows(1, 2)));
+    // closed form: ||m1 - m2||^2 + sum_i (sqrt 1 - sqrt 4)^2 = 1 + 2 = 3
+    expect(fd).toBeGreaterThan(2.75);
+    expect(fd).toBeLessThan(3.25);
+    // the bootstrap interval holds the estimate, sits near the closed form, and is narrower with more samples
+    const real = { mean: [0, 0], cov: [[1, 0], [0, 1]] };
+    const wide = fidWithInterval(rows(1, 2).slice(0, 200), real, 100, 1), narrow = fidWithInterval(rows(1, 2), real, 100, 1);
+    for (const r of [wide, narrow]) {
+      expect(r.ci95[0]).toBeLessThanOrEqual(r.fid);
+      expect(r.ci95[1]).toBeGreaterThanOrEqual(r.fid);
+    }
+    expect(narrow.ci95[0]).toBeGreaterThan(2.5);
+    expect(narrow.ci95[1]).toBeLessThan(3.5);
+    expect(narrow.ci95[1] - narrow.ci95[0]).toBeLessThan(wide.ci95[1] - wide.ci95[0]);
+  });
+});
+
+describe('floor flag', () => {
+  it('flags a result no better than random latents (FID) or class-blind sampling (accuracy), and only then', () => {
+    expect(floorFlag(40, 50, 90, 100, 0.1)).toBeUndefined();
+    expect(floorFlag(55, 50, 90, 100, 0.1)).toBe('floor'); // FID worse than the random-latent floor
+    expect(floorFlag(40, 50, 12, 100, 0.1)).toBe('floor'); // accuracy within class-blind's reach
+  });
+});
+
+describe('forwardHidden (continuous inputs)', () => {
+  it('on every architecture: the head on forwardHidden(embeddings) gives forward(tokens)', async () => {
+    for (const name of architectureNames()) {
+      const spec = getArchitecture(name)!;
+      const cfg = spec.configure({ vocab: 32, d: 16, layers: 2, heads: 2, seq: 16 });
+      const lm = spec.build(cfg, new Params(3));
+      expect(lm.capabilities.continuousInput, name).toBe(true);
+      const tokens = tf.tensor2d([[1, 5, 7, 2, 9, 3]], [1, 6], 'int32');
+      const x = tf.gather(lm.params.get('embed'), tokens.flatten()).reshape([1, 6, cfg.d]) as tf.Tensor3D;
+      const viaHidden = tf.matMul(lm.forwardHidden!(x).reshape([6, cfg.d]), lm.params.get('head'));
+      const direct = lm.forward(tokens).reshape([6, cfg.vocab]);
+      const diff = (await tf.max(tf.abs(tf.sub(viaHidden, direct))).data())[0]!;
+      expect(diff, name).toBeLessThan(1e-5);
+      lm.params.dispose();
+    }
+  });
+});
+
+describe('sample grid figure', () => {
+  it('draws the records\' hex pixels as one PNG row per (architecture, method), glyphs side by side', async () => {
+    const rec = (arch: string, note: string) => ({ suite: 'latent', arch, seed: 0, metric: 'sample_grid', value: 2, unit: 'glyphs', dims: { method: 'vq', tokenizer: 'vq', size: 2 }, note }) as unknown as ResultRecord;
+    // two 2x2 glyphs: [[0, f], [0, f]] and [[f, 0], [0, 0]]
+    const fig = sampleGridFigure([rec('transformer', '0f0f' + 'f000')])!;
+    const values = (fig.vegaLite.data as { values: { arch: string; row: string; url: string }[] }).values;
+    expect(values.map((v) => [v.arch, v.row])).toEqual([['transformer', 'vq / vq']]);
+    const png = Buffer.from(values[0]!.url.replace(/^data:image\/png;base64,/, ''), 'base64');
+    const { data, info } = await sharp(png).greyscale().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([4, 2]);
+    expect(Array.from(data)).toEqual([0, 255, 255, 0, 0, 255, 0, 0]); // row 0: glyph 1 | glyph 2, row 1 likewise
+    expect(sampleGridFigure([])).toBeNull();
+  });
+});
