@@ -136,13 +136,24 @@ describe('claims', () => {
     expect(retnet.claims.find((c) => c.claim === 'bpb-competitive')!.verdict).toBe('inconclusive');
   });
 
-  it('`archbench reproduce` lists an unmeasurable paper in the ledger, tables and report; an unknown paper exits 2', async () => {
+  it('a claim whose suite is not registered is not yet measurable, and says why', () => {
+    const crescent = loadPapers().find((p) => p.id === 'crescent')!;
+    const unregistered = { ...crescent, claims: crescent.claims.map((c) => (c.check ? { ...c, check: { ...c.check, suite: 'nonesuch' } } : c)) };
+    const claims = evaluatePaper(unregistered, []).claims;
+    expect(claims.length).toBeGreaterThan(0);
+    for (const c of claims) {
+      expect(c.verdict).toBe('not yet measurable');
+      expect(c.why).toMatch(/suite 'nonesuch' is not registered/);
+    }
+  });
+
+  it('`archbench reproduce PAPER` writes its ledger, tables and report; an unknown paper exits 2', async () => {
     const out = join(tempDir(), 'rep');
     const r = await cli(['reproduce', 'crescent', '--preset', 'tiny', '--out', out]);
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/crescent \(not yet measurable\)/);
+    expect(r.out).toMatch(/crescent \(measured\)/);
     const ledger = readFileSync(join(out, 'report', 'claims.md'), 'utf8');
-    expect(ledger).toMatch(/not yet measurable.*suite 'selfimprove' is not registered/);
+    expect(ledger).toMatch(/smoke run: no verdict/);
     expect(ledger).toMatch(/Crescent/);
     for (const f of ['index.html', 'claims.json', 'papers/crescent.md', 'papers/crescent.html']) expect(existsSync(join(out, 'report', f)), f).toBe(true);
     expect(readFileSync(join(out, 'report', 'index.html'), 'utf8')).toContain('id="table-claims"');

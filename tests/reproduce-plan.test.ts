@@ -15,7 +15,7 @@ const paper = (id: string, tables: [string, string[]][], claims: [string, string
 
 describe('reproduce: what the papers need', () => {
   const a = paper('a', [['perplexity', ['transformer', 'retnet']]], [['efficiency', 'retnet', 'transformer']]);
-  const b = paper('b', [], [['perplexity', 'lex', 'transformer'], ['needle', 'diff', 'transformer'], ['latent', 'diff']]);
+  const b = paper('b', [], [['perplexity', 'lex', 'transformer'], ['needle', 'diff', 'transformer'], ['nonesuch', 'diff']]);
 
   it("a paper's needs pair each suite with the architectures of its tables and claims", () => {
     expect(paperNeeds(a).pairs).toEqual({ perplexity: ['transformer', 'retnet'], efficiency: ['retnet', 'transformer'] });

@@ -9,6 +9,7 @@
 // unconditional (null-class) hidden states.
 import * as tf from '@tensorflow/tfjs';
 import { Params, addLinear, linear } from '../../architectures/layers.ts';
+import { tfSeed } from './nets.ts';
 
 const COSINE_S = 0.008;
 const MIN_ABAR = 1e-4;
@@ -74,9 +75,9 @@ export class DiffusionHead {
     const z = tf.tile(z0, [repeats, 1]) as tf.Tensor2D;
     const cond = tf.tile(h, [repeats, 1]) as tf.Tensor2D;
     const n = z.shape[0];
-    const t = tf.randomUniform([n], 0, 1, 'float32', seed) as tf.Tensor1D;
+    const t = tf.randomUniform([n], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor1D;
     const abar = alphaBarTensor(t).reshape([n, 1]);
-    const eps = tf.randomNormal(z.shape, 0, 1, 'float32', seed + 1);
+    const eps = tf.randomNormal(z.shape, 0, 1, 'float32', tfSeed(seed + 1));
     const zt = tf.add(tf.mul(tf.sqrt(abar), z), tf.mul(tf.sqrt(tf.sub(1, abar)), eps)) as tf.Tensor2D;
     return tf.mean(tf.square(tf.sub(this.predict(zt, t, cond), eps))) as tf.Scalar;
   }
@@ -88,7 +89,7 @@ export class DiffusionHead {
   sample(h: tf.Tensor2D, steps: number, seed: number, guide?: { uncond: tf.Tensor2D; w: number }): tf.Tensor2D {
     return tf.tidy(() => {
       const n = h.shape[0];
-      let z = tf.randomNormal([n, this.s.latent], 0, 1, 'float32', seed) as tf.Tensor2D;
+      let z = tf.randomNormal([n, this.s.latent], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor2D;
       for (let i = steps; i >= 1; i--) {
         const ab = alphaBar(i / steps), abPrev = alphaBar((i - 1) / steps);
         const alpha = ab / abPrev, beta = 1 - alpha;
@@ -100,7 +101,7 @@ export class DiffusionHead {
         }
         const mean = tf.div(tf.sub(z, tf.mul(beta / Math.sqrt(1 - ab), eps)), Math.sqrt(alpha));
         const sigma = i > 1 ? Math.sqrt((beta * (1 - abPrev)) / (1 - ab)) : 0;
-        z = (sigma > 0 ? tf.add(mean, tf.mul(sigma, tf.randomNormal([n, this.s.latent], 0, 1, 'float32', seed + i))) : mean) as tf.Tensor2D;
+        z = (sigma > 0 ? tf.add(mean, tf.mul(sigma, tf.randomNormal([n, this.s.latent], 0, 1, 'float32', tfSeed(seed + i)))) : mean) as tf.Tensor2D;
       }
       return z;
     });

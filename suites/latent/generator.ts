@@ -10,7 +10,7 @@ import type { LanguageModel } from '../../architectures/interface.ts';
 import { Params, addLinear, linear } from '../../architectures/layers.ts';
 import { DiffusionHead } from './diffusion.ts';
 import { seededRandom } from './glyphs.ts';
-import { lookupRows } from './nets.ts';
+import { lookupRows, tfSeed } from './nets.ts';
 import type { Tokenizer } from './tokenizers.ts';
 
 export type Method = 'diffusion' | 'vq';
@@ -90,7 +90,7 @@ export class LatentGenerator {
         const last = (h: tf.Tensor3D) => h.slice([0, k, 0], [-1, 1, -1]).reshape([n, -1]) as tf.Tensor2D;
         const pad = (t: tf.Tensor) => tf.concat([t, tf.zerosLike(t.slice(0, t.shape.length === 3 ? [-1, 1, -1] : [-1, 1]))], 1);
         const hc = last(this.hidden(pad(out), cond));
-        if (this.method === 'vq') return tf.multinomial(linear(hc, this.outProj!) as tf.Tensor2D, 1, seed + k).toInt().reshape([n, 1]);
+        if (this.method === 'vq') return tf.multinomial(linear(hc, this.outProj!) as tf.Tensor2D, 1, tfSeed(seed + k)).toInt().reshape([n, 1]);
         const guide = guided ? { uncond: last(this.hidden(pad(out), uncond)), w: guidance } : undefined;
         return this.head!.sample(hc, steps, seed + 7919 * k, guide).reshape([n, 1, -1]);
       });

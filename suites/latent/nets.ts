@@ -45,6 +45,12 @@ export function gatherRows(data: Float32Array, width: number, idx: number[]): tf
   return tf.tensor2d(out, [idx.length, width]);
 }
 
+/**
+ * A seed for tfjs's seeded random ops (randomNormal, randomUniform, multinomial), which read a seed of 0 as
+ * "no seed" and draw from Math.random: 0 becomes -1, which no caller uses (their seeds are >= 0).
+ */
+export const tfSeed = (seed: number): number => (seed === 0 ? -1 : seed);
+
 /** `count` indices in [0, n), uniform with replacement, deterministic in seed. */
 export function seededIndices(n: number, count: number, seed: number): number[] {
   const rand = seededRandom(seed);

@@ -17,7 +17,7 @@ import { readCalibration, withCalibration } from '../tasks/calibration-history.t
 import { GlyphClassifier, fidWithInterval, moments } from './fid.ts';
 import { LatentGenerator, type Method } from './generator.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
-import { fit, gatherRows, seededIndices } from './nets.ts';
+import { fit, gatherRows, seededIndices, tfSeed } from './nets.ts';
 import { LATENT_SETTINGS, type LatentSettings } from './settings.ts';
 import { latentStats, trainTokenizer, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
 
@@ -193,7 +193,7 @@ export const latent: Suite = {
 
     // floor 1: the sigma-VAE decoder on random latents z ~ N(0, I)
     const sigmaTok = sh.tokenizers.get('sigma-vae')!;
-    const randomImages = tf.tidy(() => sigmaTok.decode(tf.randomNormal([s.samples, sigmaTok.tokens, s.tokenizer.latent], 0, 1, 'float32', ctx.seed + 5)));
+    const randomImages = tf.tidy(() => sigmaTok.decode(tf.randomNormal([s.samples, sigmaTok.tokens, s.tokenizer.latent], 0, 1, 'float32', tfSeed(ctx.seed + 5))));
     const floorRandom = await imageScores(sh.classifier, randomImages, labels, sh.real, ctx.seed + 1);
     randomImages.dispose();
     out.push({ metric: 'floor_fid', value: floorRandom.fid, unit: 'fid', ci95: floorRandom.ci95, dims: { floor: 'random-latents', tokenizer: 'sigma-vae', samples: s.samples } });

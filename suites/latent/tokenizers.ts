@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../../architectures/layers.ts';
 import type { GlyphSet } from './glyphs.ts';
-import { Mlp, fit, gatherRows, lookupRows, seededIndices, stopGradient } from './nets.ts';
+import { Mlp, fit, gatherRows, lookupRows, seededIndices, stopGradient, tfSeed } from './nets.ts';
 
 export type TokenizerKind = 'sigma-vae' | 'vae' | 'vq';
 
@@ -95,14 +95,14 @@ export class Tokenizer {
     const h = this.enc.apply(target) as tf.Tensor3D;
     const recon = (z: tf.Tensor3D) => tf.mean(tf.square(tf.sub(tf.sigmoid(this.dec.apply(z)), target)));
     if (this.kind === 'sigma-vae') {
-      const sigma = tf.abs(tf.randomNormal([h.shape[0], 1, 1], 0, s.sigmaScale, 'float32', seed));
-      const z = tf.add(h, tf.mul(sigma, tf.randomNormal(h.shape, 0, 1, 'float32', seed + 1))) as tf.Tensor3D;
+      const sigma = tf.abs(tf.randomNormal([h.shape[0], 1, 1], 0, s.sigmaScale, 'float32', tfSeed(seed)));
+      const z = tf.add(h, tf.mul(sigma, tf.randomNormal(h.shape, 0, 1, 'float32', tfSeed(seed + 1)))) as tf.Tensor3D;
       return tf.add(recon(z), tf.mul(s.betaMu, tf.mean(tf.square(h)))) as tf.Scalar;
     }
     if (this.kind === 'vae') {
       const mu = h.slice([0, 0, 0], [-1, -1, s.latent]) as tf.Tensor3D;
       const logVar = h.slice([0, 0, s.latent], [-1, -1, s.latent]);
-      const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), tf.randomNormal(mu.shape, 0, 1, 'float32', seed))) as tf.Tensor3D;
+      const z = tf.add(mu, tf.mul(tf.exp(tf.mul(0.5, logVar)), tf.randomNormal(mu.shape, 0, 1, 'float32', tfSeed(seed)))) as tf.Tensor3D;
       // KL = 1/2 sum(mu^2 + s^2 - log s^2 - 1), averaged per latent dimension
       const kl = tf.mul(0.5, tf.mean(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1))));
       return tf.add(recon(z), tf.mul(s.betaKl, kl)) as tf.Scalar;
