@@ -166,6 +166,11 @@ ${allMeasurements(id, mine)}
 </section>`;
 }
 
+/** Notes of at most NOTE_CHARS characters as they are; a longer one (a data payload, e.g. a sample grid's pixels) is cut, saying where the whole is. */
+const NOTE_CHARS = 400;
+export const shortNote = (note: string): string =>
+  note.length <= NOTE_CHARS ? note : `${note.slice(0, 80)}… (${note.length.toLocaleString('en-US')} characters; whole in records.jsonl)`;
+
 /**
  * Every cell, one compact table per metric with its axes as columns (raw numbers in the record's unit,
  * so columns sort as numbers); notes are numbered once below the table instead of repeated per row.
@@ -183,7 +188,7 @@ function allMeasurements(id: string, mine: MetricGroup[]): string {
     const rows = g.cells.map((c) => `<tr><td>${esc(c.arch)}${g.axes.map((a) => `<td>${esc(c.axes[a])}`).join('')}<td>${c.n}<td>${n(c.mean)}<td>${n(c.ci95?.[0])}<td>${n(c.ci95?.[1])}<td>${esc(c.flags.join(' '))}${c.notes.length ? ` [${c.notes.map(ref).join(',')}]` : ''}`);
     count += rows.length;
     const head = ['architecture', ...g.axes, 'seeds', 'mean', 'ci low', 'ci high', 'flags [notes]'].map((h) => `<th scope="col">${esc(h)}</th>`).join('');
-    return `<h4>${esc(g.metric)}${g.unit ? ` (${esc(g.unit)})` : ''}</h4><div class="scroll"><table class="sortable long" id="all-${id}-${gi}"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>${notes.length ? `<ol class="note">${notes.map((x) => `<li>${esc(x)}</li>`).join('')}</ol>` : ''}`;
+    return `<h4>${esc(g.metric)}${g.unit ? ` (${esc(g.unit)})` : ''}</h4><div class="scroll"><table class="sortable long" id="all-${id}-${gi}"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>${notes.length ? `<ol class="note">${notes.map((x) => `<li>${esc(shortNote(x))}</li>`).join('')}</ol>` : ''}`;
   });
   return `<details class="all-measurements"><summary>All measurements (${count})</summary>${tables.join('\n')}</details>`;
 }
