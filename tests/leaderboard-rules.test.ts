@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { groupRecords, rankSuite, ranks } from '../reports/aggregate.ts';
 import { buildReport } from '../reports/build.ts';
 import { ledgerMarkdown, shownVerdict, type PaperResult } from '../reports/claims.ts';
-import { smokeReason } from '../reports/leaderboard.ts';
+import { shortNote, smokeReason } from '../reports/leaderboard.ts';
 import { writeCsv, type ResultRecord } from '../harness/store.ts';
 import { tempDir } from './helpers.ts';
 import { syntheticManifest, syntheticRecords, writeRun } from './report-fixtures.ts';
@@ -113,5 +113,11 @@ describe('results.csv', () => {
     expect(head).toBe('suite,arch,seed,preset,metric,value,unit,ci_low,ci_high,params,backend,adapter,elapsed_s,time,flag,note,dim_depth,dim_fused,dim_length');
     expect(a).toMatch(/^needle,a,0,small,accuracy,0\.5,fraction,0\.4,0\.6,.*,0\.5,,64$/);
     expect(b).toMatch(/,,true,32$/);
+  });
+
+  it('a long note (a data payload) is cut in the page, saying where the whole is; a short one is kept', () => {
+    expect(shortNote('k/n 3/4')).toBe('k/n 3/4');
+    const payload = 'ab'.repeat(1000);
+    expect(shortNote(payload)).toBe(`${payload.slice(0, 80)}… (2,000 characters; whole in records.jsonl)`);
   });
 });
