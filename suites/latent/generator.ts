@@ -88,7 +88,8 @@ export class LatentGenerator {
     for (let k = 0; k < N; k++) {
       const next = tf.tidy(() => {
         const last = (h: tf.Tensor3D) => h.slice([0, k, 0], [-1, 1, -1]).reshape([n, -1]) as tf.Tensor2D;
-        const pad = (t: tf.Tensor) => tf.concat([t, tf.zerosLike(t.slice(0, t.shape.length === 3 ? [-1, 1, -1] : [-1, 1]))], 1);
+        // one zero position appended ([n, k, ...] -> [n, k+1, ...]); built by shape, since out starts empty (k = 0)
+        const pad = (t: tf.Tensor) => tf.concat([t, tf.zeros([n, 1, ...t.shape.slice(2)], t.dtype)], 1);
         const hc = last(this.hidden(pad(out), cond));
         if (this.method === 'vq') return tf.multinomial(linear(hc, this.outProj!) as tf.Tensor2D, 1, tfSeed(seed + k)).toInt().reshape([n, 1]);
         const guide = guided ? { uncond: last(this.hidden(pad(out), uncond)), w: guidance } : undefined;
