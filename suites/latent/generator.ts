@@ -84,23 +84,31 @@ export class LatentGenerator {
     const cond = tf.tensor1d(labels, 'int32');
     const uncond = tf.fill([n], this.nullClass, 'int32') as tf.Tensor1D;
     const guided = this.method === 'diffusion' && guidance !== 1 && labels.some((l) => l !== this.nullClass);
-    let out: tf.Tensor = this.method === 'diffusion' ? tf.zeros([n, 0, this.tok.s.latent]) : tf.zeros([n, 0], 'int32');
+    // the vectors (or codes) generated so far, [n, k, c] ([n, k] for VQ); null before the first, so that no
+    // zero-size tensor is made (webgpu refuses to slice one, and Dawn on lavapipe crashed on them)
+    let out: tf.Tensor | null = null;
+    const rest = this.method === 'diffusion' ? [this.tok.s.latent] : [];
+    const dtype = this.method === 'diffusion' ? 'float32' : 'int32';
     for (let k = 0; k < N; k++) {
       const next = tf.tidy(() => {
         const last = (h: tf.Tensor3D) => h.slice([0, k, 0], [-1, 1, -1]).reshape([n, -1]) as tf.Tensor2D;
-        // one zero position appended ([n, k, ...] -> [n, k+1, ...]); built by shape, since out starts empty (k = 0)
-        const pad = (t: tf.Tensor) => tf.concat([t, tf.zeros([n, 1, ...t.shape.slice(2)], t.dtype)], 1);
-        const hc = last(this.hidden(pad(out), cond));
+        // the prefix with one zero position appended: [n, k+1, ...]
+        const zero = tf.zeros([n, 1, ...rest], dtype);
+        const input = out ? tf.concat([out, zero], 1) : zero;
+        const hc = last(this.hidden(input, cond));
         if (this.method === 'vq') return tf.multinomial(linear(hc, this.outProj!) as tf.Tensor2D, 1, tfSeed(seed + k)).toInt().reshape([n, 1]);
-        const guide = guided ? { uncond: last(this.hidden(pad(out), uncond)), w: guidance } : undefined;
+        const guide = guided ? { uncond: last(this.hidden(input, uncond)), w: guidance } : undefined;
         return this.head!.sample(hc, steps, seed + 7919 * k, guide).reshape([n, 1, -1]);
       });
-      const grown = tf.concat([out, next], 1);
-      out.dispose(); next.dispose();
-      out = grown;
+      if (out) {
+        const grown: tf.Tensor = tf.concat([out, next], 1);
+        out.dispose(); next.dispose();
+        out = grown;
+      } else out = next;
     }
-    const images = tf.tidy(() => this.tok.decode(this.method === 'vq' ? this.tok.lookup(out as tf.Tensor2D) : (out as tf.Tensor3D)));
-    out.dispose(); cond.dispose(); uncond.dispose();
+    const done = out!;
+    const images = tf.tidy(() => this.tok.decode(this.method === 'vq' ? this.tok.lookup(done as tf.Tensor2D) : (done as tf.Tensor3D)));
+    done.dispose(); cond.dispose(); uncond.dispose();
     return images;
   }
 }
