@@ -176,11 +176,14 @@ async function runUnit(o: RunOptions, unit: Unit, { preset, corpus, cache, store
   }
   meter.sample();
   const elapsed = (performance.now() - t0) / 1000;
+  // the text model's training, in every unit that used it (a cache hit was trained by an earlier unit or run)
+  const textInfo = text ? await text.then((t) => t.info, () => null) : null;
   const common = { suite: unit.suite, arch: unit.arch, seed: unit.seed, preset: o.preset, params: matched.nonEmbedding, backend,
     ...(adapter ? { adapter: adapterLabel(adapter) } : {}), elapsed_s: +elapsed.toFixed(3) };
   const time = new Date().toISOString();
   const unitRecords: ResultRecord[] = [
     ...measurements.map((m) => ({ ...common, ...m, dims: m.dims ?? {}, ci95: m.ci95 ?? null, time })),
+    ...(textInfo ? [{ ...common, metric: 'train_seconds', value: textInfo.seconds, unit: 's', dims: { model: 'text', cache: textInfo.cache }, ci95: null, time }] : []),
     { ...common, metric: 'nonembedding_params', value: matched.nonEmbedding, unit: 'count', dims: { target: matched.target, matched_by: matched.matchedBy }, ci95: null, time },
     { ...common, metric: 'wall_time', value: elapsed, unit: 's', dims: {}, ci95: null, time },
     { ...common, metric: 'peak_tensor_bytes', value: meter.tensorBytes, unit: 'bytes', dims: {}, ci95: null, time },

@@ -15,7 +15,7 @@ interface Rule {
 
 /** The table. Order matters: specific names first, then units, then generic names. */
 export const METRIC_RULES: Rule[] = [
-  { rule: "the harness's per-unit wall time and process-wide peaks", name: /^(wall_time|elapsed_s|peak_rss_bytes|peak_tensor_bytes)$/, info: { direction: 'lower', kind: 'bookkeeping' } },
+  { rule: "the harness's per-unit wall time, training time and process-wide peaks", name: /^(wall_time|elapsed_s|train_seconds|peak_rss_bytes|peak_tensor_bytes)$/, info: { direction: 'lower', kind: 'bookkeeping' } },
   { rule: 'parameter / step counts', name: /(^|_)(params|parameters|steps?|samples|count)$/, info: { direction: 'none', kind: 'count' } },
   { rule: 'reference baselines (not a property of the architecture)', tokens: ['unigram', 'chance', 'shortcut', 'baseline', 'analytic', 'expected'], info: { direction: 'none', kind: 'info' } },
   { rule: 'spread / error / outliers: lower is better', tokens: ['std', 'spread', 'gap', 'range', 'error', 'outlier', 'outliers', 'maxdiff', 'max_abs', 'mad'], info: { direction: 'lower', kind: 'quality' } },
@@ -63,8 +63,8 @@ export function metricInfo(suite: string | undefined, metric: string, unit: stri
   return { ...inferred, ...declared, rule: `declared by suite ${suite}` };
 }
 
-/** Metrics the harness adds to every unit (runner.ts): tabulated, never drawn or ranked. */
-export const HARNESS_METRICS = new Set(['nonembedding_params', 'wall_time', 'peak_rss_bytes', 'peak_tensor_bytes', 'diverged']);
+/** Metrics the harness adds to every unit (runner.ts; train_seconds where the unit used its text model): tabulated, never drawn or ranked. */
+export const HARNESS_METRICS = new Set(['nonembedding_params', 'wall_time', 'peak_rss_bytes', 'peak_tensor_bytes', 'diverged', 'train_seconds']);
 
 /** Tail percentiles (decode_latency_p99): tabulated beside their median, not drawn or ranked. */
 export const isTail = (metric: string): boolean => /_p\d+$/.test(metric);

@@ -1,7 +1,9 @@
 // Where a run's wall time went, from its records: per suite, the units' wall time split into model
 // training (text and task models trained in this run; a model loaded from the cache costs nothing here)
 // and everything else (evaluation, scoring, greedy decoding, loading), plus the report's build time
-// from reproduce.json. For sizing presets and for the README's timings.
+// from reproduce.json. For sizing presets and for the README's timings. It reads train_seconds (dims.cache
+// 'hit' for a model loaded: the runner's record of the unit's text model, the scaling grid's models, latent's)
+// and task_train_seconds ('cache hit' in the note: task models).
 // From the command line: `archbench analyze time RUN_DIR [--json]` (cli/commands/analyze.ts).
 import type { ResultRecord } from '../harness/store.ts';
 

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../harness/store.ts';
 import { axisFit, fractionToMatch, gridOf } from '../suites/scaling/suite.ts';
 import { SCALING_SETTINGS } from '../suites/scaling/settings.ts';
+import { timeTable } from '../reports/time-table.ts';
 import { cli, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -55,5 +56,15 @@ describe('the scaling suite', () => {
     params('diff').forEach((p, i) => expect(Math.abs(p / params('transformer')[i]! - 1)).toBeLessThan(0.03));
     expect(recs.some((x) => x.arch === 'transformer' && x.metric === 'param_fraction_to_match')).toBe(false);
     for (const m of ['param_fraction_to_match', 'token_fraction_to_match']) expect(recs.filter((x) => x.arch === 'diff' && x.metric === m).length).toBe(1);
+    // every grid model's training is recorded: the Transformer's grid is trained in its own unit and read
+    // from the cache in diff's, so `analyze time` counts 2n models trained and n loaded
+    const trained = (arch: string, model: string) => recs.filter((x) => x.arch === arch && x.metric === 'train_seconds' && x.dims.model === model).map((x) => x.dims.cache);
+    expect(trained('transformer', 'own')).toEqual(Array(n).fill('trained'));
+    expect(trained('diff', 'own')).toEqual(Array(n).fill('trained'));
+    expect(trained('diff', 'transformer')).toEqual(Array(n).fill('hit'));
+    const row = timeTable(recs).rows.find((x) => x.suite === 'scaling')!;
+    expect([row.trained, row.loaded]).toEqual([2 * n, n]);
+    expect(row.training).toBeGreaterThan(0);
+    expect(row.training).toBeLessThan(row.wall);
   }, 300_000);
 });

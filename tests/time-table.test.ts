@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import type { ResultRecord } from '../harness/store.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readRecords, type ResultRecord } from '../harness/store.ts';
 import { timeMarkdown, timeTable } from '../reports/time-table.ts';
+import { cli, tempDir, useBackend } from './helpers.ts';
 
 const rec = (suite: string, metric: string, value: number, extra: Partial<ResultRecord> = {}): ResultRecord => ({
   suite, arch: 'a', seed: 0, preset: 'tiny', metric, value, unit: 's', dims: {}, params: 1, backend: 'wasm', elapsed_s: 0, time: '', ...extra,
@@ -32,4 +33,23 @@ describe('time table', () => {
     expect(md).toContain('| total | 3 | 5.5 min | 3.3 min | 2 / 2 | 2.2 min |');
     expect(md).toContain('report: not recorded');
   });
+});
+
+describe("the text model's training in the records", () => {
+  beforeAll(async () => {
+    await useBackend();
+  });
+
+  it('is recorded by every unit that uses it: trained in the first, read from the cache in the next', async () => {
+    const out = tempDir();
+    const r = await cli(['run', 'perplexity', 'extrapolation', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm']);
+    expect(r.code, r.err).toBe(0);
+    const recs = readRecords(out);
+    const text = recs.filter((x) => x.metric === 'train_seconds').map((x) => [x.suite, x.dims.model, x.dims.cache]);
+    expect(text).toEqual([['perplexity', 'text', 'trained'], ['extrapolation', 'text', 'hit']]);
+    const t = timeTable(recs);
+    expect(t.rows.map((x) => [x.suite, x.trained, x.loaded])).toEqual([['perplexity', 1, 0], ['extrapolation', 0, 1]]);
+    expect(t.rows[0]!.training).toBeGreaterThan(0);
+    expect(t.rows[1]!.training).toBe(0);
+  }, 180_000);
 });

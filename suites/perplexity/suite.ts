@@ -44,7 +44,6 @@ export const perplexity: Suite = {
     test_bpb: { headline: true },
     final_train_loss: { headline: false },
     unigram_bpb: { headline: false },
-    train_seconds: { headline: false },
     activation_top1: { direction: 'lower', kind: 'info', headline: false },
     activation_top10: { direction: 'lower', kind: 'info', headline: false },
     activation_kurtosis: { direction: 'lower', kind: 'info', headline: false },
@@ -66,7 +65,6 @@ export const perplexity: Suite = {
       { metric: 'test_bpb', value: mean, unit: 'bpb', ci95, dims: { seq, tokens, split: 'test' } },
       { metric: 'unigram_bpb', value: unigramBpb(ctx.corpus.splits.train, ctx.corpus.splits.test), unit: 'bpb', dims: { split: 'test' } },
       { metric: 'train_tokens_per_s', value: info.tokensPerS, unit: 'tokens/s', dims: { steps: info.steps, tokens: info.tokens, cache: info.cache } },
-      { metric: 'train_seconds', value: info.seconds, unit: 's', dims: { cache: info.cache } },
       { metric: 'final_train_loss', value: info.finalLoss / Math.LN2, unit: 'bpb', dims: { steps: info.steps } },
       ...await activationRecords(model, windows, batch, s),
     ];

@@ -8,7 +8,8 @@
 //
 // Records: scaling_bpb {d, steps, params, tokens}; scaling_fit_exponent {axis} (ci95; note: c, R^2);
 // param_fraction_to_match / token_fraction_to_match (flag 'extrapolated' outside the fitted range,
-// 'no_fit' when the loss does not fall along the axis).
+// 'no_fit' when the loss does not fall along the axis); train_seconds {model: 'own' | the reference, d, steps,
+// cache} per grid model, so `archbench analyze time` counts the suite's training.
 import type { ArchitectureSpec } from '../../architectures/interface.ts';
 import { getArchitecture } from '../../architectures/registry.ts';
 import { evalWindows } from '../../harness/data/streams.ts';
@@ -25,6 +26,9 @@ interface GridPoint {
   params: number;
   tokens: number;
   bpb: number;
+  /** The model's training seconds and cache status (a cache hit trained in an earlier unit or run). */
+  seconds: number;
+  cache: string;
 }
 
 /** The L-shaped grid: every width at the largest budget, the largest width at the smaller budgets. */
@@ -43,7 +47,7 @@ async function grid(ctx: SuiteContext, spec: ArchitectureSpec, s: ScalingSetting
     const train = { ...ctx.preset.train, steps, warmup: Math.min(s.warmup, Math.floor(steps / 10)) };
     const { model, info } = await trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream: corpusStream(ctx.corpus), train, purpose: 'scaling' });
     try {
-      out.push({ d, steps, params: nonEmbedding, tokens: info.tokens, bpb: await evaluateBpb(model, windows, ctx.preset.evalBatch) });
+      out.push({ d, steps, params: nonEmbedding, tokens: info.tokens, bpb: await evaluateBpb(model, windows, ctx.preset.evalBatch), seconds: info.seconds, cache: info.cache });
     } finally {
       disposeModel(model);
     }
@@ -61,7 +65,7 @@ export interface AxisFit {
 }
 
 /** L = c x^k over the points that vary along `axis` (the others at the largest value of the other axis). */
-export function axisFit(points: GridPoint[], axis: 'params' | 'tokens'): AxisFit {
+export function axisFit(points: Pick<GridPoint, 'd' | 'steps' | 'params' | 'tokens' | 'bpb'>[], axis: 'params' | 'tokens'): AxisFit {
   const maxSteps = Math.max(...points.map((p) => p.steps)), maxD = Math.max(...points.map((p) => p.d));
   const on = points.filter((p) => (axis === 'params' ? p.steps === maxSteps : p.d === maxD));
   const xs = on.map((p) => p[axis]);
@@ -77,6 +81,11 @@ export function fractionToMatch(fit: AxisFit, target: number, of: number): { val
   return { value: x / of, ...(inside ? {} : { flag: 'extrapolated' }) };
 }
 
+/** Each grid model's training seconds (for `archbench analyze time`: a cache hit was trained elsewhere). */
+function trainingRecords(points: GridPoint[], model: string): Measurement[] {
+  return points.map((p) => ({ metric: 'train_seconds', value: p.seconds, unit: 's', dims: { model, d: p.d, steps: p.steps, cache: p.cache } }));
+}
+
 export const scaling: Suite = {
   name: 'scaling',
   description: 'loss against parameters and against tokens (per-axis power laws), and the fraction of the Transformer\'s parameters / tokens at which each architecture matches its loss',
@@ -86,6 +95,7 @@ export const scaling: Suite = {
     scaling_fit_exponent: { direction: 'none', kind: 'info', headline: false },
     param_fraction_to_match: { direction: 'lower', kind: 'quality', headline: true },
     token_fraction_to_match: { direction: 'lower', kind: 'quality', headline: false },
+    train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
   },
   async run(ctx): Promise<Measurement[]> {
     const s = SCALING_SETTINGS[ctx.preset.name];
@@ -97,8 +107,10 @@ export const scaling: Suite = {
       out.push({ metric: 'scaling_fit_exponent', value: f.exponent, unit: 'exponent', ci95: f.ci95, dims: { axis },
         note: `bpb = ${f.coefficient.toPrecision(4)} x ${axis}^k over ${f.xs.join(', ')}; R^2 ${f.r2.toFixed(3)}` });
     }
+    out.push(...trainingRecords(mine, 'own'));
     if (ctx.spec.name === REFERENCE_ARCH) return out;
     const ref = await grid(ctx, getArchitecture(REFERENCE_ARCH)!, s);
+    out.push(...trainingRecords(ref, REFERENCE_ARCH));
     const top = ref.reduce((a, b) => (b.params >= a.params && b.tokens >= a.tokens ? b : a));
     for (const [axis, metric] of [['params', 'param_fraction_to_match'], ['tokens', 'token_fraction_to_match']] as const) {
       const r = fractionToMatch(fits[axis], top.bpb, top[axis]);
