@@ -92,7 +92,9 @@ export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   const blockLogits = (q: tf.Tensor, k: tf.Tensor): tf.Tensor4D => {
     const t = q.shape[2]!, n = Math.ceil(t / b);
     const sc = blockScores(q, k, n);
-    const masked = tf.where(tf.broadcastTo(tf.less(blockMask(n, b), 0), sc.shape), tf.fill(sc.shape, -Infinity), sc);
+    // the hide is broadcast at rank 4 ([B*H,n,b,2b]): tfjs-webgpu's Tile reads rank 5 synchronously
+    const folded = sc.reshape([-1, n, b, 2 * b]);
+    const masked = tf.where(tf.broadcastTo(tf.less(blockMask(n, b), 0), folded.shape), tf.fill(folded.shape, -Infinity), folded).reshape(sc.shape);
     const rows = Array.from({ length: n }, (_, j) => {
       const block = masked.slice([0, 0, j, 0, 0], [-1, -1, 1, -1, -1]).squeeze([2]); // [B,H,b,2b]
       const own = j === 0 ? block.slice([0, 0, 0, b], [-1, -1, -1, b]) : block;

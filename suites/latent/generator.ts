@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { Params, addLinear, linear } from '../../architectures/layers.ts';
+import { releaseBindGroups } from '../../harness/webgpu.ts';
 import { DiffusionHead } from './diffusion.ts';
 import { seededRandom } from './glyphs.ts';
 import { lookupRows, tfSeed } from './nets.ts';
@@ -105,6 +106,7 @@ export class LatentGenerator {
         out.dispose(); next.dispose();
         out = grown;
       } else out = next;
+      await releaseBindGroups(); // each position is hundreds of small ops (harness/webgpu.ts)
     }
     const done = out!;
     const images = tf.tidy(() => this.tok.decode(this.method === 'vq' ? this.tok.lookup(done as tf.Tensor2D) : (done as tf.Tensor3D)));

@@ -2,6 +2,7 @@
 // Adam loop over a variable list. Parameters live in architectures' Params (seeded, named).
 import * as tf from '@tensorflow/tfjs';
 import { Params, addLinear, linear } from '../../architectures/layers.ts';
+import { releaseBindGroups } from '../../harness/webgpu.ts';
 import { seededRandom } from './glyphs.ts';
 
 /** y = act(x W + b) per layer, no activation after the last: sizes [in, h1, ..., out]. */
@@ -33,6 +34,7 @@ export async function fit(vars: tf.Variable[], steps: number, lr: number, loss: 
     const cost = opt.minimize(() => loss(s), true, vars)!;
     if (s === steps - 1) last = (await cost.data())[0]!;
     cost.dispose();
+    await releaseBindGroups(); // many small steps: webgpu's bind groups must not pile up (harness/webgpu.ts)
   }
   opt.dispose();
   return last;
