@@ -143,7 +143,7 @@ export const PAGE_SCRIPT = `
  */
 export function folded(summary: string, inner: string, cls: string): string {
   const gz = gzipSync(Buffer.from(inner), { level: 9 }).toString('base64');
-  return `<details class="${esc(cls)}" data-gz="${gz}"><summary>${summary}</summary><noscript><p class="note">This section is stored compressed and opens with JavaScript; the same data is in records.jsonl and figures/ beside this page.</p></noscript></details>`;
+  return `<details class="${esc(cls)}" data-gz="${gz}"><summary>${summary}</summary><noscript><p class="note">This section is stored compressed and opens with JavaScript; the same data is in the run's records.jsonl and in figures/ beside this page.</p></noscript></details>`;
 }
 
 /** A page with every folded section inflated in place (for tests and tools reading the HTML as text). */
