@@ -13,7 +13,7 @@ import { linearFit } from '../suites/efficiency/measure.ts';
 import { CROSSOVER_METRICS } from '../suites/efficiency/metrics.ts';
 import type { Measurement } from '../suites/interface.ts';
 import { formatValue } from './format.ts';
-import { esc, sortableTable, type Td } from './html.ts';
+import { esc, folded, sortableTable, type Td } from './html.ts';
 
 export interface Crossover {
   /** Length (tokens) from which the architecture stays cheaper than the reference; NaN when not reached. */
@@ -165,5 +165,5 @@ export function crossoversHtml(rows: CrossoverRow[], reference = REFERENCE_ARCH)
   return `<h3 id="efficiency-crossovers">Crossovers against the reference (${esc(reference)})</h3>
 ${sortableTable('table-efficiency-crossovers', TABLE_COLUMNS, main.map(cells))}
 <p class="note">Computed by the report from the records of each unit and of the reference unit with the same seed, preset and backend, whatever order or process they ran in: the length from which a cost stays below the reference's, and the measured state bytes per token over the reference's. Analytic ones (of=state_bytes_analytic) are the suite's own records. Also in efficiency-crossovers.json and .csv beside this page.</p>
-<details><summary>Cost over the reference's at each measured point (${ratios.length})</summary>${sortableTable('table-efficiency-ratios', TABLE_COLUMNS, ratios.map(cells))}</details>`;
+${folded(`Cost over the reference's at each measured point (${ratios.length})`, sortableTable('table-efficiency-ratios', TABLE_COLUMNS, ratios.map(cells)), 'ratios')}`;
 }

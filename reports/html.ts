@@ -1,6 +1,7 @@
 // HTML building blocks: escaping (every string from configs and records goes through esc), a
 // self-contained page (inline CSS and script, a Content-Security-Policy that forbids any request but
-// data: images), and sortable tables.
+// data: images), sortable tables and folded (compressed, collapsed) sections.
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
@@ -52,8 +53,13 @@ details { margin: 8px 0; } summary { cursor: pointer; color: var(--accent); }
 @media (max-width: 600px) { body { padding: 0 10px 32px; font-size: 13px; } th, td { padding: 3px 5px; } }
 `;
 
-/** Sorting: click (or Enter / Space on) a header; numbers by data-sort, text otherwise; blanks last. */
-export const SORT_SCRIPT = `
+/**
+ * The page's one script. Sorting: click (or Enter / Space on) a header; numbers by data-sort, text
+ * otherwise; blanks last. Folded sections (see `folded`): a <details data-gz> holds its content gzipped
+ * (base64) and inflates it on first open (DecompressionStream; nothing is fetched). A link to something
+ * inside a collapsed <details> (a figure, a measurement) inflates the folded sections if need be and opens it.
+ */
+export const PAGE_SCRIPT = `
 (function () {
   'use strict';
   function key(row, i) {
@@ -83,9 +89,8 @@ export const SORT_SCRIPT = `
     });
     rows.forEach(function (x) { body.appendChild(x.r); });
   }
-  var tables = document.querySelectorAll('table.sortable');
-  for (var t = 0; t < tables.length; t++) {
-    (function (table) {
+  function makeSortable(root) {
+    root.querySelectorAll('table.sortable').forEach(function (table) {
       if (!table.tHead) return;
       var heads = table.tHead.rows[0].cells;
       for (var i = 0; i < heads.length; i++) {
@@ -95,26 +100,55 @@ export const SORT_SCRIPT = `
           th.addEventListener('keydown', function (e) { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); sortBy(table, i, th); } });
         })(heads[i], i);
       }
-    })(tables[t]);
+    });
   }
+
+  var inflating = new Map();
+  function inflate(d) {
+    if (!inflating.has(d)) {
+      var bytes = Uint8Array.from(atob(d.getAttribute('data-gz')), function (c) { return c.charCodeAt(0); });
+      var text = new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+      inflating.set(d, text.then(function (html) {
+        d.insertAdjacentHTML('beforeend', html);
+        d.removeAttribute('data-gz');
+        makeSortable(d);
+      }));
+    }
+    return inflating.get(d);
+  }
+  var folded = document.querySelectorAll('details[data-gz]');
+  folded.forEach(function (d) { d.addEventListener('toggle', function () { if (d.open) inflate(d); }); });
+
+  function reveal(retried) {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (id && !el && !retried && document.querySelector('details[data-gz]')) {
+      Promise.all(Array.prototype.map.call(folded, inflate)).then(function () { reveal(true); });
+      return;
+    }
+    for (var d = el && el.parentElement; d; d = d.parentElement) if (d.tagName === 'DETAILS') d.open = true;
+    if (el) el.scrollIntoView();
+  }
+  makeSortable(document);
+  window.addEventListener('hashchange', function () { reveal(false); });
+  if (location.hash) reveal(false);
   document.documentElement.setAttribute('data-sort-ready', '1');
 })();
 `;
 
-/** A link to something inside a collapsed <details> (a figure, a measurement) opens it first. */
-export const OPEN_SCRIPT = `
-(function () {
-  'use strict';
-  function reveal() {
-    var id = decodeURIComponent(location.hash.slice(1));
-    var el = id && document.getElementById(id);
-    for (var d = el && el.parentElement; d; d = d.parentElement) if (d.tagName === 'DETAILS') d.open = true;
-    if (el) el.scrollIntoView();
-  }
-  window.addEventListener('hashchange', reveal);
-  if (location.hash) reveal();
-})();
-`;
+/**
+ * A collapsed section whose content (already-escaped HTML) is stored gzipped, base64, in data-gz and
+ * inflated by the page script on first open: the page stays one self-contained file at a fraction of the
+ * bytes. Without JavaScript the section says where the same content is.
+ */
+export function folded(summary: string, inner: string, cls: string): string {
+  const gz = gzipSync(Buffer.from(inner), { level: 9 }).toString('base64');
+  return `<details class="${esc(cls)}" data-gz="${gz}"><summary>${summary}</summary><noscript><p class="note">This section is stored compressed and opens with JavaScript; the same data is in the run's records.jsonl and in figures/ beside this page.</p></noscript></details>`;
+}
+
+/** A page with every folded section inflated in place (for tests and tools reading the HTML as text). */
+export const unfold = (html: string): string =>
+  html.replace(/(<details [^>]*?) data-gz="([^"]*)"(.*?<\/summary>)<noscript>.*?<\/noscript>/g, (_m, open: string, gz: string, summary: string) => `${open}${summary}${gunzipSync(Buffer.from(gz, 'base64')).toString()}`);
 
 export interface Col {
   head: string;
@@ -150,7 +184,7 @@ export function page(title: string, body: string, opts: { script?: boolean } = {
 </head>
 <body>
 ${body}
-${opts.script === false ? '' : `<script>${SORT_SCRIPT}${OPEN_SCRIPT}</script>`}
+${opts.script === false ? '' : `<script>${PAGE_SCRIPT}</script>`}
 </body>
 </html>
 `;

@@ -7,7 +7,7 @@ import { getSuite } from '../suites/index.ts';
 import { discriminates, fmt, NOT_DISCRIMINATING, overallRank, pairedCompare, seedSeries, seriesStats, type MetricGroup, type SuiteRanking } from './aggregate.ts';
 import { claimAnchor, shownVerdict, verdictCounts, type PaperResult } from './claims.ts';
 import { formatChange, formatParts, formatValue, headerUnit, words } from './format.ts';
-import { anchor, esc, sortableTable, type Td } from './html.ts';
+import { anchor, esc, folded, sortableTable, type Td } from './html.ts';
 import { HARNESS_METRICS, isTail } from './metrics.ts';
 
 /** A rendered figure, its SVG already minified for inlining. */
@@ -142,7 +142,7 @@ export function suiteSection(suite: string, groups: MetricGroup[], ranking: Suit
   const head = mine.filter((g) => headlineNames.includes(g.metric));
   const rest = mine.filter((g) => secondary(g, headlineNames));
   const shown = [...head, ...rest].slice(0, MAX_COLUMNS);
-  const folded = [...head, ...rest].filter((g) => !shown.includes(g));
+  const more = [...head, ...rest].filter((g) => !shown.includes(g));
   const seeds = new Set(records.filter((r) => r.suite === suite).map((r) => r.seed));
   const notes = [
     `Mean [95% interval] (${seeds.size > 1 ? `t over ${seeds.size} seeds` : 'one seed: the records\' own intervals where they carry one'}). Badges: paired comparison with the leader on the same seeds; "tied" when the data cannot separate them. Greyed: floor, shortcut or ceiling — not discriminating, no badge, out of every rank.`,
@@ -159,9 +159,9 @@ export function suiteSection(suite: string, groups: MetricGroup[], ranking: Suit
 <div class="suite-top">${standingsTable(`table-${id}`, shown, ranking, true)}${lead ? `<div class="headline-figure">${figureHtml(lead)}</div>` : '<p class="note">No figures.</p>'}</div>
 ${notes.map((n) => `<p class="note">${esc(n)}</p>`).join('\n')}
 ${divergedNote}
-${folded.length ? `<details class="more-columns"><summary>Other metrics (${folded.length})</summary>${standingsTable(`more-${id}`, folded, ranking, false)}</details>` : ''}
+${more.length ? folded(`Other metrics (${more.length})`, standingsTable(`more-${id}`, more, ranking, false), 'more-columns') : ''}
 ${extra}
-${others.length ? `<details class="all-figures"><summary>All figures (${others.length} more)</summary><div class="figures">${others.map(figureHtml).join('\n')}</div></details>` : ''}
+${others.length ? folded(`All figures (${others.length} more)`, `<div class="figures">${others.map(figureHtml).join('\n')}</div>`, 'all-figures') : ''}
 ${allMeasurements(id, mine)}
 </section>`;
 }
@@ -190,7 +190,7 @@ function allMeasurements(id: string, mine: MetricGroup[]): string {
     const head = ['architecture', ...g.axes, 'seeds', 'mean', 'ci low', 'ci high', 'flags [notes]'].map((h) => `<th scope="col">${esc(h)}</th>`).join('');
     return `<h4>${esc(g.metric)}${g.unit ? ` (${esc(g.unit)})` : ''}</h4><div class="scroll"><table class="sortable long" id="all-${id}-${gi}"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table></div>${notes.length ? `<ol class="note">${notes.map((x) => `<li>${esc(shortNote(x))}</li>`).join('')}</ol>` : ''}`;
   });
-  return `<details class="all-measurements"><summary>All measurements (${count})</summary>${tables.join('\n')}</details>`;
+  return folded(`All measurements (${count})`, tables.join('\n'), 'all-measurements');
 }
 
 export function overallSection(rankings: SuiteRanking[]): string {

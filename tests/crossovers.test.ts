@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ResultRecord } from '../harness/store.ts';
 import { buildReport } from '../reports/build.ts';
 import { crossover, crossoversFromRecords, type CrossoverRow } from '../reports/crossovers.ts';
+import { unfold } from '../reports/html.ts';
 import { tempDir } from './helpers.ts';
 import { syntheticRecords, writeRun } from './report-fixtures.ts';
 
@@ -66,7 +67,8 @@ describe('the report', () => {
     const html = readFileSync(index, 'utf8');
     const section = html.slice(html.indexOf('id="suite-efficiency"'));
     expect(section).toContain('id="table-efficiency-crossovers"');
-    expect(section).toContain('id="table-efficiency-ratios"');
+    expect(section).not.toContain('id="table-efficiency-ratios"'); // folded: stored compressed
+    expect(unfold(section)).toContain('id="table-efficiency-ratios"');
     expect(section).toContain('<td data-sort="crossover_length">crossover_length</td><td data-sort="of=state_bytes, batch=1">of=state_bytes, batch=1</td><td class="num" data-sort="16">16</td>');
     const json = JSON.parse(readFileSync(join(dir, 'report', 'efficiency-crossovers.json'), 'utf8')) as { reference: string; rows: CrossoverRow[] };
     expect(json.reference).toBe('transformer');

@@ -1,13 +1,15 @@
 // The leaderboard in a real browser (Debian's chromium via playwright-core): no console error, no
 // network request of any kind, every chart renders (not blank), sorting sorts, an architecture named
 // <img src=x onerror=alert(1)> stays text, no horizontal overflow at 1,400 px nor at phone width, the
-// not-evidence banner on tiny and no rank on flagged cells. Skips only when /usr/bin/chromium is absent.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+// not-evidence banner on tiny and no rank on flagged cells; folded (compressed) sections inflate on opening, their
+// tables sort and a link into one opens it. Skips only when /usr/bin/chromium is absent.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../reports/build.ts';
+import { unfold } from '../reports/html.ts';
 import { XSS_ARCH, syntheticRecords, writeRun } from './report-fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -51,6 +53,12 @@ async function open(ctx: Ctx, file: string, w: Watch) {
   return page;
 }
 
+/** Open every <details> and wait until the folded (compressed) ones are inflated. */
+async function openAll(page: Awaited<ReturnType<typeof open>>) {
+  await page.$$eval('details', (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+  await page.waitForFunction(() => !document.querySelector('details[data-gz]'));
+}
+
 describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
   let ctx: Ctx;
   let index: string;
@@ -73,10 +81,14 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
     const page = await open(ctx, index, w);
     await page.waitForFunction(() => document.documentElement.getAttribute('data-sort-ready') === '1');
-    // charts: every inline SVG laid out with a size (collapsed sections opened), and its pixels are not blank
-    await page.$$eval('details', (ds) => ds.forEach((d) => ((d as HTMLDetailsElement).open = true)));
+    // charts: every inline SVG laid out with a size (collapsed sections opened, the folded ones inflated), and its pixels are not blank
+    await openAll(page);
     const charts = await page.$$('svg.chart');
-    expect(charts.length).toBeGreaterThanOrEqual(5);
+    const html = readFileSync(index, 'utf8');
+    const count = (h: string) => h.match(/<svg class="chart"/g)?.length ?? 0;
+    expect(count(html)).toBeGreaterThanOrEqual(3);
+    expect(count(unfold(html))).toBeGreaterThan(count(html)); // most figures sit in folded sections
+    expect(charts.length).toBe(count(unfold(html)));
     const { default: sharp } = await import('sharp');
     for (const c of charts) {
       const ok = await c.evaluate((svg: SVGSVGElement) => { const r = svg.getBoundingClientRect(); return r.width > 50 && r.height > 50; });
@@ -131,6 +143,16 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     await page.focus(`${table} thead th:nth-child(1)`);
     await page.keyboard.press('Enter');
     expect(await page.getAttribute(`${table} thead th:nth-child(1)`, 'aria-sort')).toBe('ascending');
+    // a table inflated from a folded section sorts too: the needle's accuracy cells by mean
+    await page.$eval('#suite-needle details.all-measurements', (d) => ((d as HTMLDetailsElement).open = true));
+    await page.waitForSelector('#all-needle-0');
+    const mean = (await page.$$eval('#all-needle-0 thead th', (ths) => ths.map((t) => t.textContent))).indexOf('mean');
+    expect(mean).toBeGreaterThan(1);
+    const means = async () => page.$$eval('#all-needle-0 tbody tr', (rows, i) => rows.map((r) => Number((r as HTMLTableRowElement).cells[i]!.textContent)), mean);
+    const unsorted = await means();
+    await page.click(`#all-needle-0 thead th:nth-child(${mean + 1})`);
+    expect(await means()).toEqual([...unsorted].sort((a, b) => a - b));
+    expect(await means()).not.toEqual(unsorted);
     expect(w.consoleErrors).toEqual([]);
     expect(w.requests).toEqual([]);
     await page.close();
@@ -148,8 +170,8 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
       expect(nav.right).toBeLessThanOrEqual(nav.width);
       const verdictTop = await page.$eval('#verdict', (e) => e.getBoundingClientRect().top);
       expect(verdictTop).toBeLessThan(900);
-      // the manifest JSON wraps rather than widening the page
-      await page.$eval('#run details', (d) => ((d as HTMLDetailsElement).open = true));
+      // the manifest JSON wraps, and the folded tables and figures scroll inside their sections, rather than widening the page
+      await openAll(page);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(m.client);
       expect(w.consoleErrors).toEqual([]);
       await page.close();
@@ -173,6 +195,19 @@ describe.skipIf(!HAVE_CHROMIUM)('leaderboard in chromium', () => {
     expect(floor.rank).toBe('—');
     expect(floor.badges).toEqual([]);
     expect(rows.filter((r) => r.arch !== XSS_ARCH).map((r) => r.rank).sort()).toEqual(['1', '2']);
+    expect(w.consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('a link to a figure in a folded section inflates it and opens it', async () => {
+    const html = readFileSync(index, 'utf8');
+    const folded = [...unfold(html).matchAll(/<figure id="([^"]+)"/g)].map((m) => m[1]!).find((id) => !html.includes(`id="${id}"`))!;
+    expect(folded).toBeDefined();
+    const w: Watch = { consoleErrors: [], requests: [], dialogs: [] };
+    const page = await open(ctx, index, w);
+    await page.evaluate((id) => { location.hash = id; }, folded);
+    await page.waitForSelector(`[id="${folded}"]`, { state: 'visible' });
+    expect(await page.$eval(`[id="${folded}"] svg.chart`, (svg) => svg.getBoundingClientRect().width)).toBeGreaterThan(50);
     expect(w.consoleErrors).toEqual([]);
     await page.close();
   });
