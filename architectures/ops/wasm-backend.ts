@@ -11,8 +11,10 @@
 //   - attention runs per head on XNNPACK by calling the backend's own BatchMatMul and Softmax entry
 //     points on sub-ranges of the heap (registered as temporary tensor ids), inside one custom op.
 // Transcendentals (sigmoid, softmax's exp) stay in wasm kernels: V8's Math.exp is ~10x slower.
-// With a native GEMM installed (backend wasm+openblas, see harness/native.ts) every matrix product goes to
-// it instead, transpose flags and batch included, so no operand is transposed by JS first.
+// With the native addon installed (backend wasm+openblas, see harness/native.ts) every matrix product goes to
+// its GEMM instead, transpose flags and batch included, so no operand is transposed by JS first, and the
+// hottest elementwise loops (RMSNorm, attention's scale/mask and softmax gradient, rotation, the SwiGLU gate)
+// run in its C, bit-identical to the JS loops that remain for plain wasm.
 // Here: the backend's internals as the kernels see them, heap tensors and scratch, the products, row
 // softmax, a tiled transpose, zero-copy reads. Whether a kernel applies at all: fast-path.ts.
 import * as tf from '@tensorflow/tfjs';
