@@ -82,5 +82,6 @@ describe.runIf(!('problem' in NATIVE_GEMM))('the native elementwise kernels equa
     expect(() => k.scaleMaskRows(heap, 0, 50, 2, 8, 8, 1)).toThrow(/outside the heap/);
     const short = k.softmaxGradRows as unknown as (...args: unknown[]) => void;
     expect(() => short(heap, 0, 8)).toThrow(/expected a heap/);
+    expect(() => k.softmaxGradRows(heap, 0, Number.NaN, 2, 8, 1)).toThrow(/finite numbers/);
   });
 });

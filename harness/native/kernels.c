@@ -22,8 +22,8 @@ static float *arguments(napi_env env, napi_callback_info info, size_t count, dou
     return NULL;
   }
   for (size_t i = 0; i < count; i++) {
-    if (napi_get_value_double(env, argv[i + 1], &v[i]) != napi_ok) {
-      napi_throw_error(env, NULL, "native kernel: expected numbers after the heap");
+    if (napi_get_value_double(env, argv[i + 1], &v[i]) != napi_ok || !isfinite(v[i])) {
+      napi_throw_error(env, NULL, "native kernel: expected finite numbers after the heap");
       return NULL;
     }
   }
