@@ -11,8 +11,10 @@
 //   - attention runs per head on XNNPACK by calling the backend's own BatchMatMul and Softmax entry
 //     points on sub-ranges of the heap (registered as temporary tensor ids), inside one custom op.
 // Transcendentals (sigmoid, softmax's exp) stay in wasm kernels: V8's Math.exp is ~10x slower.
-// With a native GEMM installed (backend wasm+openblas, see harness/native.ts) every matrix product goes to
-// it instead, transpose flags and batch included, so no operand is transposed by JS first.
+// With the native addon installed (backend wasm+openblas, see harness/native.ts) every matrix product goes to
+// its GEMM instead, transpose flags and batch included, so no operand is transposed by JS first, and the
+// hottest elementwise loops (RMSNorm, attention's scale/mask and softmax gradient, rotation, the SwiGLU gate)
+// run in its C, bit-identical to the JS loops that remain for plain wasm.
 // Here: the backend's internals as the kernels see them, heap tensors and scratch, the products, row
 // softmax, a tiled transpose, zero-copy reads. Whether a kernel applies at all: fast-path.ts.
 import * as tf from '@tensorflow/tfjs';
@@ -35,14 +37,29 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: string): tf.TensorInfo;
 }
 
-/** A native row-major sgemm on heap byte offsets (harness/native/gemm.c documents the arguments). */
+/**
+ * The native addon: a row-major sgemm on heap byte offsets (harness/native/gemm.c documents the arguments),
+ * and the kernels' elementwise loops on heap float offsets, -1 for an absent operand (harness/native/kernels.c;
+ * bit-identical to the JS loops they replace, which run where the addon is absent).
+ */
 export interface NativeGemm {
   gemm(heap: ArrayBufferLike, transA: number, transB: number, m: number, n: number, k: number, a: number, lda: number,
        b: number, ldb: number, c: number, ldc: number, beta: number, batch: number, strideA: number, strideB: number,
        strideC: number): void;
+  rmsNormForward(heap: ArrayBufferLike, x: number, w: number, y: number, r: number, rows: number, d: number, eps: number): void;
+  rmsNormBackward(heap: ArrayBufferLike, x: number, w: number, dy: number, r: number, dx: number, dw: number, rows: number, d: number): void;
+  scaleMaskRows(heap: ArrayBufferLike, s: number, mask: number, rows: number, n: number, maskStride: number, scale: number): void;
+  softmaxGradRows(heap: ArrayBufferLike, p: number, dp: number, rows: number, n: number, scale: number): void;
+  rotate(heap: ArrayBufferLike, x: number, cos: number, sin: number, out: number, outer: number, t: number, d: number, sign: 1 | -1): void;
+  siluGateForward(heap: ArrayBufferLike, gu: number, sig: number, y: number, rows: number, f: number): void;
+  siluGateBackward(heap: ArrayBufferLike, gu: number, sig: number, dy: number, dgu: number, rows: number, f: number): void;
   /** The library and its configuration, for the record. */
   library: string;
 }
+
+/** The addon's kernels by name: an addon built from older sources lacks some (harness/native.ts refuses it). */
+export const NATIVE_KERNELS = ['gemm', 'rmsNormForward', 'rmsNormBackward', 'scaleMaskRows', 'softmaxGradRows', 'rotate',
+  'siluGateForward', 'siluGateBackward'] as const satisfies readonly (keyof NativeGemm)[];
 
 let native: NativeGemm | null = null;
 

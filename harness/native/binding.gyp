@@ -1,8 +1,8 @@
 {
   "targets": [{
     "target_name": "gemm",
-    "sources": ["gemm.c"],
-    "cflags": ["-O2"],
-    "libraries": ["-ldl", "-lpthread"]
+    "sources": ["gemm.c", "kernels.c"],
+    "cflags": ["-O3", "-ffp-contract=off"],
+    "libraries": ["-ldl", "-lpthread", "-lm"]
   }]
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const addon = join(dir, 'build', 'Release', 'gemm.node');
-const sources = ['gemm.c', 'binding.gyp'];
+const sources = ['gemm.c', 'kernels.c', 'binding.gyp'];
 const newest = Math.max(...[...sources, 'build.mjs'].map((f) => statSync(join(dir, f)).mtimeMs));
 if (existsSync(addon) && statSync(addon).mtimeMs >= newest) process.exit(0);
 

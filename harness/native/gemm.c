@@ -37,6 +37,8 @@ static void open_blas(void) {
   }
 }
 
+int register_kernels(napi_env env, napi_value exports); // kernels.c: the fast paths' elementwise loops
+
 static pthread_once_t opened = PTHREAD_ONCE_INIT;
 
 /** Floats spanned by a rows x cols row-major matrix with leading dimension ld. */
@@ -94,7 +96,7 @@ NAPI_MODULE_INIT() {
   if (napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, gemm, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "gemm", fn) != napi_ok ||
       napi_create_string_utf8(env, library, NAPI_AUTO_LENGTH, &lib) != napi_ok ||
-      napi_set_named_property(env, exports, "library", lib) != napi_ok)
+      napi_set_named_property(env, exports, "library", lib) != napi_ok || !register_kernels(env, exports))
     return NULL;
   return exports;
 }

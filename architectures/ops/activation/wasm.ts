@@ -1,10 +1,11 @@
-// The SwiGLU gate on the wasm backend: one sigmoid in wasm, the products and the gradient in JS.
+// The SwiGLU gate on the wasm backend: one sigmoid in wasm, the products and the gradient in the native addon
+// (wasm+openblas) or JS (wasm).
 import * as tf from '@tensorflow/tfjs';
 import type { GradFunc } from '../custom-grad.ts';
 import { fastBackend } from '../fast-path.ts';
-import { alloc, off } from '../wasm-backend.ts';
+import { alloc, nativeGemm, off } from '../wasm-backend.ts';
 
-/** silu(g) * u for gu = [g | u] on the last axis (halves of width f): one sigmoid in wasm, the rest in JS. */
+/** silu(g) * u for gu = [g | u] on the last axis (halves of width f): one sigmoid in wasm, the rest in loops. */
 export function siluGateWasm(gu: tf.Tensor): tf.Tensor | null {
   const be = fastBackend(gu);
   const w2 = gu.shape[gu.rank - 1]!;
@@ -14,11 +15,9 @@ export function siluGateWasm(gu: tf.Tensor): tf.Tensor | null {
   const fn = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
     const s = tf.sigmoid(a);
     const { t: y, o: yo } = alloc(be, outShape);
-    const h = be.wasm.HEAPF32, ao = off(be, a), so = off(be, s);
-    for (let i = 0; i < rows; i++) {
-      const ab = ao + i * w2, sb = so + i * w2, yb = yo + i * f;
-      for (let j = 0; j < f; j++) h[yb + j] = h[ab + j]! * h[sb + j]! * h[ab + f + j]!;
-    }
+    const h = be.wasm.HEAPF32, ao = off(be, a), so = off(be, s), native = nativeGemm();
+    if (native) native.siluGateForward(h.buffer, ao, so, yo, rows, f);
+    else siluGateForwardJs(h, ao, so, yo, rows, f);
     save([a, s]);
     return {
       value: y,
@@ -26,18 +25,32 @@ export function siluGateWasm(gu: tf.Tensor): tf.Tensor | null {
         const [as, ss] = saved as [tf.Tensor, tf.Tensor];
         const bb = be;
         const { t: dgu, o: d } = alloc(bb, gu.shape);
-        const hh = bb.wasm.HEAPF32, ao2 = off(bb, as), so2 = off(bb, ss), go = off(bb, dy);
-        for (let i = 0; i < rows; i++) {
-          const ab = ao2 + i * w2, sb = so2 + i * w2, gb = go + i * f, db = d + i * w2;
-          for (let j = 0; j < f; j++) {
-            const g = hh[ab + j]!, u = hh[ab + f + j]!, sg = hh[sb + j]!, dyv = hh[gb + j]!;
-            hh[db + j] = dyv * u * sg * (1 + g * (1 - sg));
-            hh[db + f + j] = dyv * g * sg;
-          }
-        }
+        const hh = bb.wasm.HEAPF32, ao2 = off(bb, as), so2 = off(bb, ss), go = off(bb, dy), native = nativeGemm();
+        if (native) native.siluGateBackward(hh.buffer, ao2, so2, go, d, rows, f);
+        else siluGateBackwardJs(hh, ao2, so2, go, d, rows, f);
         return [dgu];
       },
     };
   }) as unknown as GradFunc);
   return fn(gu) as tf.Tensor;
+}
+
+/** y = g sigmoid(g) u per row of gu = [g | u] [rows, 2f], with sig = sigmoid(gu) beside it. */
+export function siluGateForwardJs(h: Float32Array, ao: number, so: number, yo: number, rows: number, f: number): void {
+  for (let i = 0; i < rows; i++) {
+    const ab = ao + i * 2 * f, sb = so + i * 2 * f, yb = yo + i * f;
+    for (let j = 0; j < f; j++) h[yb + j] = h[ab + j]! * h[sb + j]! * h[ab + f + j]!;
+  }
+}
+
+/** dg = dy u sig (1 + g (1 - sig)), du = dy g sig, into dgu [rows, 2f]. */
+export function siluGateBackwardJs(h: Float32Array, ao: number, so: number, go: number, d: number, rows: number, f: number): void {
+  for (let i = 0; i < rows; i++) {
+    const ab = ao + i * 2 * f, sb = so + i * 2 * f, gb = go + i * f, db = d + i * 2 * f;
+    for (let j = 0; j < f; j++) {
+      const g = h[ab + j]!, u = h[ab + f + j]!, sg = h[sb + j]!, dyv = h[gb + j]!;
+      h[db + j] = dyv * u * sg * (1 + g * (1 - sg));
+      h[db + f + j] = dyv * g * sg;
+    }
+  }
 }

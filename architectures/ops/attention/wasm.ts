@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GradFunc } from '../custom-grad.ts';
 import { fastBackend } from '../fast-path.ts';
-import { type WasmBackend, alloc, isTable, off, product, scratch, softmaxRows } from '../wasm-backend.ts';
+import { type WasmBackend, alloc, isTable, nativeGemm, off, product, scratch, softmaxRows } from '../wasm-backend.ts';
 
 /**
  * For each query row of an additive mask [T, S], one past the last key it can see: keys beyond it get
@@ -72,16 +72,10 @@ export function attendWasm(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
         const rows = c.r1 - c.r0, n = c.keys;
         if (rows === 1) product(be, ki, false, qi + c.r0 * dh, false, n, dh, 1, sc); // scores as a column: K q^T
         else product(be, qi + c.r0 * dh, false, ki, true, rows, dh, n, sc); // Q K^T
-        const h = be.wasm.HEAPF32;
-        for (let r = 0; r < rows; r++) {
-          const row = sc + r * n;
-          if (mo >= 0) {
-            const mrow = mo + (c.r0 + r) * s;
-            for (let j = 0; j < n; j++) h[row + j] = Math.fround(h[row + j]! * scale) + h[mrow + j]!;
-          } else {
-            for (let j = 0; j < n; j++) h[row + j] = h[row + j]! * scale;
-          }
-        }
+        const h = be.wasm.HEAPF32, native = nativeGemm();
+        const mrow = mo >= 0 ? mo + c.r0 * s : -1;
+        if (native) native.scaleMaskRows(h.buffer, sc, mrow, rows, n, s, scale);
+        else scaleMaskRowsJs(h, sc, mrow, rows, n, s, scale);
         softmaxRows(be, sc, pi + c.p, rows, n);
         product(be, pi + c.p, false, vi, false, rows, n, dv, oi + c.r0 * dv); // P V
       }
@@ -102,17 +96,9 @@ export function attendWasm(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
       for (const c of chunks) {
         const rows = c.r1 - c.r0, n = c.keys, pc = pi + c.p;
         product(be, gi + c.r0 * dv, false, vi, true, rows, dv, n, dp); // dP = dO V^T
-        const h = be.wasm.HEAPF32;
-        for (let r = 0; r < rows; r++) { // dS = (P*dP - rowsum(P*dP) * P) * scale (the softmax and scale gradients)
-          const pr = pc + r * n, dr = dp + r * n;
-          let sum = 0;
-          for (let j = 0; j < n; j++) sum += Math.fround(h[pr + j]! * h[dr + j]!);
-          const fs = Math.fround(sum);
-          for (let j = 0; j < n; j++) {
-            const pv = h[pr + j]!;
-            h[dr + j] = Math.fround(Math.fround(pv * h[dr + j]!) - Math.fround(fs * pv)) * scale;
-          }
-        }
+        const h = be.wasm.HEAPF32, native = nativeGemm();
+        if (native) native.softmaxGradRows(h.buffer, pc, dp, rows, n, scale); // dS = (P*dP - rowsum(P*dP) * P) * scale
+        else softmaxGradRowsJs(h, pc, dp, rows, n, scale);
         product(be, dp, false, ki, false, rows, n, dh, dqi + c.r0 * dh); // dQ = dS K
         product(be, dp, true, qi + c.r0 * dh, false, n, rows, dh, dki, true); // dK += dS^T Q
         product(be, pc, true, gi + c.r0 * dv, false, n, rows, dv, dvi, true); // dV += P^T dO
@@ -128,6 +114,33 @@ export function attendWasm(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: numb
     return { value: o, gradFunc: (dy: tf.Tensor, sv2: tf.Tensor[]) => backward(dy, sv2[0]!, sv2[1]!, sv2[2]!, sv2[3]!) };
   }) as unknown as GradFunc);
   return f(q, k, v) as tf.Tensor4D;
+}
+
+/** The logits before the softmax, in place, s [rows, n]: s = fround(s scale) + mask (rows maskStride apart; -1: none). */
+export function scaleMaskRowsJs(h: Float32Array, so: number, mo: number, rows: number, n: number, maskStride: number, scale: number): void {
+  for (let r = 0; r < rows; r++) {
+    const row = so + r * n;
+    if (mo >= 0) {
+      const mrow = mo + r * maskStride;
+      for (let j = 0; j < n; j++) h[row + j] = Math.fround(h[row + j]! * scale) + h[mrow + j]!;
+    } else {
+      for (let j = 0; j < n; j++) h[row + j] = h[row + j]! * scale;
+    }
+  }
+}
+
+/** The softmax and scale gradients, into dp: dS = (P*dP - rowsum(P*dP) * P) * scale over rows of P, dP [rows, n]. */
+export function softmaxGradRowsJs(h: Float32Array, po: number, dpo: number, rows: number, n: number, scale: number): void {
+  for (let r = 0; r < rows; r++) {
+    const pr = po + r * n, dr = dpo + r * n;
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += Math.fround(h[pr + j]! * h[dr + j]!);
+    const fs = Math.fround(sum);
+    for (let j = 0; j < n; j++) {
+      const pv = h[pr + j]!;
+      h[dr + j] = Math.fround(Math.fround(pv * h[dr + j]!) - Math.fround(fs * pv)) * scale;
+    }
+  }
 }
 
 /** [B, T, H*Dh] <-> [B, H, T, Dh] by JS copies. `toHeads` chooses the direction. */
