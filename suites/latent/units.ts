@@ -1,0 +1,36 @@
+// Steps of a latent unit shared by the image and the speech halves: training a generator, timing generation.
+import * as tf from '@tensorflow/tfjs';
+import type { LatentGenerator } from './generator.ts';
+import { fit, gatherRows, seededIndices } from './nets.ts';
+
+/**
+ * Train the backbone and the generator's own layers (Adam, `steps` batches of `batch` rows drawn by seed)
+ * on rows [n, width] with their class labels; returns the final loss.
+ */
+export function trainGenerator(gen: LatentGenerator, rows: Float32Array, width: number, labels: ArrayLike<number>, t: { steps: number; batch: number; lr: number }, seed: number): Promise<number> {
+  return fit(gen.variables(), t.steps, t.lr, (step) => tf.tidy(() => {
+    const idx = seededIndices(labels.length, t.batch, seed * 65537 + step);
+    return gen.loss(gatherRows(rows, width, idx), idx.map((i) => labels[i]!), seed * 1009 + step);
+  }));
+}
+
+/** Milliseconds per sample, generating (and reading back) one batch of `labels`. */
+export async function msPerSample(gen: LatentGenerator, labels: number[], steps: number, guidance: number, seed: number): Promise<number> {
+  const t0 = performance.now();
+  const out = await gen.generate(labels, steps, guidance, seed);
+  await out.data();
+  out.dispose();
+  return (performance.now() - t0) / labels.length;
+}
+
+/**
+ * Per step count, the faster of two alternated rounds of msPerSample (the machine may be shared): the step
+ * counts alternate so a slow spell does not land on one of them only.
+ */
+export async function timedGeneration(gen: LatentGenerator, labels: number[], stepCounts: number[], guidance: number, seed: number): Promise<Map<number, number>> {
+  const best = new Map<number, number>();
+  for (let round = 0; round < 2; round++) {
+    for (const st of stepCounts) best.set(st, Math.min(best.get(st) ?? Infinity, await msPerSample(gen, labels, st, guidance, seed)));
+  }
+  return best;
+}
