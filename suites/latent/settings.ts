@@ -1,22 +1,16 @@
 // The latent suite's settings per preset (plain data, recorded in the manifest).
 import type { TokenizerSettings } from './tokenizers.ts';
-import type { GeneratorSettings } from './generator.ts';
 import type { SpeechSettings } from './speech/data.ts';
+import type { ClassifierSettings, GenerationSettings } from './units.ts';
 
-export interface LatentSettings {
+export interface LatentSettings extends GenerationSettings {
   /** Glyph side S (pixels) and sample counts. */
   size: number;
   trainImages: number;
   testImages: number;
-  tokenizer: TokenizerSettings;
-  classifier: { hidden: number; features: number; steps: number; batch: number; lr: number };
-  generator: GeneratorSettings;
-  /** Backbone + head training: Adam, `steps` of `batch` images. */
-  train: { steps: number; batch: number; lr: number };
-  /** Generated samples per method (classes cycled), the diffusion steps evaluated, the guidance weight. */
+  classifier: ClassifierSettings;
+  /** Generated samples per method (classes cycled). */
   samples: number;
-  diffusionSteps: number[];
-  guidance: number;
   /** Generated glyphs per class kept for the report's grid. */
   gridPerClass: number;
   /** The speech half (espeak-ng words as log-mels). */

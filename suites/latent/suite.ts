@@ -17,7 +17,7 @@ import { readCalibration, withCalibration } from '../tasks/calibration-history.t
 import { MlpClassifier, fidWithInterval, moments } from './fid.ts';
 import { timedGeneration, trainGenerator } from './units.ts';
 import { LatentGenerator, type Method } from './generator.ts';
-import { stripPng } from './png.ts';
+import { stripPng, stripsSpec } from './png.ts';
 import { speechFigure } from './speech/figure.ts';
 import { speechUnit } from './speech/half.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
@@ -123,18 +123,7 @@ export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
     title: 'Generated glyphs (classes 0-9 left to right), per method and architecture',
     caption: `seed ${firstSeed}; each row one method / tokenizer; classifier-free guidance on the diffusion rows`,
     covers: ['sample_grid'],
-    vegaLite: {
-      data: { values },
-      facet: {
-        row: { field: 'row', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
-        column: { field: 'arch', type: 'nominal', title: null },
-      },
-      spec: {
-        width, height,
-        mark: { type: 'image', width, height, aspect: false, align: 'left', baseline: 'top' },
-        encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
-      },
-    },
+    vegaLite: stripsSpec(values, width, height),
   };
 }
 
@@ -233,8 +222,8 @@ export const latent: Suite = {
       gen.params.dispose();
       disposeModel(lm);
     }
-    out.push(...await speechUnit(ctx, s.speech));
-    return out;
+    // every record says its modality, so that claims and tables never mix image and speech values
+    return [...out.map((m) => ({ ...m, dims: { modality: 'image', ...m.dims } })), ...await speechUnit(ctx, s.speech)];
   },
 };
 

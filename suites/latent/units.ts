@@ -1,13 +1,31 @@
 // Steps of a latent unit shared by the image and the speech halves: training a generator, timing generation.
 import * as tf from '@tensorflow/tfjs';
-import type { LatentGenerator } from './generator.ts';
+import type { GeneratorSettings, LatentGenerator } from './generator.ts';
 import { fit, gatherRows, seededIndices } from './nets.ts';
+import type { TokenizerSettings } from './tokenizers.ts';
+
+/** Adam: `steps` batches of `batch` rows at rate `lr`. */
+export interface FitSettings { steps: number; batch: number; lr: number }
+
+/** What both halves set for their tokenizers and generators. */
+export interface GenerationSettings {
+  tokenizer: TokenizerSettings;
+  generator: GeneratorSettings;
+  /** Backbone + generator training. */
+  train: FitSettings;
+  /** The diffusion step counts evaluated (the most for the quality metrics) and the guidance weight. */
+  diffusionSteps: number[];
+  guidance: number;
+}
+
+/** A classifier MLP's sizes and training. */
+export interface ClassifierSettings extends FitSettings { hidden: number; features: number }
 
 /**
  * Train the backbone and the generator's own layers (Adam, `steps` batches of `batch` rows drawn by seed)
  * on rows [n, width] with their class labels; returns the final loss.
  */
-export function trainGenerator(gen: LatentGenerator, rows: Float32Array, width: number, labels: ArrayLike<number>, t: { steps: number; batch: number; lr: number }, seed: number): Promise<number> {
+export function trainGenerator(gen: LatentGenerator, rows: Float32Array, width: number, labels: ArrayLike<number>, t: FitSettings, seed: number): Promise<number> {
   return fit(gen.variables(), t.steps, t.lr, (step) => tf.tidy(() => {
     const idx = seededIndices(labels.length, t.batch, seed * 65537 + step);
     return gen.loss(gatherRows(rows, width, idx), idx.map((i) => labels[i]!), seed * 1009 + step);

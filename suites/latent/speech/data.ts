@@ -1,28 +1,23 @@
 // The speech data set: every (voice, word) pair is a class (label = speaker * W + word); its utterances are
 // espeak-ng's at seeded rates and pitches, and one reference utterance at the voice's default rate and
 // pitch (MCD is measured against it). Deterministic per seed: same words, voicings, waveforms, log-mels.
-import type { TokenizerSettings } from '../tokenizers.ts';
-import type { GeneratorSettings } from '../generator.ts';
+import type { ClassifierSettings, GenerationSettings } from '../units.ts';
 import { seededRandom } from '../glyphs.ts';
 import { corpusWords, phonemesOf, synthesize, type Voicing } from './espeak.ts';
 import { logMel, normalise, type MelSettings } from './mel.ts';
 
-export interface SpeechSettings {
+export interface SpeechSettings extends GenerationSettings {
   voices: string[];
   words: number;
   /** Utterances per class in each split (the references are one more per class). */
   trainPerClass: number;
   testPerClass: number;
   mel: MelSettings;
-  tokenizer: TokenizerSettings;
-  recognizer: { context: number; hidden: number; features: number; steps: number; batch: number; lr: number };
-  speaker: { hidden: number; features: number; steps: number; batch: number; lr: number };
-  generator: GeneratorSettings;
-  train: { steps: number; batch: number; lr: number };
-  /** Generated utterances per class, the diffusion steps evaluated, the guidance weight, cepstral order. */
+  /** The phoneme recognizer sees each frame with `context` neighbours either side. */
+  recognizer: ClassifierSettings & { context: number };
+  speaker: ClassifierSettings;
+  /** Generated utterances per class and the mel-cepstral order of MCD. */
   samplesPerClass: number;
-  diffusionSteps: number[];
-  guidance: number;
   cepstra: number;
   /** Griffin-Lim rounds for the report's WAV files. */
   griffinLim: number;

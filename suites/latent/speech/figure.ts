@@ -3,7 +3,7 @@
 import type { ResultRecord } from '../../../harness/store.ts';
 import type { FigureSpec } from '../../interface.ts';
 import { seededRandom } from '../glyphs.ts';
-import { stripPng } from '../png.ts';
+import { stripPng, stripsSpec } from '../png.ts';
 import type { SpeechSettings } from './data.ts';
 import { denormalise, griffinLim } from './mel.ts';
 import { wavBytes } from './wav.ts';
@@ -47,17 +47,6 @@ export function speechFigure(records: ResultRecord[], settingsOf: (preset: strin
     caption: `seed ${firstSeed}; WAV files by Griffin-Lim (${WAV_VOICES} voices per row) linked below`,
     covers: ['speech_sample'],
     files,
-    vegaLite: {
-      data: { values },
-      facet: {
-        row: { field: 'row', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
-        column: { field: 'arch', type: 'nominal', title: null },
-      },
-      spec: {
-        width, height,
-        mark: { type: 'image', width, height, aspect: false, align: 'left', baseline: 'top' },
-        encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
-      },
-    },
+    vegaLite: stripsSpec(values, width, height),
   };
 }
