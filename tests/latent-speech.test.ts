@@ -1,9 +1,13 @@
 // The latent suite's speech half: espeak-ng data deterministic per seed, the log-mel DFT on a tone, the
 // WAV round trip, DTW-MCD on identical / shifted-stretched / different signals, the edit distance on hand
 // cases, the flat-start alignment, and a tiny end-to-end run of the speech half.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import '../architectures/index.ts';
 import { getArchitecture } from '../architectures/registry.ts';
+import { ModelCache } from '../harness/cache.ts';
 import { loadCorpus, decode } from '../harness/data/corpus.ts';
 import { PeakMeter } from '../harness/measure.ts';
 import { matchedConfig } from '../harness/models.ts';
@@ -18,7 +22,7 @@ import { editDistance, mcdDtw, phonemeErrorRate } from '../suites/latent/speech/
 import { collapse, flatStart } from '../suites/latent/speech/recognizer.ts';
 import { readWav, wavBytes } from '../suites/latent/speech/wav.ts';
 import { seededRandom } from '../suites/latent/glyphs.ts';
-import { onlyIf, useBackend } from './helpers.ts';
+import { onlyIf, tempDir, useBackend } from './helpers.ts';
 
 beforeAll(async () => {
   await useBackend('wasm');
@@ -124,7 +128,7 @@ describe.runIf(HAS_ESPEAK)('espeak-ng speech data', () => {
 
   it('runs the speech half end to end at a tiny size, with every metric finite and one WAV-able sample per voice and method', async () => {
     const data = await makeSpeech(quick, text, 1);
-    const sh = await buildSpeechShared(quick, data, 1);
+    const sh = await buildSpeechShared(new ModelCache(tempDir()), quick, data, 'corpus', 1);
     const spec = getArchitecture('transformer')!;
     const ctx = { preset: PRESETS.tiny!, seed: 1, spec, matched: matchedConfig(spec, PRESETS.tiny!, 'params'), meter: new PeakMeter() } as unknown as SuiteContext;
     const out = await runSpeech(ctx, quick, sh);
@@ -136,5 +140,25 @@ describe.runIf(HAS_ESPEAK)('espeak-ng speech data', () => {
     expect(out.filter((m) => m.metric === 'gen_ms_per_sample' && m.dims?.method === 'diffusion').map((m) => m.dims?.diffusion_steps)).toEqual([2, 3]);
     expect(out.filter((m) => m.metric === 'speech_sample')).toHaveLength(2 * quick.voices.length);
     expect(sh.records.map((m) => m.metric)).toContain('recognizer_per');
+  }, 120_000);
+
+  it('trains the shared parts once: a second unit loads them from the model cache with the same records, a corrupt entry is rebuilt', async () => {
+    const data = await makeSpeech(quick, text, 2);
+    const dir = tempDir(), cache = new ModelCache(dir);
+    const fresh = await buildSpeechShared(cache, quick, data, 'corpus', 2);
+    const again = await buildSpeechShared(cache, quick, data, 'corpus', 2);
+    expect([fresh.cache, again.cache]).toEqual(['trained', 'hit']);
+    expect(again.records).toEqual(fresh.records);
+    expect(again.centroids).toEqual(fresh.centroids);
+    const rows = tf.tensor2d(data.test.rows, [data.test.n, quick.mel.frames * quick.mel.mels]);
+    const [a, b] = [fresh, again].map((sh) => sh.tokenizers.get('sigma-vae')!.encode(rows));
+    expect(Array.from(await a!.data())).toEqual(Array.from(await b!.data()));
+    expect(await again.recognizer.recognise(data.test.rows, data.test.n)).toEqual(await fresh.recognizer.recognise(data.test.rows, data.test.n));
+    for (const t of [a!, b!, rows]) t.dispose();
+    const entry = readdirSync(dir).find((n) => !n.startsWith('.'))!;
+    writeFileSync(join(dir, entry, 'weights.bin'), Buffer.from('truncated'));
+    const rebuilt = await buildSpeechShared(cache, quick, data, 'corpus', 2);
+    expect(rebuilt.cache).toBe('rebuilt');
+    expect(rebuilt.records).toEqual(fresh.records);
   }, 120_000);
 });

@@ -8,6 +8,7 @@
 // class: class accuracy); a method not better than both is flagged 'floor'. The speech half (espeak-ng
 // words as log-mels; MCD after DTW, phoneme error rate, speaker similarity) is in speech/.
 import * as tf from '@tensorflow/tfjs';
+import type { ModelCache } from '../../harness/cache.ts';
 import { buildModel, disposeModel } from '../../harness/models.ts';
 import { wilson } from '../../harness/stats.ts';
 import type { ResultRecord } from '../../harness/store.ts';
@@ -15,7 +16,8 @@ import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.
 import { registerSuite } from '../registry.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { MlpClassifier, fidWithInterval, moments } from './fid.ts';
-import { timedGeneration, trainGenerator } from './units.ts';
+import { timedGeneration, trainGenerator, trainTokenizers } from './units.ts';
+import { cachedParts } from './shared-cache.ts';
 import { LatentGenerator, type Method } from './generator.ts';
 import { stripPng, stripsSpec } from './png.ts';
 import { speechFigure } from './speech/figure.ts';
@@ -23,7 +25,7 @@ import { speechUnit } from './speech/half.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
 import { tfSeed } from './nets.ts';
 import { LATENT_SETTINGS, type LatentSettings } from './settings.ts';
-import { imageLayout, latentStats, trainTokenizer, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
+import { imageLayout, tokenizerParts, tokenizers, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
 
 type Stats = { mean: number[]; cov: number[][] };
 
@@ -61,39 +63,30 @@ async function imageScores(classifier: MlpClassifier, images: tf.Tensor2D, label
   return { ...fidWithInterval(features, real, FID_RESAMPLES, seed), k, n: labels.length };
 }
 
-async function buildShared(s: LatentSettings, seed: number): Promise<Shared> {
+/** The glyph data (made again, deterministically) and the trained parts (from the model cache when there). */
+async function buildShared(cache: ModelCache, s: LatentSettings, seed: number): Promise<Shared> {
   const train = makeGlyphs(s.trainImages, s.size, seed, 'train');
   const test = makeGlyphs(s.testImages, s.size, seed, 'test');
-  const x = tf.tensor2d(test.pixels, [test.n, s.size * s.size]);
-  const records: Measurement[] = [];
-  const tokenizers = new Map<TokenizerKind, Tokenizer>();
-  for (const kind of ['sigma-vae', 'vae', 'vq'] as const) {
-    const { tok, finalLoss } = await trainTokenizer(kind, s.tokenizer, imageLayout(s.size, s.tokenizer.patch), train.pixels, train.n, seed);
-    tokenizers.set(kind, tok);
-    const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tok.decode(tok.encode(x)), x))));
-    const dims = { tokenizer: kind, split: 'test', steps: s.tokenizer.steps };
-    records.push({ metric: 'recon_mse', value: (await mse.data())[0]!, unit: 'mse', dims, note: `final training loss ${finalLoss.toFixed(4)}` });
-    mse.dispose();
-    if (kind !== 'vq') {
-      const st = await latentStats(tok, x);
-      records.push({ metric: 'latent_mu_variance', value: st.muVariance, unit: 'var', dims: { tokenizer: kind } });
-      records.push({ metric: 'latent_collapsed_fraction', value: st.collapsed, unit: 'fraction', dims: { tokenizer: kind }, note: 'latent dimensions with Var(mu) < 0.01 across test patches' });
-      if (st.posteriorVariance !== null) records.push({ metric: 'vae_posterior_variance', value: st.posteriorVariance, unit: 'var', dims: { tokenizer: kind } });
-    }
-  }
+  const toks = tokenizers(s.tokenizer, imageLayout(s.size, s.tokenizer.patch), seed);
   const c = s.classifier;
   const classifier = new MlpClassifier(s.size * s.size, c.hidden, c.features, GLYPH_CLASSES.length, seed);
-  await classifier.train(train.pixels, train.labels, c.steps, c.batch, c.lr, seed);
-  const { features, predicted } = await classifier.read(x);
-  const k = predicted.filter((p, i) => p === test.labels[i]).length;
-  records.push({ metric: 'classifier_accuracy', value: k / test.n, unit: 'fraction', ci95: wilson(k, test.n), dims: { split: 'test', features: c.features }, note: 'the glyph classifier whose features FID reads (not Inception)' });
-  x.dispose();
-  return { train, test, tokenizers, classifier, real: moments(features), records };
+  const settings = { size: s.size, trainImages: s.trainImages, testImages: s.testImages, tokenizer: s.tokenizer, classifier: c };
+  const { info } = await cachedParts(cache, 'images', settings, seed, { ...tokenizerParts(toks), classifier: classifier.params }, async () => {
+    const x = tf.tensor2d(test.pixels, [test.n, s.size * s.size]);
+    const records = await trainTokenizers(toks, train.pixels, train.n, x, seed, 'patches');
+    await classifier.train(train.pixels, train.labels, c.steps, c.batch, c.lr, seed);
+    const { features, predicted } = await classifier.read(x);
+    x.dispose();
+    const k = predicted.filter((p, i) => p === test.labels[i]).length;
+    records.push({ metric: 'classifier_accuracy', value: k / test.n, unit: 'fraction', ci95: wilson(k, test.n), dims: { split: 'test', features: c.features }, note: 'the glyph classifier whose features FID reads (not Inception)' });
+    return { records, real: moments(features) };
+  });
+  return { train, test, tokenizers: toks, classifier, real: info.real, records: info.records };
 }
 
 function shared(ctx: SuiteContext, s: LatentSettings): Promise<Shared> {
   const key = `${ctx.preset.name}:${ctx.seed}`;
-  if (!SHARED.has(key)) SHARED.set(key, buildShared(s, ctx.seed));
+  if (!SHARED.has(key)) SHARED.set(key, buildShared(ctx.cache, s, ctx.seed));
   return SHARED.get(key)!;
 }
 

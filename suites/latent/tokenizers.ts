@@ -136,15 +136,22 @@ export class Tokenizer {
   }
 }
 
-/** Train a tokenizer on n training rows [n, layout.width] in [0, 1]; returns it with its final loss. */
-export async function trainTokenizer(kind: TokenizerKind, s: TokenizerSettings, layout: TokenLayout, rows: Float32Array, n: number, seed: number): Promise<{ tok: Tokenizer; finalLoss: number }> {
-  const tok = new Tokenizer(kind, s, layout, new Params(seed));
-  const finalLoss = await fit([...tok.params.vars.values()], s.steps, s.lr, (step) => {
-    const x = gatherRows(rows, layout.width, seededIndices(n, s.batch, seed * 7919 + step));
+/** A tokenizer of each kind, initialised by seed (untrained). */
+export function tokenizers(s: TokenizerSettings, layout: TokenLayout, seed: number): Map<TokenizerKind, Tokenizer> {
+  return new Map((['sigma-vae', 'vae', 'vq'] as const).map((kind) => [kind, new Tokenizer(kind, s, layout, new Params(seed))]));
+}
+
+/** Train a tokenizer on n training rows [n, layout.width] in [0, 1]; returns its final loss. */
+export function trainTokenizer(tok: Tokenizer, rows: Float32Array, n: number, seed: number): Promise<number> {
+  const s = tok.s;
+  return fit([...tok.params.vars.values()], s.steps, s.lr, (step) => {
+    const x = gatherRows(rows, tok.layout.width, seededIndices(n, s.batch, seed * 7919 + step));
     return tok.loss(x, seed * 100003 + step);
   });
-  return { tok, finalLoss };
 }
+
+/** The tokenizers' parameters by kind, as cachedParts takes them. */
+export const tokenizerParts = (toks: Map<TokenizerKind, Tokenizer>): Record<string, Params> => Object.fromEntries([...toks].map(([k, t]) => [k, t.params]));
 
 /**
  * Latent statistics on images x: the per-dimension variance of mu across samples (averaged over

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GeneratorSettings, LatentGenerator } from './generator.ts';
 import { fit, gatherRows, seededIndices } from './nets.ts';
-import type { TokenizerSettings } from './tokenizers.ts';
+import type { Measurement } from '../interface.ts';
+import { latentStats, trainTokenizer, type Tokenizer, type TokenizerKind, type TokenizerSettings } from './tokenizers.ts';
 
 /** Adam: `steps` batches of `batch` rows at rate `lr`. */
 export interface FitSettings { steps: number; batch: number; lr: number }
@@ -51,4 +52,26 @@ export async function timedGeneration(gen: LatentGenerator, labels: number[], st
     for (const st of stepCounts) best.set(st, Math.min(best.get(st) ?? Infinity, await msPerSample(gen, labels, st, guidance, seed)));
   }
   return best;
+}
+
+/**
+ * Train each tokenizer on rows [n, width] and measure it on the test rows x: reconstruction error, and for
+ * the continuous ones the latent variance and collapse (`tokens` names what a token is, for the note).
+ */
+export async function trainTokenizers(toks: Map<TokenizerKind, Tokenizer>, rows: Float32Array, n: number, x: tf.Tensor2D, seed: number, tokens: string): Promise<Measurement[]> {
+  const records: Measurement[] = [];
+  for (const [kind, tok] of toks) {
+    const finalLoss = await trainTokenizer(tok, rows, n, seed);
+    const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tok.decode(tok.encode(x)), x))));
+    const dims = { tokenizer: kind, split: 'test', steps: tok.s.steps };
+    records.push({ metric: 'recon_mse', value: (await mse.data())[0]!, unit: 'mse', dims, note: `final training loss ${finalLoss.toFixed(4)}` });
+    mse.dispose();
+    if (kind !== 'vq') {
+      const st = await latentStats(tok, x);
+      records.push({ metric: 'latent_mu_variance', value: st.muVariance, unit: 'var', dims: { tokenizer: kind } });
+      records.push({ metric: 'latent_collapsed_fraction', value: st.collapsed, unit: 'fraction', dims: { tokenizer: kind }, note: `latent dimensions with Var(mu) < 0.01 across test ${tokens}` });
+      if (st.posteriorVariance !== null) records.push({ metric: 'vae_posterior_variance', value: st.posteriorVariance, unit: 'var', dims: { tokenizer: kind } });
+    }
+  }
+  return records;
 }

@@ -6,6 +6,7 @@
 // over the real test utterances), generation time. Floors: the sigma-VAE decoder on random latents, and a
 // speaker-blind sampler (the null class); a method not better than both is flagged 'floor'.
 import * as tf from '@tensorflow/tfjs';
+import type { ModelCache } from '../../../harness/cache.ts';
 import { decode } from '../../../harness/data/corpus.ts';
 import { buildModel, disposeModel } from '../../../harness/models.ts';
 import { meanCi, wilson } from '../../../harness/stats.ts';
@@ -13,8 +14,9 @@ import type { Measurement, SuiteContext } from '../../interface.ts';
 import { MlpClassifier } from '../fid.ts';
 import { LatentGenerator, type Method } from '../generator.ts';
 import { tfSeed } from '../nets.ts';
-import { frameLayout, latentStats, trainTokenizer, type Tokenizer, type TokenizerKind } from '../tokenizers.ts';
-import { timedGeneration, trainGenerator } from '../units.ts';
+import { cachedParts } from '../shared-cache.ts';
+import { frameLayout, tokenizerParts, tokenizers, type Tokenizer, type TokenizerKind } from '../tokenizers.ts';
+import { timedGeneration, trainGenerator, trainTokenizers } from '../units.ts';
 import { makeSpeech, type SpeechData, type SpeechSettings } from './data.ts';
 import { espeakMissing } from './espeak.ts';
 import { denormalise } from './mel.ts';
@@ -30,6 +32,8 @@ export interface SpeechShared {
   /** Speaker centroids of the classifier's features over the real test utterances [voices][F]. */
   centroids: number[][];
   records: Measurement[];
+  /** Whether the trained parts came from the model cache. */
+  cache: 'hit' | 'trained' | 'rebuilt';
 }
 
 const SPEECH = { modality: 'speech' } as const;
@@ -44,46 +48,40 @@ const cosine = (a: number[], b: number[]) => {
   return ab / Math.sqrt(aa * bb || 1);
 };
 
-/** Train what does not depend on the architecture: tokenizers, the phoneme recognizer, the speaker classifier. */
-export async function buildSpeechShared(s: SpeechSettings, data: SpeechData, seed: number): Promise<SpeechShared> {
+/**
+ * What does not depend on the architecture: tokenizers, the phoneme recognizer, the speaker classifier, their
+ * records and the speaker centroids; trained once per (settings, corpus, seed), then from the model cache.
+ */
+export async function buildSpeechShared(cache: ModelCache, s: SpeechSettings, data: SpeechData, corpus: string, seed: number): Promise<SpeechShared> {
   const layout = frameLayout(s.mel.frames, s.mel.mels, s.tokenizer.patch);
-  const records: Measurement[] = [];
-  const x = tf.tensor2d(data.test.rows, [data.test.n, layout.width]);
-  const tokenizers = new Map<TokenizerKind, Tokenizer>();
-  for (const kind of ['sigma-vae', 'vae', 'vq'] as const) {
-    const { tok, finalLoss } = await trainTokenizer(kind, s.tokenizer, layout, data.train.rows, data.train.n, seed + 401);
-    tokenizers.set(kind, tok);
-    const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tok.decode(tok.encode(x)), x))));
-    records.push({ metric: 'recon_mse', value: (await mse.data())[0]!, unit: 'mse', dims: { ...SPEECH, tokenizer: kind, split: 'test', steps: s.tokenizer.steps }, note: `normalised log-mel; final training loss ${finalLoss.toFixed(4)}` });
-    mse.dispose();
-    if (kind !== 'vq') {
-      const st = await latentStats(tok, x);
-      records.push({ metric: 'latent_mu_variance', value: st.muVariance, unit: 'var', dims: { ...SPEECH, tokenizer: kind } });
-      records.push({ metric: 'latent_collapsed_fraction', value: st.collapsed, unit: 'fraction', dims: { ...SPEECH, tokenizer: kind }, note: 'latent dimensions with Var(mu) < 0.01 across test tokens' });
-    }
-  }
-  x.dispose();
+  const toks = tokenizers(s.tokenizer, layout, seed + 401);
   const recognizer = new PhonemeRecognizer(s, data, seed);
-  await recognizer.train(data, seed);
-  const heard = await recognizer.recognise(data.test.rows, data.test.n);
-  const per = meanCi(heard.map((h, i) => phonemeErrorRate(h, data.phonemes[data.test.labels[i]!]!)));
-  records.push({ metric: 'recognizer_per', value: per.mean, unit: 'fraction', ci95: per.ci95, dims: { ...SPEECH, split: 'test', inventory: recognizer.inventory.length }, note: 'the phoneme recognizer (flat-start frame classifier) on real espeak-ng test utterances' });
-
   const sp = s.speaker;
-  const speakers = new MlpClassifier(s.mel.frames * s.mel.mels, sp.hidden, sp.features, data.voices.length, seed + 11);
-  await speakers.train(data.train.rows, data.train.speakers, sp.steps, sp.batch, sp.lr, seed + 11);
-  const xt = tf.tensor2d(data.test.rows, [data.test.n, s.mel.frames * s.mel.mels]);
-  const { features, predicted } = await speakers.read(xt);
-  xt.dispose();
-  const k = predicted.filter((p, i) => p === data.test.speakers[i]).length;
-  records.push({ metric: 'speaker_classifier_accuracy', value: k / data.test.n, unit: 'fraction', ci95: wilson(k, data.test.n), dims: { ...SPEECH, split: 'test', voices: data.voices.length } });
-  const centroids = data.voices.map((_, v) => {
-    const own = features.filter((_, i) => data.test.speakers[i] === v);
-    return own[0]!.map((_, j) => own.reduce((a, f) => a + f[j]!, 0) / own.length);
-  });
-  const mcd = meanCi(Array.from({ length: data.test.n }, (_, i) => mcdAgainstReference(s, data, data.test.logMels.subarray(i * width(s), (i + 1) * width(s)), data.test.labels[i]!)));
-  records.push({ metric: 'reference_mcd', value: mcd.mean, unit: 'dB', ci95: mcd.ci95, dims: { ...SPEECH, split: 'test' }, note: 'real espeak-ng test utterances (other rates and pitches) against their class reference: the distance a faithful generator could reach' });
-  return { data, tokenizers, recognizer, speakers, centroids, records };
+  const speakers = new MlpClassifier(width(s), sp.hidden, sp.features, data.voices.length, seed + 11);
+  const train = async () => {
+    const x = tf.tensor2d(data.test.rows, [data.test.n, width(s)]);
+    const records = await trainTokenizers(toks, data.train.rows, data.train.n, x, seed + 401, 'tokens (4 log-mel frames)');
+    await recognizer.train(data, seed);
+    const heard = await recognizer.recognise(data.test.rows, data.test.n);
+    const per = meanCi(heard.map((h, i) => phonemeErrorRate(h, data.phonemes[data.test.labels[i]!]!)));
+    records.push({ metric: 'recognizer_per', value: per.mean, unit: 'fraction', ci95: per.ci95, dims: { split: 'test', inventory: recognizer.inventory.length }, note: 'the phoneme recognizer (flat-start frame classifier) on real espeak-ng test utterances' });
+    await speakers.train(data.train.rows, data.train.speakers, sp.steps, sp.batch, sp.lr, seed + 11);
+    const { features, predicted } = await speakers.read(x);
+    x.dispose();
+    const k = predicted.filter((p, i) => p === data.test.speakers[i]).length;
+    records.push({ metric: 'speaker_classifier_accuracy', value: k / data.test.n, unit: 'fraction', ci95: wilson(k, data.test.n), dims: { split: 'test', voices: data.voices.length } });
+    const centroids = data.voices.map((_, v) => {
+      const own = features.filter((_, i) => data.test.speakers[i] === v);
+      return own[0]!.map((_, j) => own.reduce((a, f) => a + f[j]!, 0) / own.length);
+    });
+    const mcd = meanCi(Array.from({ length: data.test.n }, (_, i) => mcdAgainstReference(s, data, data.test.logMels.subarray(i * width(s), (i + 1) * width(s)), data.test.labels[i]!)));
+    records.push({ metric: 'reference_mcd', value: mcd.mean, unit: 'dB', ci95: mcd.ci95, dims: { split: 'test' }, note: 'real espeak-ng test utterances (other rates and pitches) against their class reference: the distance a faithful generator could reach' });
+    return { records: records.map((m) => ({ ...m, dims: { ...SPEECH, ...m.dims } })), centroids };
+  };
+  const parts = { ...tokenizerParts(toks), recognizer: recognizer.net.params, speakers: speakers.params };
+  const { voices, words, trainPerClass, testPerClass, mel, tokenizer, recognizer: r, speaker, cepstra } = s;
+  const { info, cache: status } = await cachedParts(cache, 'speech', { voices, words, trainPerClass, testPerClass, mel, tokenizer, recognizer: r, speaker, cepstra, corpus }, seed, parts, train);
+  return { data, tokenizers: toks, recognizer, speakers, centroids: info.centroids, records: info.records, cache: status };
 }
 
 const width = (s: SpeechSettings) => s.mel.frames * s.mel.mels;
@@ -122,7 +120,7 @@ export async function speechUnit(ctx: SuiteContext, s: SpeechSettings): Promise<
   const missing = espeakMissing();
   if (missing) return [{ metric: 'speech_skipped', value: 1, unit: 'count', dims: SPEECH, note: `the speech half is skipped: ${missing}` }];
   const key = `${ctx.preset.name}:${ctx.seed}`;
-  if (!SHARED.has(key)) SHARED.set(key, makeSpeech(s, decode(ctx.corpus.splits.train), ctx.seed).then((data) => buildSpeechShared(s, data, ctx.seed)));
+  if (!SHARED.has(key)) SHARED.set(key, makeSpeech(s, decode(ctx.corpus.splits.train), ctx.seed).then((data) => buildSpeechShared(ctx.cache, s, data, ctx.corpus.sha256, ctx.seed)));
   const sh = await SHARED.get(key)!;
   return [...sh.records, ...await runSpeech(ctx, s, sh)];
 }
