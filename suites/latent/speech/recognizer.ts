@@ -1,8 +1,8 @@
 // A small phoneme recognizer trained here on the espeak-ng data: a frame classifier (MLP) on log-mel frames
 // with +-context neighbours, trained on a flat-start alignment (espeak-ng 1.51 prints no timings for its own
 // voices): an utterance's phonemes are spread evenly over its voiced frames (mean log-mel above VOICED);
-// the frames before and after are silence (class 0). Decoding: the per-frame argmax, runs collapsed,
-// silence dropped.
+// the frames before and after are silence (class 0). Decoding: the per-frame argmax, runs shorter than
+// MIN_RUN frames dropped (single-frame flicker), runs collapsed, silence dropped.
 import * as tf from '@tensorflow/tfjs';
 import { MlpClassifier } from '../fid.ts';
 import type { SpeechData, SpeechSettings } from './data.ts';
@@ -10,6 +10,7 @@ import type { SpeechData, SpeechSettings } from './data.ts';
 /** Mean log-mel (ln power) above which a frame counts as voiced. */
 const VOICED = -10;
 const SILENCE = 0;
+const MIN_RUN = 2;
 
 /** Flat-start frame labels [T] for a log-mel [T*M]: phoneme ids spread evenly over the voiced span. */
 export function flatStart(logMel: Float32Array, mels: number, phonemes: number[]): Int32Array {
@@ -34,10 +35,15 @@ export function contextRows(rows: Float32Array, n: number, frames: number, mels:
   return out;
 }
 
-/** Frame classes [T] -> phoneme ids: runs collapsed, silence dropped. */
+/** Frame classes [T] -> phoneme ids: runs shorter than MIN_RUN dropped, then runs collapsed, silence dropped. */
 export function collapse(frames: ArrayLike<number>): number[] {
+  const runs: { id: number; length: number }[] = [];
+  for (let t = 0; t < frames.length; t++) {
+    if (runs.length && runs.at(-1)!.id === frames[t]) runs.at(-1)!.length++;
+    else runs.push({ id: frames[t]!, length: 1 });
+  }
   const out: number[] = [];
-  for (let t = 0; t < frames.length; t++) if (frames[t] !== SILENCE && frames[t] !== frames[t - 1]) out.push(frames[t]!);
+  for (const r of runs) if (r.length >= MIN_RUN && r.id !== SILENCE && r.id !== out.at(-1)) out.push(r.id);
   return out;
 }
 
