@@ -15,6 +15,11 @@ export function espeakMissing(): string | null {
   return null;
 }
 
+/** espeak-ng's version line, e.g. "eSpeak NG text-to-speech: 1.51  Data at: ..." (part of the cache key: another version speaks otherwise). */
+export function espeakVersion(): string {
+  return spawnSync(ESPEAK, ['--version'], { encoding: 'utf8' }).stdout.trim();
+}
+
 export interface Voicing {
   voice: string;
   /** Words per minute (espeak-ng -s) and pitch 0-99 (-p). */

@@ -18,7 +18,7 @@ import { cachedParts } from '../shared-cache.ts';
 import { frameLayout, tokenizerParts, tokenizers, type Tokenizer, type TokenizerKind } from '../tokenizers.ts';
 import { timedGeneration, trainGenerator, trainTokenizers } from '../units.ts';
 import { makeSpeech, type SpeechData, type SpeechSettings } from './data.ts';
-import { espeakMissing } from './espeak.ts';
+import { espeakMissing, espeakVersion } from './espeak.ts';
 import { denormalise } from './mel.ts';
 import { mcdDtw, phonemeErrorRate } from './metrics.ts';
 import { PhonemeRecognizer } from './recognizer.ts';
@@ -80,7 +80,7 @@ export async function buildSpeechShared(cache: ModelCache, s: SpeechSettings, da
   };
   const parts = { ...tokenizerParts(toks), recognizer: recognizer.net.params, speakers: speakers.params };
   const { voices, words, trainPerClass, testPerClass, mel, tokenizer, recognizer: r, speaker, cepstra } = s;
-  const { info, cache: status } = await cachedParts(cache, 'speech', { voices, words, trainPerClass, testPerClass, mel, tokenizer, recognizer: r, speaker, cepstra, corpus }, seed, parts, train);
+  const { info, cache: status } = await cachedParts(cache, 'speech', { voices, words, trainPerClass, testPerClass, mel, tokenizer, recognizer: r, speaker, cepstra, corpus, espeak: espeakVersion() }, seed, parts, train);
   return { data, tokenizers: toks, recognizer, speakers, centroids: info.centroids, records: info.records, cache: status };
 }
 
