@@ -43,7 +43,7 @@ function readJson<T>(path: string): T | null {
   }
 }
 
-function writeAtomic(path: string, text: string | Buffer): void {
+function writeAtomic(path: string, text: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
@@ -177,7 +177,12 @@ export async function buildReport(dir: string, opts: { log?: (s: string) => void
     for (const f of figures) {
       try {
         const { svg } = await renderFigure(f.vegaLite, figDir, f.file);
-        rendered.push({ title: f.title, caption: f.caption, svg: inlineSvg(svg, f.file, f.title), file: f.file, covers: f.covers ?? [] });
+        const links = (f.files ?? []).map((x) => {
+          const name = `${f.file}-${x.name}`;
+          writeAtomic(join(figDir, name), x.bytes);
+          return { href: `figures/${name}`, label: x.label };
+        });
+        rendered.push({ title: f.title, caption: f.caption, svg: inlineSvg(svg, f.file, f.title), file: f.file, covers: f.covers ?? [], links });
         figuresOut.push({ suite, file: f.file, origin: f.origin });
       } catch (e) {
         errors.push(`figure ${f.file}: ${e instanceof Error ? e.message : String(e)}`);

@@ -17,6 +17,8 @@ export interface RenderedFigure {
   svg: string;
   file: string;
   covers: string[];
+  /** Files written beside the figure, linked under it (paths relative to index.html). */
+  links?: { href: string; label: string }[];
 }
 
 /** Runs whose verdicts are not evidence: the tiny preset (a smoke test) or a single seed. */
@@ -125,7 +127,8 @@ function standingsTable(id: string, groups: MetricGroup[], ranking: SuiteRanking
 }
 
 function figureHtml(f: RenderedFigure): string {
-  return `<figure id="fig-${esc(f.file)}" data-file="${esc(f.file)}">${f.svg}<figcaption>${esc(f.title)}${f.caption ? ` — ${esc(f.caption)}` : ''}</figcaption></figure>`;
+  const links = f.links?.length ? `<br>${f.links.map((l) => `<a href="${esc(l.href)}">${esc(l.label)}</a>`).join(' · ')}` : '';
+  return `<figure id="fig-${esc(f.file)}" data-file="${esc(f.file)}">${f.svg}<figcaption>${esc(f.title)}${f.caption ? ` — ${esc(f.caption)}` : ''}${links}</figcaption></figure>`;
 }
 
 /** The figure a suite leads with: the one covering its first headline metric, else its first. */

@@ -83,6 +83,8 @@ export interface FigureSpec {
   covers?: string[];
   /** The Vega-Lite spec; data inline. The shared theme (fonts, colours per architecture) is merged in. */
   vegaLite: VegaLiteSpec;
+  /** Files written beside the figure (DIR/report/figures/<suite>-<name>-<file name>) and linked under it, e.g. WAV audio. */
+  files?: { name: string; label: string; bytes: Uint8Array }[];
 }
 
 export interface BarOptions {

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../../architectures/layers.ts';
 import { quantile } from '../../harness/stats.ts';
-import { seededRandom, type GlyphSet } from './glyphs.ts';
+import { seededRandom } from './glyphs.ts';
 import { Mlp, fit, gatherRows, seededIndices } from './nets.ts';
 
 /** Mean and covariance (1/(n-1)) of rows x[n][d]. */
@@ -84,25 +84,29 @@ export function fidWithInterval(features: number[][], real: { mean: number[]; co
   return { fid, ci95: [quantile(draws, 0.025), quantile(draws, 0.975)] };
 }
 
-/** A glyph classifier: MLP S*S -> hidden -> features -> classes; FID reads the features layer. */
-export class GlyphClassifier {
+/**
+ * A classifier MLP width -> hidden -> features -> classes: the glyph classifier (FID reads its features
+ * layer), the speech frame recognizer and the speaker classifier (speaker similarity reads its features).
+ */
+export class MlpClassifier {
   readonly net: Mlp;
   readonly params: Params;
-  constructor(size: number, hidden: number, readonly features: number, classes: number, seed: number) {
+  constructor(readonly width: number, hidden: number, readonly features: number, classes: number, seed: number) {
     this.params = new Params(seed);
-    this.net = new Mlp(this.params, 'classifier', [size * size, hidden, features, classes]);
+    this.net = new Mlp(this.params, 'classifier', [width, hidden, features, classes]);
   }
 
-  async train(data: GlyphSet, steps: number, batch: number, lr: number, seed: number): Promise<number> {
-    const width = data.size * data.size;
+  /** Cross-entropy on rows [n, width] (row-major) with their labels, Adam, `steps` batches drawn by seed. */
+  async train(rows: Float32Array, labels: ArrayLike<number>, steps: number, batch: number, lr: number, seed: number): Promise<number> {
+    const n = labels.length;
     return fit([...this.params.vars.values()], steps, lr, (step) => tf.tidy(() => {
-      const idx = seededIndices(data.n, batch, seed * 31 + step);
-      const labels = tf.oneHot(tf.tensor1d(idx.map((i) => data.labels[i]!), 'int32'), this.net.weights.at(-1)!.shape[1]!);
-      return tf.losses.softmaxCrossEntropy(labels, this.net.apply(gatherRows(data.pixels, width, idx))) as tf.Scalar;
+      const idx = seededIndices(n, batch, seed * 31 + step);
+      const onehot = tf.oneHot(tf.tensor1d(idx.map((i) => labels[i]!), 'int32'), this.net.weights.at(-1)!.shape[1]!);
+      return tf.losses.softmaxCrossEntropy(onehot, this.net.apply(gatherRows(rows, this.width, idx))) as tf.Scalar;
     }));
   }
 
-  /** images [n, S*S] -> (features [n][F], predicted classes [n]). */
+  /** rows [n, width] -> (features [n][F], predicted classes [n]). */
   async read(x: tf.Tensor2D): Promise<{ features: number[][]; predicted: number[] }> {
     const [f, p] = tf.tidy(() => {
       const feat = this.net.apply(x, true); // post-ReLU penultimate activations

@@ -5,21 +5,27 @@
 // feature space of a glyph classifier trained here (NOT Inception FID), each tokenizer's reconstruction
 // error and latent variance (VAE collapse), generation time per sample against diffusion steps and VQ.
 // Floors: the sigma-VAE decoder on random latents z ~ N(0, I) (FID) and a class-blind sampler (the null
-// class: class accuracy); a method not better than both is flagged 'floor'. Speech is not built yet.
-import { createCanvas } from '@napi-rs/canvas';
+// class: class accuracy); a method not better than both is flagged 'floor'. The speech half (espeak-ng
+// words as log-mels; MCD after DTW, phoneme error rate, speaker similarity) is in speech/.
 import * as tf from '@tensorflow/tfjs';
+import type { ModelCache } from '../../harness/cache.ts';
 import { buildModel, disposeModel } from '../../harness/models.ts';
 import { wilson } from '../../harness/stats.ts';
 import type { ResultRecord } from '../../harness/store.ts';
 import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
-import { GlyphClassifier, fidWithInterval, moments } from './fid.ts';
+import { MlpClassifier, fidWithInterval, moments } from './fid.ts';
+import { timedGeneration, trainGenerator, trainTokenizers } from './units.ts';
+import { cachedParts } from './shared-cache.ts';
 import { LatentGenerator, type Method } from './generator.ts';
+import { stripPng, stripsSpec } from './png.ts';
+import { speechFigure } from './speech/figure.ts';
+import { speechUnit } from './speech/half.ts';
 import { GLYPH_CLASSES, makeGlyphs, type GlyphSet } from './glyphs.ts';
-import { fit, gatherRows, seededIndices, tfSeed } from './nets.ts';
+import { tfSeed } from './nets.ts';
 import { LATENT_SETTINGS, type LatentSettings } from './settings.ts';
-import { latentStats, trainTokenizer, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
+import { imageLayout, tokenizerParts, tokenizers, type Tokenizer, type TokenizerKind } from './tokenizers.ts';
 
 type Stats = { mean: number[]; cov: number[][] };
 
@@ -28,7 +34,7 @@ interface Shared {
   train: GlyphSet;
   test: GlyphSet;
   tokenizers: Map<TokenizerKind, Tokenizer>;
-  classifier: GlyphClassifier;
+  classifier: MlpClassifier;
   real: Stats;
   records: Measurement[];
 }
@@ -51,55 +57,37 @@ export function floorFlag(fid: number, floorFid: number, k: number, n: number, b
 /** Bootstrap resamples behind each FID interval. */
 const FID_RESAMPLES = 100;
 
-async function imageScores(classifier: GlyphClassifier, images: tf.Tensor2D, labels: number[], real: Stats, seed: number) {
+async function imageScores(classifier: MlpClassifier, images: tf.Tensor2D, labels: number[], real: Stats, seed: number) {
   const { features, predicted } = await classifier.read(images);
   const k = predicted.filter((p, i) => p === labels[i]).length;
   return { ...fidWithInterval(features, real, FID_RESAMPLES, seed), k, n: labels.length };
 }
 
-async function buildShared(s: LatentSettings, seed: number): Promise<Shared> {
+/** The glyph data (made again, deterministically) and the trained parts (from the model cache when there). */
+async function buildShared(cache: ModelCache, s: LatentSettings, seed: number): Promise<Shared> {
   const train = makeGlyphs(s.trainImages, s.size, seed, 'train');
   const test = makeGlyphs(s.testImages, s.size, seed, 'test');
-  const x = tf.tensor2d(test.pixels, [test.n, s.size * s.size]);
-  const records: Measurement[] = [];
-  const tokenizers = new Map<TokenizerKind, Tokenizer>();
-  for (const kind of ['sigma-vae', 'vae', 'vq'] as const) {
-    const { tok, finalLoss } = await trainTokenizer(kind, s.tokenizer, train, seed);
-    tokenizers.set(kind, tok);
-    const mse = tf.tidy(() => tf.mean(tf.square(tf.sub(tok.decode(tok.encode(x)), x))));
-    const dims = { tokenizer: kind, split: 'test', steps: s.tokenizer.steps };
-    records.push({ metric: 'recon_mse', value: (await mse.data())[0]!, unit: 'mse', dims, note: `final training loss ${finalLoss.toFixed(4)}` });
-    mse.dispose();
-    if (kind !== 'vq') {
-      const st = await latentStats(tok, x);
-      records.push({ metric: 'latent_mu_variance', value: st.muVariance, unit: 'var', dims: { tokenizer: kind } });
-      records.push({ metric: 'latent_collapsed_fraction', value: st.collapsed, unit: 'fraction', dims: { tokenizer: kind }, note: 'latent dimensions with Var(mu) < 0.01 across test patches' });
-      if (st.posteriorVariance !== null) records.push({ metric: 'vae_posterior_variance', value: st.posteriorVariance, unit: 'var', dims: { tokenizer: kind } });
-    }
-  }
+  const toks = tokenizers(s.tokenizer, imageLayout(s.size, s.tokenizer.patch), seed);
   const c = s.classifier;
-  const classifier = new GlyphClassifier(s.size, c.hidden, c.features, GLYPH_CLASSES.length, seed);
-  await classifier.train(train, c.steps, c.batch, c.lr, seed);
-  const { features, predicted } = await classifier.read(x);
-  const k = predicted.filter((p, i) => p === test.labels[i]).length;
-  records.push({ metric: 'classifier_accuracy', value: k / test.n, unit: 'fraction', ci95: wilson(k, test.n), dims: { split: 'test', features: c.features }, note: 'the glyph classifier whose features FID reads (not Inception)' });
-  x.dispose();
-  return { train, test, tokenizers, classifier, real: moments(features), records };
+  const classifier = new MlpClassifier(s.size * s.size, c.hidden, c.features, GLYPH_CLASSES.length, seed);
+  const settings = { size: s.size, trainImages: s.trainImages, testImages: s.testImages, tokenizer: s.tokenizer, classifier: c };
+  const { info } = await cachedParts(cache, 'images', settings, seed, { ...tokenizerParts(toks), classifier: classifier.params }, async () => {
+    const x = tf.tensor2d(test.pixels, [test.n, s.size * s.size]);
+    const records = await trainTokenizers(toks, train.pixels, train.n, x, seed, 'patches');
+    await classifier.train(train.pixels, train.labels, c.steps, c.batch, c.lr, seed);
+    const { features, predicted } = await classifier.read(x);
+    x.dispose();
+    const k = predicted.filter((p, i) => p === test.labels[i]).length;
+    records.push({ metric: 'classifier_accuracy', value: k / test.n, unit: 'fraction', ci95: wilson(k, test.n), dims: { split: 'test', features: c.features }, note: 'the glyph classifier whose features FID reads (not Inception)' });
+    return { records, real: moments(features) };
+  });
+  return { train, test, tokenizers: toks, classifier, real: info.real, records: info.records };
 }
 
 function shared(ctx: SuiteContext, s: LatentSettings): Promise<Shared> {
   const key = `${ctx.preset.name}:${ctx.seed}`;
-  if (!SHARED.has(key)) SHARED.set(key, buildShared(s, ctx.seed));
+  if (!SHARED.has(key)) SHARED.set(key, buildShared(ctx.cache, s, ctx.seed));
   return SHARED.get(key)!;
-}
-
-/** Generation cost: milliseconds per sample, generating (and reading back) one batch of `labels`. */
-async function msPerSample(gen: LatentGenerator, labels: number[], steps: number, guidance: number, seed: number): Promise<number> {
-  const t0 = performance.now();
-  const images = await gen.generate(labels, steps, guidance, seed);
-  await images.data();
-  images.dispose();
-  return (performance.now() - t0) / labels.length;
 }
 
 /** Glyphs [n, S*S] in [0, 1] as one hex digit (16 grey levels) per pixel: the record the sample grid figure reads. */
@@ -111,19 +99,7 @@ async function encodeGrid(images: tf.Tensor2D): Promise<string> {
 
 /** A row of glyphs from a sample_grid record's hex pixels, as a PNG data URI (one image, not a rect per pixel). */
 export function gridPng(hex: string, size: number): string {
-  const count = hex.length / (size * size);
-  const canvas = createCanvas(count * size, size);
-  const g = canvas.getContext('2d');
-  const img = g.createImageData(count * size, size);
-  for (let i = 0; i < hex.length; i++) {
-    const glyph = Math.floor(i / (size * size)), p = i % (size * size);
-    const o = 4 * ((p - (p % size)) * count + glyph * size + (p % size)); // row y = p / size, column glyph * size + x
-    const v = Math.round((parseInt(hex[i]!, 16) / 15) * 255);
-    img.data[o] = img.data[o + 1] = img.data[o + 2] = v;
-    img.data[o + 3] = 255;
-  }
-  g.putImageData(img, 0, 0);
-  return `data:image/png;base64,${canvas.toBuffer('image/png').toString('base64')}`;
+  return stripPng(hex.length / (size * size), size, size, (c, x, y) => parseInt(hex[(c * size + y) * size + x]!, 16) / 15);
 }
 
 /** The sample grid figure: one row of glyphs (one per class) per method, one panel per architecture. */
@@ -140,31 +116,24 @@ export function sampleGridFigure(records: ResultRecord[]): FigureSpec | null {
     title: 'Generated glyphs (classes 0-9 left to right), per method and architecture',
     caption: `seed ${firstSeed}; each row one method / tokenizer; classifier-free guidance on the diffusion rows`,
     covers: ['sample_grid'],
-    vegaLite: {
-      data: { values },
-      facet: {
-        row: { field: 'row', type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left' } },
-        column: { field: 'arch', type: 'nominal', title: null },
-      },
-      spec: {
-        width, height,
-        mark: { type: 'image', width, height, aspect: false, align: 'left', baseline: 'top' },
-        encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
-      },
-    },
+    vegaLite: stripsSpec(values, width, height),
   };
 }
 
 export const latent: Suite = {
   name: 'latent',
-  description: 'LatentLM at glyph scale: sigma-VAE / VAE / VQ-VAE tokenizers, next-token diffusion vs VQ on every backbone; FID in a glyph classifier\'s feature space (not Inception)',
+  description: 'LatentLM at glyph and word scale: sigma-VAE / VAE / VQ-VAE tokenizers, next-token diffusion vs VQ on every backbone; FID in a glyph classifier\'s feature space (not Inception); espeak-ng speech by MCD, phoneme error rate, speaker similarity',
   settings: withCalibration(LATENT_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   figures(records, kit) {
     const grid = sampleGridFigure(records);
+    const speech = speechFigure(records, (preset) => LATENT_SETTINGS[preset]?.speech);
     return [
       ...(grid ? [grid] : []),
+      ...(speech ? [speech] : []),
       kit.bars(records, 'fid', { title: 'FID (glyph-classifier features, not Inception) of next-token diffusion on sigma-VAE latents', where: { method: 'diffusion', tokenizer: 'sigma-vae' } }),
       kit.bars(records, 'fid', { title: 'FID of the VQ baseline', where: { method: 'vq' } }),
+      kit.bars(records, 'mcd', { title: 'Speech: MCD after DTW (dB) of next-token diffusion on sigma-VAE latents', where: { method: 'diffusion' } }),
+      kit.bars(records, 'mcd', { title: 'Speech: MCD after DTW (dB) of the VQ baseline', where: { method: 'vq' } }),
     ];
   },
   metrics: {
@@ -181,6 +150,16 @@ export const latent: Suite = {
     gen_ms_per_sample: { direction: 'lower', kind: 'latency', headline: false },
     train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
     speech_skipped: { direction: 'none', kind: 'info', headline: false },
+    speech_sample: { direction: 'none', kind: 'info', headline: false },
+    mcd: { direction: 'lower', kind: 'quality', headline: true },
+    per: { direction: 'lower', kind: 'quality', headline: true },
+    speaker_similarity: { direction: 'higher', kind: 'quality', headline: true },
+    floor_mcd: { direction: 'lower', kind: 'info', headline: false },
+    floor_per: { direction: 'lower', kind: 'info', headline: false },
+    floor_speaker_similarity: { direction: 'higher', kind: 'info', headline: false },
+    recognizer_per: { direction: 'lower', kind: 'info', headline: false },
+    speaker_classifier_accuracy: { direction: 'higher', kind: 'info', headline: false },
+    reference_mcd: { direction: 'lower', kind: 'info', headline: false },
   },
   async run(ctx): Promise<Measurement[]> {
     const s = LATENT_SETTINGS[ctx.preset.name];
@@ -204,10 +183,7 @@ export const latent: Suite = {
       const lm = buildModel(ctx.spec, ctx.matched.config, ctx.seed);
       const gen = new LatentGenerator(lm, v.method, tok, GLYPH_CLASSES.length, s.generator, ctx.seed);
       const t0 = performance.now();
-      const finalLoss = await fit(gen.variables(), s.train.steps, s.train.lr, (step) => tf.tidy(() => {
-        const idx = seededIndices(sh.train.n, s.train.batch, ctx.seed * 65537 + step);
-        return gen.loss(gatherRows(sh.train.pixels, width, idx), idx.map((i) => sh.train.labels[i]!), ctx.seed * 1009 + step);
-      }));
+      const finalLoss = await trainGenerator(gen, sh.train.pixels, width, sh.train.labels, s.train, ctx.seed);
       const dims = { method: v.method, tokenizer: v.tokenizer, steps: s.train.steps, batch: s.train.batch };
       out.push({ metric: 'train_seconds', value: (performance.now() - t0) / 1000, unit: 's', dims, note: `final loss ${finalLoss.toFixed(4)}` });
       ctx.meter.sample();
@@ -226,16 +202,9 @@ export const latent: Suite = {
         blindAccuracy = b.k / b.n;
         out.push({ metric: 'floor_class_accuracy', value: blindAccuracy, unit: 'fraction', ci95: wilson(b.k, b.n), dims: { floor: 'class-blind', samples: b.n } });
       }
-      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once; the step
-      // counts alternate over two rounds and the faster round is kept (the machine may be shared)
+      // cost: one batch of one glyph per class, for every diffusion step count (sigma-VAE) or once
       const timedSteps = v.method === 'diffusion' && v.tokenizer === 'sigma-vae' ? s.diffusionSteps : [steps];
-      const best = new Map<number, number>();
-      for (let round = 0; round < 2; round++) {
-        for (const st of timedSteps) {
-          const ms = await msPerSample(gen, GLYPH_CLASSES.map((_, i) => i), st, s.guidance, ctx.seed + 17);
-          best.set(st, Math.min(best.get(st) ?? Infinity, ms));
-        }
-      }
+      const best = await timedGeneration(gen, GLYPH_CLASSES.map((_, i) => i), timedSteps, s.guidance, ctx.seed + 17);
       for (const [st, ms] of best) {
         out.push({ metric: 'gen_ms_per_sample', value: ms, unit: 'ms', dims: { ...gd, diffusion_steps: v.method === 'diffusion' ? st : 0, samples: GLYPH_CLASSES.length }, note: 'faster of two alternated rounds' });
       }
@@ -246,8 +215,8 @@ export const latent: Suite = {
       gen.params.dispose();
       disposeModel(lm);
     }
-    out.push({ metric: 'speech_skipped', value: 1, unit: 'count', note: 'the speech half (espeak-ng utterances, MCD after DTW, phoneme error rate, speaker similarity) is not built yet' });
-    return out;
+    // every record says its modality, so that claims and tables never mix image and speech values
+    return [...out.map((m) => ({ ...m, dims: { modality: 'image', ...m.dims } })), ...await speechUnit(ctx, s.speech)];
   },
 };
 

@@ -1,5 +1,6 @@
-// Image tokenizers: an image [S, S] is cut into P x P patches (N = (S/P)^2 of them, raster order), each
-// encoded by one MLP to a c-dim latent, so the backbone models a sequence of N vectors.
+// Tokenizers over a token layout: an image [S, S] is cut into P x P patches (N = (S/P)^2 of them, raster
+// order), a log-mel spectrogram [T, M] into groups of G frames (N = T/G); each token is encoded by one MLP
+// to a c-dim latent, so the backbone models a sequence of N vectors.
 //   sigma-VAE (LatentLM): mu = Enc(x); z = mu + sigma * eps, sigma ~ |N(0, C_sigma)| per sample, eps ~ N(0, I);
 //                         loss = ||Dec(z) - x||^2 + beta_mu ||mu||^2 (no learned variance: cannot collapse).
 //   VAE (baseline):       mu, log s^2 = Enc(x); z = mu + s * eps; loss = ||Dec(z) - x||^2 + beta KL(N(mu, s^2) || N(0, I)).
@@ -7,12 +8,12 @@
 //                         loss = ||Dec(z_q) - x||^2 + ||sg(z_e) - e_k||^2 + beta_c ||z_e - sg(e_k)||^2.
 import * as tf from '@tensorflow/tfjs';
 import { Params } from '../../architectures/layers.ts';
-import type { GlyphSet } from './glyphs.ts';
 import { Mlp, fit, gatherRows, lookupRows, seededIndices, stopGradient, tfSeed } from './nets.ts';
 
 export type TokenizerKind = 'sigma-vae' | 'vae' | 'vq';
 
 export interface TokenizerSettings {
+  /** Images: the patch side P; spectrograms: frames per token G. */
   patch: number;
   latent: number;
   hidden: number;
@@ -41,23 +42,43 @@ export function unpatchify(p: tf.Tensor3D, size: number, patch: number): tf.Tens
   return p.reshape([n, g, g, patch, patch]).transpose([0, 1, 3, 2, 4]).reshape([n, size * size]) as tf.Tensor2D;
 }
 
+/** How a flat sample [width] becomes N tokens of tokenWidth values, and back. */
+export interface TokenLayout {
+  width: number;
+  tokens: number;
+  tokenWidth: number;
+  split(x: tf.Tensor2D): tf.Tensor3D;
+  join(p: tf.Tensor3D): tf.Tensor2D;
+}
+
+/** Images [n, S*S] as (S/P)^2 patches of P*P pixels. */
+export function imageLayout(size: number, patch: number): TokenLayout {
+  return { width: size * size, tokens: (size / patch) ** 2, tokenWidth: patch * patch, split: (x) => patchify(x, size, patch), join: (p) => unpatchify(p, size, patch) };
+}
+
+/** Spectrograms [n, T*M] (frame-major) as T/G tokens of G consecutive frames: [n, T/G, G*M]. */
+export function frameLayout(frames: number, mels: number, group: number): TokenLayout {
+  const tokens = frames / group, tokenWidth = group * mels;
+  return { width: frames * mels, tokens, tokenWidth, split: (x) => x.reshape([x.shape[0], tokens, tokenWidth]), join: (p) => p.reshape([p.shape[0], frames * mels]) };
+}
+
 export class Tokenizer {
   readonly enc: Mlp;
   readonly dec: Mlp;
   readonly codebook?: tf.Variable;
   readonly tokens: number;
-  constructor(readonly kind: TokenizerKind, readonly s: TokenizerSettings, readonly size: number, readonly params: Params) {
-    const px = s.patch * s.patch;
+  constructor(readonly kind: TokenizerKind, readonly s: TokenizerSettings, readonly layout: TokenLayout, readonly params: Params) {
+    const px = layout.tokenWidth;
     this.enc = new Mlp(params, `${kind}.enc`, [px, s.hidden, kind === 'vae' ? 2 * s.latent : s.latent]);
     this.dec = new Mlp(params, `${kind}.dec`, [s.latent, s.hidden, px]);
     if (kind === 'vq') this.codebook = params.add(`${kind}.codebook`, [s.codes, s.latent], { kind: 'normal', std: 1 });
-    this.tokens = (size / s.patch) ** 2;
+    this.tokens = layout.tokens;
   }
 
-  /** images [n, S*S] -> the deterministic latents [n, N, c] (mu; for VQ the quantised code vectors). */
+  /** samples [n, width] -> the deterministic latents [n, N, c] (mu; for VQ the quantised code vectors). */
   encode(x: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
-      const h = this.enc.apply(patchify(x, this.size, this.s.patch)) as tf.Tensor3D;
+      const h = this.enc.apply(this.layout.split(x)) as tf.Tensor3D;
       const mu = this.kind === 'vae' ? (h.slice([0, 0, 0], [-1, -1, this.s.latent]) as tf.Tensor3D) : h;
       return this.kind === 'vq' ? this.quantise(mu).zq : mu;
     });
@@ -65,7 +86,7 @@ export class Tokenizer {
 
   /** VQ: images [n, S*S] -> their codes [n, N]. */
   codes(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => this.quantise(this.enc.apply(patchify(x, this.size, this.s.patch)) as tf.Tensor3D).codes);
+    return tf.tidy(() => this.quantise(this.enc.apply(this.layout.split(x)) as tf.Tensor3D).codes);
   }
 
   /** VQ: nearest code per vector, z [n, N, c] -> codes [n, N] and their vectors. */
@@ -85,13 +106,13 @@ export class Tokenizer {
 
   /** latents [n, N, c] -> images [n, S*S], clipped to [0, 1]. */
   decode(z: tf.Tensor3D): tf.Tensor2D {
-    return tf.tidy(() => tf.clipByValue(unpatchify(tf.sigmoid(this.dec.apply(z)) as tf.Tensor3D, this.size, this.s.patch), 0, 1) as tf.Tensor2D);
+    return tf.tidy(() => tf.clipByValue(this.layout.join(tf.sigmoid(this.dec.apply(z)) as tf.Tensor3D), 0, 1) as tf.Tensor2D);
   }
 
   /** One training loss on images x [b, S*S]; `seed` makes the noise deterministic. */
   loss(x: tf.Tensor2D, seed: number): tf.Scalar {
     const s = this.s;
-    const target = patchify(x, this.size, s.patch);
+    const target = this.layout.split(x);
     const h = this.enc.apply(target) as tf.Tensor3D;
     const recon = (z: tf.Tensor3D) => tf.mean(tf.square(tf.sub(tf.sigmoid(this.dec.apply(z)), target)));
     if (this.kind === 'sigma-vae') {
@@ -115,16 +136,22 @@ export class Tokenizer {
   }
 }
 
-/** Train a tokenizer on the glyph training set; returns it with its final loss. */
-export async function trainTokenizer(kind: TokenizerKind, s: TokenizerSettings, data: GlyphSet, seed: number): Promise<{ tok: Tokenizer; finalLoss: number }> {
-  const tok = new Tokenizer(kind, s, data.size, new Params(seed));
-  const width = data.size * data.size;
-  const finalLoss = await fit([...tok.params.vars.values()], s.steps, s.lr, (step) => {
-    const x = gatherRows(data.pixels, width, seededIndices(data.n, s.batch, seed * 7919 + step));
+/** A tokenizer of each kind, initialised by seed (untrained). */
+export function tokenizers(s: TokenizerSettings, layout: TokenLayout, seed: number): Map<TokenizerKind, Tokenizer> {
+  return new Map((['sigma-vae', 'vae', 'vq'] as const).map((kind) => [kind, new Tokenizer(kind, s, layout, new Params(seed))]));
+}
+
+/** Train a tokenizer on n training rows [n, layout.width] in [0, 1]; returns its final loss. */
+export function trainTokenizer(tok: Tokenizer, rows: Float32Array, n: number, seed: number): Promise<number> {
+  const s = tok.s;
+  return fit([...tok.params.vars.values()], s.steps, s.lr, (step) => {
+    const x = gatherRows(rows, tok.layout.width, seededIndices(n, s.batch, seed * 7919 + step));
     return tok.loss(x, seed * 100003 + step);
   });
-  return { tok, finalLoss };
 }
+
+/** The tokenizers' parameters by kind, as cachedParts takes them. */
+export const tokenizerParts = (toks: Map<TokenizerKind, Tokenizer>): Record<string, Params> => Object.fromEntries([...toks].map(([k, t]) => [k, t.params]));
 
 /**
  * Latent statistics on images x: the per-dimension variance of mu across samples (averaged over
@@ -133,7 +160,7 @@ export async function trainTokenizer(kind: TokenizerKind, s: TokenizerSettings, 
  */
 export async function latentStats(tok: Tokenizer, x: tf.Tensor2D): Promise<{ muVariance: number; collapsed: number; posteriorVariance: number | null }> {
   const [muVar, post] = tf.tidy(() => {
-    const h = tok.enc.apply(patchify(x, tok.size, tok.s.patch)) as tf.Tensor3D;
+    const h = tok.enc.apply(tok.layout.split(x)) as tf.Tensor3D;
     const c = tok.s.latent;
     const mu = h.slice([0, 0, 0], [-1, -1, c]).reshape([-1, c]);
     const v = tf.moments(mu, 0).variance;
