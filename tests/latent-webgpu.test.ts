@@ -11,12 +11,12 @@ import { getArchitecture } from '../architectures/index.ts';
 import { buildModel, disposeModel } from '../harness/models.ts';
 import { PRESETS } from '../harness/presets.ts';
 import { BIND_GROUP_RELEASE_EVERY, releaseBindGroups, startDawn } from '../harness/webgpu.ts';
-import { GlyphClassifier } from '../suites/latent/fid.ts';
+import { MlpClassifier } from '../suites/latent/fid.ts';
 import { LatentGenerator } from '../suites/latent/generator.ts';
 import { GLYPH_CLASSES, makeGlyphs } from '../suites/latent/glyphs.ts';
 import { fit, gatherRows, seededIndices } from '../suites/latent/nets.ts';
 import { LATENT_SETTINGS } from '../suites/latent/settings.ts';
-import { trainTokenizer } from '../suites/latent/tokenizers.ts';
+import { imageLayout, tokenizers, trainTokenizer } from '../suites/latent/tokenizers.ts';
 import { onlyIf, useBackend } from './helpers.ts';
 
 const facts = await startDawn().catch((e: Error) => ({ problem: e.message }));
@@ -55,12 +55,14 @@ describe.runIf(!('problem' in facts))('the latent suite on webgpu', () => {
     await useBackend('webgpu');
     const s = LATENT_SETTINGS.tiny!, seed = 0, width = s.size * s.size;
     const train = makeGlyphs(64, s.size, seed, 'train');
-    const classifier = new GlyphClassifier(s.size, 16, 8, GLYPH_CLASSES.length, seed);
-    await classifier.train(train, 3, 16, s.classifier.lr, seed);
+    const classifier = new MlpClassifier(width, 16, 8, GLYPH_CLASSES.length, seed);
+    await classifier.train(train.pixels, train.labels, 3, 16, s.classifier.lr, seed);
+    const toks = tokenizers({ ...s.tokenizer, steps: 3, batch: 16 }, imageLayout(s.size, s.tokenizer.patch), seed);
     const spec = getArchitecture('transformer')!;
     const labels = GLYPH_CLASSES.map((_, i) => i);
     for (const [method, kind] of [['diffusion', 'sigma-vae'], ['vq', 'vq']] as const) {
-      const { tok } = await trainTokenizer(kind, { ...s.tokenizer, steps: 3, batch: 16 }, train, seed);
+      const tok = toks.get(kind)!;
+      await trainTokenizer(tok, train.pixels, train.n, seed);
       const lm = buildModel(spec, spec.configure(PRESETS.tiny!.size), seed);
       const gen = new LatentGenerator(lm, method, tok, GLYPH_CLASSES.length, s.generator, seed);
       const loss = await fit(gen.variables(), 2, s.train.lr, (step) => tf.tidy(() => {
@@ -77,7 +79,7 @@ describe.runIf(!('problem' in facts))('the latent suite on webgpu', () => {
       images.dispose();
       gen.params.dispose();
       disposeModel(lm);
-      tok.params.dispose();
     }
+    for (const tok of toks.values()) tok.params.dispose();
   }, 180_000);
 });
