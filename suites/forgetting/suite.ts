@@ -11,7 +11,8 @@
 //   forgetting_bpb           a_bpb(method) - a_bpb(before), paired over the same window groups
 //   recovery                 (F_plain - F_m) / (F_plain - F_real): the share of real replay's benefit
 //   replay_gain              F_against - F_method, paired bootstrap over window groups; note: better/tied/worse
-//   generation_tokens_per_s, replay_sequences, finetune_seconds; calibration_forgetting (the plain row against
+//   generation_tokens_per_s, replay_sequences, train_seconds (per method; dims.cache says
+//   whether it was trained in this run, which `analyze time` counts); calibration_forgetting (the plain row against
 //   the rule: A's bpb up by >= 0.1 with an interval clear of 0.1's side, B learned).
 // Intervals within a unit are over equal window groups; reports add intervals over seeds.
 import type { LanguageModel } from '../../architectures/interface.ts';
@@ -99,7 +100,7 @@ export const forgetting: Suite = {
     replay_gain: { direction: 'higher', kind: 'quality', headline: false },
     generation_tokens_per_s: { direction: 'higher', kind: 'throughput' },
     replay_sequences: { direction: 'none', kind: 'count' },
-    finetune_seconds: { direction: 'lower', kind: 'bookkeeping' },
+    train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
     calibration_forgetting: { direction: 'none', kind: 'info' },
   },
   figures(records) {
@@ -160,7 +161,7 @@ export const forgetting: Suite = {
         note: `A test bpb ${mean(before.a).toFixed(3)} -> ${mean(after.a).toFixed(3)}; B ${mean(before.b).toFixed(3)} -> ${bAfter[method].toFixed(3)}` +
           (floor ? `; the text model is at or above the unigram ${unigram.toFixed(3)}: nothing to forget` : ''),
       });
-      out.push({ metric: 'finetune_seconds', value: tuned.info.seconds, unit: 's', dims: { method }, note: `${tuned.info.steps} steps, cache ${tuned.info.cache}` });
+      out.push({ metric: 'train_seconds', value: tuned.info.seconds, unit: 's', dims: { method, cache: tuned.info.cache }, note: `fine-tuning, ${tuned.info.steps} steps` });
     }
 
     const fm = (m: Method) => mean(f[m]);
