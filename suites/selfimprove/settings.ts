@@ -32,11 +32,7 @@ export const SELFIMPROVE_SETTINGS: Record<string, SelfImproveSettings> = {
     evalBatch: 64,
     budget: 'not calibrated: tests only',
   },
-  // 2026-12-04, Transformer seed 0, wasm+openblas on the shared 2 cores, held-out accuracy of the base (128
-  // test problems) while training from the text checkpoint at lr 3e-3: task rate 0.5 gave 0/128 at 50 steps,
-  // 2/128 at 100, 1/128 at 200, 4/128 at 250, 2/128 at 300; task rate 0.9 gave 1/128 at 100, 0/128 at 200 and
-  // 9/128 at 300. The 20-70% band is out of reach within the 12-minute budget (300 base steps alone take ~5
-  // minutes an architecture there): the base stays near the floor and the suite records 'not_discriminating'.
+  // the base's task budget: not discriminating at this preset (the figures tried: ./calibration.json)
   small: {
     digits: 2,
     base: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 10, batch: 8, steps: 100 } },

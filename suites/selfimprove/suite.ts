@@ -19,6 +19,7 @@ import type { ResultRecord } from '../../harness/store.ts';
 import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { exactCounts } from '../tasks/calibrate.ts';
+import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { streamModel, taskTrainingRecords } from '../tasks/training.ts';
 import { additionStream, check, pairsStream, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
 import { harvest } from './crescent.ts';
@@ -101,7 +102,7 @@ function stageBars(records: ResultRecord[]): FigureSpec {
 export const selfimprove: Suite = {
   name: 'selfimprove',
   description: 'self-improvement (Crescent) on D-digit addition: bait-prompted questions, hidden-state (or n-gram) de-duplication, majority vote, fine-tuning; control on unvoted samples; distillation',
-  settings: SELFIMPROVE_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  settings: withCalibration(SELFIMPROVE_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   metrics: {
     accuracy: { direction: 'higher', kind: 'quality', headline: true },
     vote_accuracy: { direction: 'higher', kind: 'quality', headline: false },
