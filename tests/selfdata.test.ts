@@ -197,7 +197,7 @@ describe('end to end at tiny', () => {
       expect(byMetric(mine, 'vote_accuracy')[0]!.note).toMatch(new RegExp(`^\\d+/${counts.voted} `));
       expect(byMetric(mine, 'generation_tokens_per_s').map((r) => r.dims.phase)).toEqual(['questions', 'answers']);
       expect(byMetric(mine, 'questions').find((r) => r.dims.stage === 'kept')!.dims.similarity).toBe('hidden');
-      expect(byMetric(mine, 'train_seconds').map((r) => r.dims.stage)).toEqual(['after', 'control', 'distill']);
+      expect(byMetric(mine, 'train_seconds').map((r) => r.dims.stage)).toEqual(['text', 'after', 'control', 'distill']);
     }
     const [fig] = selfimprove.figures!(recs, kit);
     expect((fig!.vegaLite.data as { values: unknown[] }).values).toHaveLength(8);
