@@ -33,6 +33,7 @@ export const SELFIMPROVE_SETTINGS: Record<string, SelfImproveSettings> = {
     budget: 'not calibrated: tests only',
   },
   // the base's task budget: not discriminating at this preset (the figures tried: ./calibration.json)
+  // hidden-state de-duplication at cosine 0.9 (not tuned): Transformer seed 0 kept 164 of 248 fresh questions
   small: {
     digits: 2,
     base: { init: 'text', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 10, batch: 8, steps: 100 } },
