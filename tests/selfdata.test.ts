@@ -19,6 +19,8 @@ import { linePrompts, treeReplay, uniformReplay } from '../suites/forgetting/tre
 import { check, parseAnswer, parseQuestion, sideOf, solve, testProblems } from '../suites/selfimprove/addition.ts';
 import { majority } from '../suites/selfimprove/crescent.ts';
 import { SELFIMPROVE_SETTINGS } from '../suites/selfimprove/settings.ts';
+import { dedupeQuestions, dedupeVectors } from '../suites/selfimprove/similarity.ts';
+import { encode } from '../harness/data/corpus.ts';
 import { selfimprove, testAccuracy } from '../suites/selfimprove/suite.ts';
 import { cli, killAfterFirstUnit, tempDir, useBackend } from './helpers.ts';
 
@@ -73,6 +75,27 @@ describe('de-duplication', () => {
     expect(dedupe(texts, { n: 3, threshold: 0.7 })).toEqual([0, 3, 5]);
     expect(dedupe(texts, { n: 3, threshold: 1 })).toEqual([0, 2, 3, 4, 5]); // exact duplicates only
     expect(dedupe(['12+34', '12+35', '13+34', '12+34'], { n: 2, threshold: 0.6 })).toEqual([0, 2]);
+  });
+
+  it('on vectors, rejects a candidate whose cosine to a kept one reaches the threshold', () => {
+    const v = (...x: number[]) => Float32Array.from(x);
+    const vectors = [v(1, 0, 0), v(2, 0, 0), v(1, 0.1, 0), v(0, 1, 0), v(0, 0, 0), v(-1, 0, 0), v(0.7, 0.7, 0)];
+    expect(dedupeVectors(vectors, 0.99)).toEqual([0, 3, 4, 5, 6]); // a scaled copy and a near copy go; a zero vector has cosine 0
+    expect(dedupeVectors(vectors, 0.5)).toEqual([0, 3, 4, 5]); // (0.7, 0.7) is at cosine 0.71 of both axes
+  });
+
+  it('Crescent uses the hidden states where the model offers them (exact duplicates go), n-grams otherwise', async () => {
+    const lm = untrained('transformer');
+    const texts = ['12+34', '12+34', '56+78', '90+11'];
+    const rows = texts.map((t) => Int32Array.from(encode(`\nQ:${t}=`)));
+    const settings = { ngram: 2, threshold: 0.6, hiddenThreshold: 0.999 };
+    const hidden = await dedupeQuestions(lm, texts, rows, settings, 3);
+    expect(hidden.used).toEqual({ method: 'hidden', dims: lm.config.d, threshold: 0.999 });
+    expect(hidden.kept).toEqual([0, 2, 3]);
+    const blind = Object.assign(Object.create(lm), { capabilities: { ...lm.capabilities, continuousInput: false } });
+    const fallback = await dedupeQuestions(blind, ['12+34', '12+35', '13+34', '12+34'], rows, settings, 3);
+    expect(fallback).toEqual({ kept: [0, 2], used: { method: 'ngram', n: 2, threshold: 0.6 } });
+    lm.params.dispose();
   });
 });
 
@@ -173,6 +196,8 @@ describe('end to end at tiny', () => {
       for (const r of byMetric(mine, 'accuracy')) expect(r.ci95![0]).toBeLessThanOrEqual(r.value + 1e-12);
       expect(byMetric(mine, 'vote_accuracy')[0]!.note).toMatch(new RegExp(`^\\d+/${counts.voted} `));
       expect(byMetric(mine, 'generation_tokens_per_s').map((r) => r.dims.phase)).toEqual(['questions', 'answers']);
+      expect(byMetric(mine, 'questions').find((r) => r.dims.stage === 'kept')!.dims.similarity).toBe('hidden');
+      expect(byMetric(mine, 'train_seconds').map((r) => r.dims.stage)).toEqual(['text', 'after', 'control', 'distill']);
     }
     const [fig] = selfimprove.figures!(recs, kit);
     expect((fig!.vegaLite.data as { values: unknown[] }).values).toHaveLength(8);

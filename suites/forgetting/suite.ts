@@ -11,7 +11,8 @@
 //   forgetting_bpb           a_bpb(method) - a_bpb(before), paired over the same window groups
 //   recovery                 (F_plain - F_m) / (F_plain - F_real): the share of real replay's benefit
 //   replay_gain              F_against - F_method, paired bootstrap over window groups; note: better/tied/worse
-//   generation_tokens_per_s, replay_sequences, finetune_seconds; calibration_forgetting (the plain row against
+//   generation_tokens_per_s, replay_sequences, train_seconds (per method, and method text for the text checkpoint; dims.cache says
+//   whether it was trained in this run, which `analyze time` counts); calibration_forgetting (the plain row against
 //   the rule: A's bpb up by >= 0.1 with an interval clear of 0.1's side, B learned).
 // Intervals within a unit are over equal window groups; reports add intervals over seeds.
 import type { LanguageModel } from '../../architectures/interface.ts';
@@ -99,7 +100,7 @@ export const forgetting: Suite = {
     replay_gain: { direction: 'higher', kind: 'quality', headline: false },
     generation_tokens_per_s: { direction: 'higher', kind: 'throughput' },
     replay_sequences: { direction: 'none', kind: 'count' },
-    finetune_seconds: { direction: 'lower', kind: 'bookkeeping' },
+    train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
     calibration_forgetting: { direction: 'none', kind: 'info' },
   },
   figures(records) {
@@ -111,7 +112,8 @@ export const forgetting: Suite = {
   async run(ctx): Promise<Measurement[]> {
     const s = FORGETTING_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`forgetting: no settings for preset ${ctx.preset.name}`);
-    const { model: base } = await ctx.textModel();
+    const text = await ctx.textModel();
+    const base = text.model;
     const seq = base.config.seq;
     const aWindows = evalWindows(ctx.corpus.splits.test, seq, s.evalTokens);
     const bWindows = evalWindows(instructionText('test', s.evalTokens + 2 * seq), seq, s.evalTokens);
@@ -139,6 +141,7 @@ export const forgetting: Suite = {
     const bpbRecords = (method: string, r: { a: number[]; b: number[] }) => (['a', 'b'] as const).map((d): Measurement => ({
       metric: `${d}_bpb`, value: meanCi(r[d]).mean, ci95: meanCi(r[d]).ci95, unit: 'bpb', dims: { method, split: 'test', tokens: r[d].length * s.evalBatch * seq },
     }));
+    out.push({ metric: 'train_seconds', value: text.info.seconds, unit: 's', dims: { method: 'text', cache: text.info.cache }, note: `the text checkpoint (domain A), ${text.info.steps} steps` });
     out.push(...bpbRecords('before', before));
     const f = {} as Record<Method, number[]>;
     const bAfter = {} as Record<Method, number>;
@@ -160,7 +163,7 @@ export const forgetting: Suite = {
         note: `A test bpb ${mean(before.a).toFixed(3)} -> ${mean(after.a).toFixed(3)}; B ${mean(before.b).toFixed(3)} -> ${bAfter[method].toFixed(3)}` +
           (floor ? `; the text model is at or above the unigram ${unigram.toFixed(3)}: nothing to forget` : ''),
       });
-      out.push({ metric: 'finetune_seconds', value: tuned.info.seconds, unit: 's', dims: { method }, note: `${tuned.info.steps} steps, cache ${tuned.info.cache}` });
+      out.push({ metric: 'train_seconds', value: tuned.info.seconds, unit: 's', dims: { method, cache: tuned.info.cache }, note: `fine-tuning, ${tuned.info.steps} steps` });
     }
 
     const fm = (m: Method) => mean(f[m]);

@@ -1,26 +1,24 @@
 // Crescent: the model makes its own training data, with no task data.
 //   1. a bait prompt elicits questions (sampled on the prefill + step path);
-//   2. rejection-sampling de-duplication keeps a question only if it is not too similar to those kept.
-//      The LanguageModel interface exposes logits, not hidden states, so the similarity is the n-gram
-//      fallback (character n-gram Jaccard, harness/generate.ts);
+//   2. rejection-sampling de-duplication keeps a question only if it is not too similar to those kept:
+//      cosine of the model's own mean-pooled hidden states where it declares continuousInput, character
+//      n-gram Jaccard otherwise (./similarity.ts; which one ran is returned);
 //   3. k sampled answers per question, labelled by majority vote (kept when the winner's share >= minAgree);
 //   4. fine-tuning on the voted pairs (the suite). The control row uses each voted question's first sample.
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { decode, encode } from '../../harness/data/corpus.ts';
 import { Rng } from '../../harness/data/rng.ts';
-import { dedupe, generate } from '../../harness/generate.ts';
+import { generate } from '../../harness/generate.ts';
 import { parseAnswer, parseQuestion, problemKey, question, type Pair, type Problem } from './addition.ts';
+import { dedupeQuestions, type SimilarityUsed, type SimilaritySettings } from './similarity.ts';
 
-export interface CrescentSettings {
+export interface CrescentSettings extends SimilaritySettings {
   /** The bait prompt, and how many times it is sampled. */
   bait: string;
   questions: number;
   /** Sampling temperatures of the questions and of the k answers. */
   temperature: number;
   answerTemperature: number;
-  /** De-duplication: character n-grams of 'aa+bb' and the Jaccard similarity that rejects. */
-  ngram: number;
-  threshold: number;
   /** k answers sampled per kept question; the winner's share needed to keep the pair. */
   votes: number;
   minAgree: number;
@@ -30,6 +28,8 @@ export interface CrescentSettings {
 export interface Harvest {
   /** Bait samples, well-formed questions, those on the held-out test set (dropped), kept after de-duplication. */
   counts: { generated: number; valid: number; test_excluded: number; kept: number; voted: number };
+  /** The de-duplication's similarity: hidden states (with their width) or the n-gram fallback. */
+  similarity: SimilarityUsed;
   /** Voted pairs (majority label) and the control's pairs (the same questions, first sample's answer). */
   voted: Pair[];
   single: Pair[];
@@ -54,7 +54,8 @@ export async function harvest(model: LanguageModel, s: CrescentSettings, digits:
   const asked = await generate(model, Array.from({ length: s.questions }, () => prompt(s.bait)), 2 * digits + 2, { temperature: s.temperature, rng, batch: s.batch });
   const valid = asked.continuations.map((c) => parseQuestion(decode(c), digits)).filter((q): q is Problem => q !== null);
   const fresh = valid.filter((q) => !heldOut.has(problemKey(q)));
-  const kept = dedupe(fresh.map((q) => question(q, digits).slice(2, -1)), { n: s.ngram, threshold: s.threshold }).map((i) => fresh[i]!);
+  const deduped = await dedupeQuestions(model, fresh.map((q) => question(q, digits).slice(2, -1)), fresh.map((q) => prompt(`${s.bait}${question(q, digits).slice(2)}`)), s, s.batch);
+  const kept = deduped.kept.map((i) => fresh[i]!);
 
   const rows = kept.flatMap((q) => Array.from({ length: s.votes }, () => prompt(`\n${question(q, digits)}`)));
   const answered = rows.length ? await generate(model, rows, digits + 2, { temperature: s.answerTemperature, rng, batch: s.batch }) : { continuations: [], tokens: 0, seconds: 0 };
@@ -69,6 +70,7 @@ export async function harvest(model: LanguageModel, s: CrescentSettings, digits:
   });
   return {
     counts: { generated: s.questions, valid: valid.length, test_excluded: valid.length - fresh.length, kept: kept.length, voted: voted.length },
+    similarity: deduped.used,
     voted, single,
     rate: { questions: { tokens: asked.tokens, seconds: asked.seconds }, answers: { tokens: answered.tokens, seconds: answered.seconds } },
   };

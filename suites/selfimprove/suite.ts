@@ -9,7 +9,7 @@
 // Records: accuracy {stage} (Wilson interval, floor/ceiling flags against chance), questions {stage}
 // (generated / valid / test_excluded / kept / voted), vote_accuracy and single_sample_accuracy (the checker
 // on the labels), generation_tokens_per_s {phase}, calibration_accuracy (the base against the 20-70% band),
-// task_train_* of the base. Reports add intervals over seeds.
+// task_train_* of the base, train_seconds {stage} of the fine-tuned and distilled models. Reports add intervals over seeds.
 import type { LanguageModel } from '../../architectures/interface.ts';
 import { mixture, type WindowStream } from '../../harness/data/streams.ts';
 import { sha256 } from '../../harness/hash.ts';
@@ -19,6 +19,7 @@ import type { ResultRecord } from '../../harness/store.ts';
 import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.ts';
 import { registerSuite } from '../registry.ts';
 import { exactCounts } from '../tasks/calibrate.ts';
+import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { streamModel, taskTrainingRecords } from '../tasks/training.ts';
 import { additionStream, check, pairsStream, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
 import { harvest } from './crescent.ts';
@@ -53,11 +54,12 @@ function fromBase(ctx: SuiteContext, base: TrainedModel, baseSpec: Record<string
   });
 }
 
-/** Train (or load) a model, score the test set as `stage`, dispose it. */
-async function scored(trained: Promise<TrainedModel>, s: SelfImproveSettings, stage: string): Promise<Measurement> {
+/** Train (or load) a model, score the test set as `stage`, dispose it; with its training time (`analyze time` counts it). */
+async function scored(trained: Promise<TrainedModel>, s: SelfImproveSettings, stage: string): Promise<Measurement[]> {
   const m = await trained;
   try {
-    return await testAccuracy(m.model, s, stage);
+    const train: Measurement = { metric: 'train_seconds', value: m.info.seconds, unit: 's', dims: { stage, cache: m.info.cache }, note: `${m.info.steps} steps on self-generated pairs` };
+    return [await testAccuracy(m.model, s, stage), train];
   } finally {
     disposeModel(m.model);
   }
@@ -99,8 +101,8 @@ function stageBars(records: ResultRecord[]): FigureSpec {
 
 export const selfimprove: Suite = {
   name: 'selfimprove',
-  description: 'self-improvement (Crescent) on D-digit addition: bait-prompted questions, n-gram de-duplication, majority vote, fine-tuning; control on unvoted samples; distillation',
-  settings: SELFIMPROVE_SETTINGS as unknown as Record<string, Record<string, unknown>>,
+  description: 'self-improvement (Crescent) on D-digit addition: bait-prompted questions, hidden-state (or n-gram) de-duplication, majority vote, fine-tuning; control on unvoted samples; distillation',
+  settings: withCalibration(SELFIMPROVE_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   metrics: {
     accuracy: { direction: 'higher', kind: 'quality', headline: true },
     vote_accuracy: { direction: 'higher', kind: 'quality', headline: false },
@@ -109,6 +111,7 @@ export const selfimprove: Suite = {
     generation_tokens_per_s: { direction: 'higher', kind: 'throughput' },
     calibration_accuracy: { direction: 'none', kind: 'info' },
     task_train_seconds: { direction: 'lower', kind: 'bookkeeping' },
+    train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
     task_train_tokens: { direction: 'none', kind: 'count' },
     task_final_answer_loss: { direction: 'lower', kind: 'info' },
   },
@@ -119,7 +122,11 @@ export const selfimprove: Suite = {
     const stream = mixture([{ stream: corpusStream(ctx.corpus), rate: 1 - s.taskRate }, { stream: additionStream(s.digits), rate: s.taskRate }]);
     const base = await streamModel(ctx, 'selfimprove:base', stream, s.base);
     const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, text: ctx.preset.train };
-    const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', s.base, base.info)];
+    const text = (await ctx.textModel()).info;
+    const out: Measurement[] = [
+      { metric: 'train_seconds', value: text.seconds, unit: 's', dims: { stage: 'text', cache: text.cache }, note: `the text checkpoint the base starts from, ${text.steps} steps` },
+      ...taskTrainingRecords('selfimprove:base', s.base, base.info),
+    ];
     let crop;
     try {
       const before = await testAccuracy(base.model, s, 'before');
@@ -133,7 +140,9 @@ export const selfimprove: Suite = {
       const heldOut = new Set(testProblems(s.testSize, s.digits).map((p: Problem) => problemKey(p)));
       crop = await harvest(base.model, s.crescent, s.digits, heldOut, ctx.seed);
       ctx.meter.sample();
-      for (const [stage, n] of Object.entries(crop.counts)) out.push({ metric: 'questions', value: n, unit: 'count', dims: { stage }, ...(stage === 'kept' ? { note: 'de-duplication by character n-gram Jaccard (the interface exposes no hidden states)' } : {}) });
+      const sim = crop.similarity;
+      const how = sim.method === 'hidden' ? `cosine of centred mean-pooled hidden states (D = ${sim.dims}) below ${sim.threshold}` : `character ${sim.n}-gram Jaccard below ${sim.threshold} (no continuousInput: fallback)`;
+      for (const [stage, n] of Object.entries(crop.counts)) out.push({ metric: 'questions', value: n, unit: 'count', dims: stage === 'kept' ? { stage, similarity: sim.method } : { stage }, ...(stage === 'kept' ? { note: `de-duplication: ${how}` } : {}) });
       out.push(labelAccuracy('vote_accuracy', crop.voted, s.digits, `majority labels of ${s.crescent.votes} samples the checker accepts`));
       out.push(labelAccuracy('single_sample_accuracy', crop.single, s.digits, 'first-sample labels (the control\'s) the checker accepts'));
       for (const [phase, r] of Object.entries(crop.rate)) {
@@ -143,12 +152,12 @@ export const selfimprove: Suite = {
         for (const stage of STAGES.slice(1)) out.push({ metric: 'accuracy', value: NaN, unit: 'fraction', dims: { stage, digits: s.digits }, flag: 'not_run', note: 'no question survived the vote: nothing to fine-tune on' });
         return out;
       }
-      out.push(await scored(fromBase(ctx, base, baseSpec, 'selfimprove:crescent', pairsStream(crop.voted, s.digits, pairsSpec(crop.voted, 'voted')), s), s, 'after'));
-      out.push(await scored(fromBase(ctx, base, baseSpec, 'selfimprove:control', pairsStream(crop.single, s.digits, pairsSpec(crop.single, 'single')), s), s, 'control'));
+      out.push(...(await scored(fromBase(ctx, base, baseSpec, 'selfimprove:crescent', pairsStream(crop.voted, s.digits, pairsSpec(crop.voted, 'voted')), s), s, 'after')));
+      out.push(...(await scored(fromBase(ctx, base, baseSpec, 'selfimprove:control', pairsStream(crop.single, s.digits, pairsSpec(crop.single, 'single')), s), s, 'control')));
     } finally {
       disposeModel(base.model);
     }
-    out.push(await scored(streamModel(ctx, 'selfimprove:distill', pairsStream(crop.voted, s.digits, pairsSpec(crop.voted, 'voted')), s.distill), s, 'distill'));
+    out.push(...(await scored(streamModel(ctx, 'selfimprove:distill', pairsStream(crop.voted, s.digits, pairsSpec(crop.voted, 'voted')), s.distill), s, 'distill')));
     return out;
   },
 };
