@@ -11,7 +11,7 @@
 //   forgetting_bpb           a_bpb(method) - a_bpb(before), paired over the same window groups
 //   recovery                 (F_plain - F_m) / (F_plain - F_real): the share of real replay's benefit
 //   replay_gain              F_against - F_method, paired bootstrap over window groups; note: better/tied/worse
-//   generation_tokens_per_s, replay_sequences, train_seconds (per method, and method text for the text checkpoint; dims.cache says
+//   generation_tokens_per_s, replay_sequences, train_seconds (per fine-tuning method; the runner adds the text checkpoint's, {model: text}; dims.cache says
 //   whether it was trained in this run, which `analyze time` counts); calibration_forgetting (the plain row against
 //   the rule: A's bpb up by >= 0.1 with an interval clear of 0.1's side, B learned).
 // Intervals within a unit are over equal window groups; reports add intervals over seeds.
@@ -141,7 +141,6 @@ export const forgetting: Suite = {
     const bpbRecords = (method: string, r: { a: number[]; b: number[] }) => (['a', 'b'] as const).map((d): Measurement => ({
       metric: `${d}_bpb`, value: meanCi(r[d]).mean, ci95: meanCi(r[d]).ci95, unit: 'bpb', dims: { method, split: 'test', tokens: r[d].length * s.evalBatch * seq },
     }));
-    out.push({ metric: 'train_seconds', value: text.info.seconds, unit: 's', dims: { method: 'text', cache: text.info.cache }, note: `the text checkpoint (domain A), ${text.info.steps} steps` });
     out.push(...bpbRecords('before', before));
     const f = {} as Record<Method, number[]>;
     const bAfter = {} as Record<Method, number>;

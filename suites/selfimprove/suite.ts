@@ -122,11 +122,7 @@ export const selfimprove: Suite = {
     const stream = mixture([{ stream: corpusStream(ctx.corpus), rate: 1 - s.taskRate }, { stream: additionStream(s.digits), rate: s.taskRate }]);
     const base = await streamModel(ctx, 'selfimprove:base', stream, s.base);
     const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, text: ctx.preset.train };
-    const text = (await ctx.textModel()).info;
-    const out: Measurement[] = [
-      { metric: 'train_seconds', value: text.seconds, unit: 's', dims: { stage: 'text', cache: text.cache }, note: `the text checkpoint the base starts from, ${text.steps} steps` },
-      ...taskTrainingRecords('selfimprove:base', s.base, base.info),
-    ];
+    const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', s.base, base.info)];
     let crop;
     try {
       const before = await testAccuracy(base.model, s, 'before');
