@@ -6,19 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setNativeGemm } from '../architectures/ops/wasm-backend.ts';
 import { UsageError } from './errors.ts';
 import { loadNativeGemm } from './native.ts';
+import './quiet-cpu.ts'; // no tfjs 'install our node backend' banner
 import { adapterLabel, startDawn, type AdapterFacts } from './webgpu.ts';
-
-/**
- * tfjs's CPU backend prints an "install our node backend" banner on its first use in Node.js; archbench
- * chooses its backend on purpose and says which one ran, so the banner is switched off (only it: every
- * other tfjs warning still prints). Done on loading this module, i.e. before any backend is chosen (tests
- * load it too, through tests/helpers.ts or the modules they test).
- */
-function quietCpuBackend(): void {
-  const cpu = tf.engine().findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
-  if (cpu) cpu.firstUse = false;
-}
-quietCpuBackend();
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm+openblas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -179,7 +179,10 @@ describe('ICL presets', () => {
 describe('structured prompting', () => {
   const spec = getArchitecture('transformer')!;
   const { config } = matchedConfig(spec, PRESETS.tiny!, 'params');
-  const model = buildModel(spec, config, 3);
+  let model: LanguageModel; // built once the suite's backend is chosen (beforeAll above), not on tfjs's default
+  beforeAll(() => {
+    model = buildModel(spec, config, 3);
+  });
   const group = [EPISODE_START, 130, 200, 131, 201, 132, 200, 133];
   const test = [130, 201, 131];
 
