@@ -22,27 +22,17 @@ import { appendKV, attentionFlops, causalAttend } from './attention.ts';
 import type { ArchitectureSpec, ModelConfig } from './interface.ts';
 import { addLinear, linear } from './layers.ts';
 import { attend, attendBlocks, mergeHeads, splitHeads } from './ops/attention/index.ts';
+import { blockMask } from './ops/attention/reference.ts';
 import { matMul } from './ops/matmul/index.ts';
 import { ablationOf, registerArchitecture } from './registry.ts';
 import { StackedLM, type Mixer, type MixerFactory } from './stack.ts';
 import { kvStructured, withStructuredPrompting } from './structured.ts';
-import { cachedConst, numOption } from './tensor-helpers.ts';
+import { numOption } from './tensor-helpers.ts';
 import { defaultFfn, withAttentionScores } from './transformer.ts';
 import { Xpos } from './xpos.ts';
 
 /** First absolute position a query at `pos` may attend to under the block rule (block size b). */
 export const blockStart = (pos: number, b: number): number => Math.max(0, (Math.floor(pos / b) - 1) * b);
-
-/** Additive mask [n, b, 2b] for n query blocks over [previous block; own block]; block 0 has no previous block. */
-function blockMask(n: number, b: number): tf.Tensor {
-  return cachedConst(`lex-block:${n}:${b}`, () => {
-    const m = new Float32Array(n * b * 2 * b);
-    for (let j = 0; j < n; j++) for (let r = 0; r < b; r++) for (let c = 0; c < 2 * b; c++) {
-      if (c > b + r || (j === 0 && c < b)) m[(j * b + r) * 2 * b + c] = -1e9;
-    }
-    return tf.tensor3d(m, [n, b, 2 * b]);
-  });
-}
 
 export const xposAttention: MixerFactory = (p, prefix, _layer, cfg) => {
   const { d, heads } = cfg;

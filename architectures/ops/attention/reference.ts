@@ -11,7 +11,7 @@ export function attendPlain(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: num
 }
 
 /** Additive mask [n, b, 2b] for n query blocks over [previous block; own block]; block 0 has no previous block. */
-function blockMask(n: number, b: number): tf.Tensor {
+export function blockMask(n: number, b: number): tf.Tensor {
   return cachedConst(`lex-block:${n}:${b}`, () => {
     const m = new Float32Array(n * b * 2 * b);
     for (let j = 0; j < n; j++) for (let r = 0; r < b; r++) for (let c = 0; c < 2 * b; c++) {
