@@ -17,6 +17,7 @@ import { PRESETS, type Preset } from '../harness/presets.ts';
 import { RunProgress, log } from '../harness/progress.ts';
 import { plural } from '../harness/errors.ts';
 import { RECORDS_SCHEMA, RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
+import { type UnitHooks, runInJobs, workersPerJob } from './jobs.ts';
 
 export interface RunOptions {
   suites: string[];
@@ -31,6 +32,8 @@ export interface RunOptions {
   /** Only these architectures for a suite (reproduce: what the papers need); every one of `archs` where absent. */
   pairs?: Record<string, string[]>;
   command: string;
+  /** Units run at once, each in its own process (cli/jobs.ts); 1 (the default here): one after another in this one. */
+  jobs?: number;
 }
 
 export interface Unit {
@@ -51,7 +54,7 @@ export function planUnits(o: Pick<RunOptions, 'suites' | 'archs' | 'seeds' | 'sh
   return o.shard ? all.filter((_, i) => i % o.shard!.count === o.shard!.index - 1) : all;
 }
 
-async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Promise<void> {
+async function writeManifest(store: RunStore, o: RunOptions, units: Unit[], jobs: number): Promise<void> {
   const path = join(store.dir, 'manifest.json');
   const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : null;
   const backend = currentBackend();
@@ -59,7 +62,8 @@ async function writeManifest(store: RunStore, o: RunOptions, units: Unit[]): Pro
     ...(previous ?? {}),
     schema: RECORDS_SCHEMA,
     command: o.command,
-    config: { suites: o.suites, archs: o.archs, ...(o.pairs ? { pairs: o.pairs } : {}), match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length },
+    config: { suites: o.suites, archs: o.archs, ...(o.pairs ? { pairs: o.pairs } : {}), match: o.match, corpus: o.corpus, shard: o.shard ?? null, units: units.length,
+      jobs, ...(jobs > 1 ? { training_threads_per_job: workersPerJob(jobs) } : {}) },
     preset: PRESETS[o.preset],
     suite_settings: Object.fromEntries(o.suites.map((n) => [n, getSuite(n)!.settings?.[o.preset] ?? {}])),
     seeds: Array.from({ length: o.seeds }, (_, i) => i),
@@ -95,65 +99,87 @@ export interface RunResult {
 }
 
 export async function run(o: RunOptions): Promise<RunResult> {
-  const preset = PRESETS[o.preset]!;
-  const corpus = loadCorpus(o.corpus);
-  const cache = new ModelCache(o.cacheDir);
   const store = new RunStore(o.out);
   const units = planUnits(o);
-  await writeManifest(store, o, units);
-  const backend = currentBackend().name;
-  const adapter = currentBackend().adapter;
   const recorded = units.map((u) => store.isDone(u));
-  const skipped = recorded.filter(Boolean).length;
-  if (skipped > 0) log(`${o.out}: ${plural(skipped, 'unit')} of ${units.length} already recorded; running the other ${units.length - skipped}`);
-  const progress = new RunProgress(units, recorded);
-  let ran = 0, current = 'before the first unit';
-  const stopped = () => `stopped cleanly ${current}: ${plural(skipped + ran, 'unit')} of ${units.length} recorded in ${o.out}; resume with: ${resumeCommand(o)}`;
-  // Ctrl-C: a training loop in flight checkpoints and stops at its next step (a second Ctrl-C stops at
-  // once); otherwise the run stops at once. Either way no record or cache entry is half-written.
-  const onSigint = () => {
-    if (trainingInFlight() && !interruptRequested()) return requestInterrupt();
-    log(stopped());
-    process.exit(130);
-  };
-  clearInterrupt();
-  process.on('SIGINT', onSigint);
-  try {
-    for (const [index, unit] of units.entries()) {
-      if (recorded[index]) continue;
-      await yieldToEvents(); // a Ctrl-C during the last unit's evaluation is handled here at the latest
-      if (interruptRequested()) throw new InterruptedError('(asked to stop while a training loop was ending)');
-      current = `in unit ${index + 1}/${units.length} (${unit.suite} / ${unit.arch} / seed ${unit.seed})`;
-      progress.start(index, `${unit.suite} / ${unit.arch} / seed ${unit.seed}`);
-      const elapsed = await runUnit(o, unit, { preset, corpus, cache, store, backend, adapter });
-      progress.finished(unit.suite, elapsed);
+  const todo = units.flatMap((_, i) => (recorded[i] ? [] : [i]));
+  const jobs = Math.max(1, Math.min(o.jobs ?? 1, todo.length));
+  await writeManifest(store, o, units, jobs);
+  const skipped = units.length - todo.length;
+  if (skipped > 0) log(`${o.out}: ${plural(skipped, 'unit')} of ${units.length} already recorded; running the other ${todo.length}`);
+  if (jobs > 1) log(`running ${plural(jobs, 'unit')} at a time, each in its own process with ${plural(workersPerJob(jobs), 'training thread')}`);
+  const progress = new RunProgress(units, [...recorded], process.stderr, jobs);
+  let ran = 0;
+  const label = (i: number) => `${units[i]!.suite} / ${units[i]!.arch} / seed ${units[i]!.seed}`;
+  const stopped = (where: string) => `stopped cleanly ${where}: ${plural(skipped + ran, 'unit')} of ${units.length} recorded in ${o.out}; resume with: ${resumeCommand(o)}`;
+  const hooks: UnitHooks = {
+    name: (i) => `unit ${i + 1}/${units.length} (${label(i)})`,
+    start: (i) => progress.start(i, label(i)),
+    done: (i, records, elapsed) => {
+      store.appendUnit(records);
+      progress.finished(i, elapsed);
       ran++;
-      current = `after unit ${index + 1}/${units.length}`;
-    }
-  } catch (e) {
-    if (!(e instanceof InterruptedError)) throw e;
-    current += ` ${e.where}`;
+    },
+  };
+  const where = jobs > 1 ? await runInJobs(o, todo.map((i) => ({ index: i, unit: units[i]! })), jobs, hooks)
+    : await runHere(o, todo, units, hooks, stopped);
+  if (where !== null) {
     if (process.stderr.isTTY && !process.env.CI) log(''); // end the training bar's line
-    log(stopped());
+    log(stopped(where));
     return { ran, skipped, records: store.records, interrupted: true };
-  } finally {
-    process.off('SIGINT', onSigint);
   }
   finishManifest(store);
   return { ran, skipped, records: store.records, interrupted: false };
 }
 
-interface UnitEnv {
+/** Runs the units `todo` (plan indices) one after another in this process; returns where it was stopped by Ctrl-C, or null. */
+async function runHere(o: RunOptions, todo: number[], units: Unit[], hooks: UnitHooks, stopped: (where: string) => string): Promise<string | null> {
+  const env = unitEnv(o);
+  let current = 'before the first unit';
+  // Ctrl-C: a training loop in flight checkpoints and stops at its next step (a second Ctrl-C stops at
+  // once); otherwise the run stops at once. Either way no record or cache entry is half-written.
+  const onSigint = () => {
+    if (trainingInFlight() && !interruptRequested()) return requestInterrupt();
+    log(stopped(current));
+    process.exit(130);
+  };
+  clearInterrupt();
+  process.on('SIGINT', onSigint);
+  try {
+    for (const index of todo) {
+      const unit = units[index]!;
+      await yieldToEvents(); // a Ctrl-C during the last unit's evaluation is handled here at the latest
+      if (interruptRequested()) throw new InterruptedError('(asked to stop while a training loop was ending)');
+      current = `in ${hooks.name(index)}`;
+      hooks.start(index);
+      const { records, elapsed } = await measureUnit(o, unit, env);
+      hooks.done(index, records, elapsed);
+      current = `after unit ${index + 1}/${units.length}`;
+    }
+    return null;
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    return `${current} ${e.where}`;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export interface UnitEnv {
   preset: Preset;
   corpus: Corpus;
   cache: ModelCache;
-  store: RunStore;
   backend: string;
   adapter: BackendInfo['adapter'];
 }
 
-/** Run one unit and append its records in one write; returns its wall time in seconds. */
-async function runUnit(o: RunOptions, unit: Unit, { preset, corpus, cache, store, backend, adapter }: UnitEnv): Promise<number> {
+/** What a process needs to run units of `o`: the data and cache opened, the backend selected. */
+export function unitEnv(o: RunOptions): UnitEnv {
+  return { preset: PRESETS[o.preset]!, corpus: loadCorpus(o.corpus), cache: new ModelCache(o.cacheDir), backend: currentBackend().name, adapter: currentBackend().adapter };
+}
+
+/** Run one unit: its records (the measurements and the unit's bookkeeping) and its wall time in seconds. */
+export async function measureUnit(o: RunOptions, unit: Unit, { preset, corpus, cache, backend, adapter }: UnitEnv): Promise<{ records: ResultRecord[]; elapsed: number }> {
   const spec = getArchitecture(unit.arch)!;
   const matched = matchedConfig(spec, preset, o.match);
   const meter = new PeakMeter();
@@ -189,6 +215,5 @@ async function runUnit(o: RunOptions, unit: Unit, { preset, corpus, cache, store
     { ...common, metric: 'peak_tensor_bytes', value: meter.tensorBytes, unit: 'bytes', dims: {}, ci95: null, time },
     { ...common, metric: 'peak_rss_bytes', value: meter.rssBytes, unit: 'bytes', dims: {}, ci95: null, time },
   ];
-  store.appendUnit(unitRecords);
-  return elapsed;
+  return { records: unitRecords, elapsed };
 }

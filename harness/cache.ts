@@ -4,12 +4,15 @@
 // A training run in progress keeps its latest checkpoint beside the final model's entry, as KEY.step-N:
 // the weights followed by extra float arrays (AdamW's moments), checksummed the same way, and removed
 // once the final model is saved.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// Processes of one run (`--jobs`) share the cache: whoever makes an entry holds its lock (.lock-KEY, the
+// holder's pid) meanwhile, and the others wait for it instead of training the same model twice.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ParamStore } from '../architectures/interface.ts';
 import { namingPath } from './errors.ts';
 import { canonicalJson, sha256 } from './hash.ts';
+import { log } from './progress.ts';
 
 interface Meta {
   key: string;
@@ -41,6 +44,37 @@ export class ModelCache {
 
   private entry(key: string): string {
     return join(this.dir, key);
+  }
+
+  /**
+   * Run `make` (which looks the entry up and trains it when missing) holding KEY's lock. Another process
+   * holding it is waited for, so the entry it makes is then found; a lock left by a process that is gone
+   * (killed) is taken over.
+   */
+  async withLock<T>(key: string, make: () => Promise<T>): Promise<T> {
+    mkdirSync(this.dir, { recursive: true });
+    const lock = join(this.dir, `.lock-${key}`);
+    for (let waited = false; ;) {
+      try {
+        writeFileSync(lock, String(process.pid), { flag: 'wx' });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw namingPath(e, lock);
+      }
+      const holder = lockHolder(lock);
+      if (holder === 'gone') {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (!waited && holder !== 'unknown') log(`cache entry ${key}: waiting for process ${holder}, which is making it`);
+      waited = true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    try {
+      return await make();
+    } finally {
+      rmSync(lock, { force: true });
+    }
   }
 
   /** Load weights into params. A corrupt entry is deleted and reported so the caller retrains. */
@@ -143,5 +177,24 @@ export class ModelCache {
       rmSync(tmp, { recursive: true, force: true }); // a full disk leaves no half-written entry
       throw namingPath(e, this.entry(key));
     }
+  }
+}
+
+/** The pid holding a lock; 'gone' when that process no longer runs (or the lock was left empty); 'unknown' while it may still be written. */
+function lockHolder(lock: string): number | 'gone' | 'unknown' {
+  let text: string, age: number;
+  try {
+    text = readFileSync(lock, 'utf8');
+    age = Date.now() - statSync(lock).mtimeMs;
+  } catch {
+    return 'unknown'; // released meanwhile: the next try takes it
+  }
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) return age > 10_000 ? 'gone' : 'unknown';
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : 'gone';
   }
 }

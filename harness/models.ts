@@ -117,6 +117,11 @@ export async function trainedModel(cache: ModelCache, req: TrainRequest): Promis
     fault: faultKey(), // only under the reliability battery's fault injection (harness/faults.ts); absent otherwise
   });
   const model = buildModel(req.spec, req.config, req.seed, req.scheme);
+  return cache.withLock(key, () => loadOrTrain(cache, key, model, req));
+}
+
+/** The cached model of `key` loaded into `model`, or `model` trained as `req` says and saved there. */
+async function loadOrTrain(cache: ModelCache, key: string, model: LanguageModel, req: TrainRequest): Promise<TrainedModel> {
   const found = cache.load(key, model.params);
   if (found.status === 'hit') {
     const info = found.info as TrainedModel['info'];

@@ -57,8 +57,8 @@ export function formatDuration(seconds: number): string {
 /**
  * Whole-run progress, one line per unit: `unit 7/90 · perplexity / retnet / seed 1 · elapsed 12m · ETA 1h40m`
  * (preceded by a bar on a terminal). The ETA sums, over the units left, the mean measured time of the
- * units of the same suite this session (of all units while a suite has none measured yet); no ETA before
- * any unit was measured.
+ * units of the same suite this session (of all units while a suite has none measured yet), shared out over
+ * the jobs that run units at once; no ETA before any unit was measured.
  */
 export class RunProgress {
   private readonly tty: boolean;
@@ -66,7 +66,7 @@ export class RunProgress {
   private readonly times = new Map<string, number[]>();
 
   /** `units`: the suite of each unit in plan order; `recorded`: whether each is already recorded. */
-  constructor(private readonly units: { suite: string }[], private readonly recorded: boolean[], private readonly out: NodeJS.WriteStream = process.stderr) {
+  constructor(private readonly units: { suite: string }[], private readonly recorded: boolean[], private readonly out: NodeJS.WriteStream = process.stderr, private readonly jobs = 1) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
   }
 
@@ -85,20 +85,22 @@ export class RunProgress {
     this.out.write(`${this.line(index, label)}\n`);
   }
 
-  /** A unit of `suite` took `seconds`. */
-  finished(suite: string, seconds: number): void {
+  /** Unit `index` (0-based in the plan) is recorded; it took `seconds`. */
+  finished(index: number, seconds: number): void {
+    const suite = this.units[index]!.suite;
     this.times.set(suite, [...(this.times.get(suite) ?? []), seconds]);
+    this.recorded[index] = true;
   }
 
-  /** Seconds left for units index.. not yet recorded, from the measured times; null when none is measured. */
+  /** Seconds left for the units not yet recorded (from unit `index` on, when one runs at a time), from the measured times; null when none is measured. */
   private eta(index: number): number | null {
     const all = [...this.times.values()].flat();
     if (all.length === 0) return null;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     let left = 0;
-    for (let i = index; i < this.units.length; i++) {
+    for (let i = this.jobs > 1 ? 0 : index; i < this.units.length; i++) {
       if (!this.recorded[i]) left += mean(this.times.get(this.units[i]!.suite) ?? all);
     }
-    return left;
+    return left / this.jobs;
   }
 }

@@ -21,11 +21,19 @@ export interface TimeRow {
   other: number;
 }
 
+/** A run's time on the clock, start to end, and how many units it ran at once. */
+export interface RunClock {
+  seconds: number;
+  jobs: number;
+}
+
 export interface TimeTable {
   rows: TimeRow[];
   total: TimeRow;
   /** Seconds to build the report (reproduce only), or null when the run did not record it. */
   report: number | null;
+  /** The run (units, without the report) on the clock; null when not known (unfinished or resumed). */
+  clock: RunClock | null;
 }
 
 /** A training record's seconds count when its model was trained in this run, not loaded from the cache. */
@@ -35,7 +43,7 @@ function trainedHere(r: ResultRecord): boolean | null {
   return null;
 }
 
-export function timeTable(records: ResultRecord[], reportSeconds: number | null = null): TimeTable {
+export function timeTable(records: ResultRecord[], reportSeconds: number | null = null, clock: RunClock | null = null): TimeTable {
   const rows = new Map<string, TimeRow>();
   const row = (suite: string) => rows.get(suite) ?? rows.set(suite, { suite, units: 0, wall: 0, training: 0, trained: 0, loaded: 0, other: 0 }).get(suite)!;
   for (const r of records) {
@@ -57,7 +65,7 @@ export function timeTable(records: ResultRecord[], reportSeconds: number | null 
   for (const x of list) x.other = x.wall - x.training;
   const total: TimeRow = { suite: 'total', units: 0, wall: 0, training: 0, trained: 0, loaded: 0, other: 0 };
   for (const x of list) for (const k of ['units', 'wall', 'training', 'trained', 'loaded', 'other'] as const) total[k] += x[k];
-  return { rows: list, total, report: reportSeconds };
+  return { rows: list, total, report: reportSeconds, clock };
 }
 
 /** Seconds under two minutes, minutes above. */
@@ -72,5 +80,7 @@ export function timeMarkdown(t: TimeTable): string {
     line(t.total),
     '',
     t.report === null ? 'report: not recorded (reproduce records its build time in reproduce.json)' : `report: ${duration(t.report)}`,
+    t.clock === null ? 'on the clock: not known (the run is unfinished or was resumed)'
+      : `on the clock: ${duration(t.clock.seconds)} for the units${t.clock.jobs > 1 ? `, ${t.clock.jobs} at a time (the wall column adds up each unit's own time)` : ''}`,
   ].join('\n');
 }

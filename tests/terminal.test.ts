@@ -32,11 +32,11 @@ describe('whole-run progress', () => {
     const p = new RunProgress(units, [true, false, false, false, false], out);
     p.start(1, 'a / retnet / seed 1');
     expect(lines[0]).toMatch(/^unit 2\/5 · a \/ retnet \/ seed 1 · elapsed \ds\n$/); // nothing measured yet: no ETA
-    p.finished('a', 600);
+    p.finished(1, 600);
     p.start(2, 'b / retnet / seed 0');
     // b has no measured unit yet, so the mean of all (600 s) stands in: units 3, 4 and 5 are left
     expect(lines[1]).toMatch(/^unit 3\/5 · b \/ retnet \/ seed 0 · elapsed \ds · ETA 30m\n$/);
-    p.finished('b', 60);
+    p.finished(2, 60);
     p.start(3, 'b / lex / seed 0');
     expect(lines[2]).toMatch(/ETA 11m\n$/); // one b (60 s) and one a (600 s)
   });
@@ -58,7 +58,7 @@ describe('whole-run progress', () => {
 describe('Ctrl-C and a rerun', () => {
   it('stops cleanly with one line naming the resume command; the rerun says how many units are recorded', async () => {
     const out = join(tempDir(), 'run'), cache = tempDir();
-    const args = ['run', 'perplexity', '--arch', 'transformer', '--preset', 'tiny', '--seeds', '4', '--out', out, '--cache', cache];
+    const args = ['run', 'perplexity', '--arch', 'transformer', '--preset', 'tiny', '--seeds', '4', '--out', out, '--cache', cache, '--jobs', '1'];
     const child = cliProcess(args);
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -94,6 +94,37 @@ describe('Ctrl-C and a rerun', () => {
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
     // no training checkpoint is left behind once the models are saved
     expect(readdirSync(cache).filter((n) => n.includes('.step-'))).toEqual([]);
+  });
+  it('with two jobs: Ctrl-C stops both (a training one checkpoints), records stay whole, and the rerun finishes the rest', async () => {
+    const out = join(tempDir(), 'run'), cache = tempDir();
+    const args = ['run', 'perplexity', '--arch', 'transformer,retnet', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache, '--jobs', '2'];
+    const child = cliProcess(args);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (/unit 4\/6/.test(err)) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+          resolve();
+        }
+      }, 20);
+    });
+    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    expect(code, err.slice(-1500)).toBe(130);
+    expect(err).toContain('running 2 units at a time, each in its own process');
+    const stopped = err.split('\n').filter((l) => l.startsWith('stopped cleanly'));
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatch(new RegExp(`^stopped cleanly (in unit \\d/6 \\(perplexity / \\w+ / seed \\d\\)[^:]*|between units): \\d units? of 6 recorded in ${out}; resume with: archbench run perplexity .*--out ${out}`));
+    const before = readRecords(out);
+    expect(before.filter((r) => r.metric === 'wall_time')).toHaveLength(new Set(before.map(unitKey)).size); // whole units only
+
+    const again = await cli(args);
+    expect(again.code, again.err.slice(-1500)).toBe(0);
+    const after = readRecords(out);
+    expect(new Set(after.map(unitKey)).size).toBe(6);
+    expect(after.filter((r) => r.metric === 'wall_time')).toHaveLength(6); // none written twice
+    expect(readdirSync(cache).filter((n) => n.includes('.step-') || n.startsWith('.lock-'))).toEqual([]);
   });
 });
 

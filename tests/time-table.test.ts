@@ -32,6 +32,8 @@ describe('time table', () => {
     expect(md).toContain('| needle | 1 | 3.3 min | 2.0 min | 1 / 1 | 80.0 s |');
     expect(md).toContain('| total | 3 | 5.5 min | 3.3 min | 2 / 2 | 2.2 min |');
     expect(md).toContain('report: not recorded');
+    expect(md).toContain('on the clock: not known');
+    expect(timeMarkdown(timeTable(records, null, { seconds: 200, jobs: 2 }))).toContain('on the clock: 3.3 min for the units, 2 at a time');
   });
 });
 
@@ -42,7 +44,7 @@ describe("the text model's training in the records", () => {
 
   it('is recorded by every unit that uses it: trained in the first, read from the cache in the next', async () => {
     const out = tempDir();
-    const r = await cli(['run', 'perplexity', 'extrapolation', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm']);
+    const r = await cli(['run', 'perplexity', 'extrapolation', '--preset', 'tiny', '--arch', 'transformer', '--out', out, '--cache', tempDir(), '--backend', 'wasm', '--jobs', '1']); // plan order
     expect(r.code, r.err).toBe(0);
     const recs = readRecords(out);
     const text = recs.filter((x) => x.metric === 'train_seconds').map((x) => [x.suite, x.dims.model, x.dims.cache]);

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UsageError, invalid } from '../../harness/errors.ts';
 import { readRecords } from '../../harness/store.ts';
 import { iclAnalysis, markdown } from '../../reports/icl-analysis.ts';
-import { timeMarkdown, timeTable } from '../../reports/time-table.ts';
+import { type RunClock, timeMarkdown, timeTable } from '../../reports/time-table.ts';
 import { checkRunDir } from './report.ts';
 
 const ANALYSES = ['icl', 'time'];
@@ -19,6 +19,15 @@ function reportSeconds(dir: string): number | null {
   if (!existsSync(path)) return null;
   const v = (JSON.parse(readFileSync(path, 'utf8')) as { report_seconds?: unknown }).report_seconds;
   return typeof v === 'number' ? v : null;
+}
+
+/** The run's time on the clock (manifest start to end) and its jobs; null while it is unfinished or when it was resumed (the pauses are unknown). */
+function runClock(dir: string): RunClock | null {
+  const path = join(dir, 'manifest.json');
+  if (!existsSync(path)) return null;
+  const m = JSON.parse(readFileSync(path, 'utf8')) as { start_time?: string; end_time?: string | null; resumed?: unknown[]; config?: { jobs?: number } };
+  if (!m.start_time || !m.end_time || (m.resumed?.length ?? 0) > 0) return null;
+  return { seconds: (Date.parse(m.end_time) - Date.parse(m.start_time)) / 1000, jobs: m.config?.jobs ?? 1 };
 }
 
 export function register(program: Command, out: (s: string) => void): void {
@@ -34,7 +43,7 @@ export function register(program: Command, out: (s: string) => void): void {
         if (archs.length) throw new UsageError(`analyze time takes no architectures, got: ${archs.join(' ')}`);
         const all = readRecords(checkRunDir(dir));
         if (!all.some((r) => r.metric === 'wall_time')) throw new UsageError(`run directory '${dir}' holds no finished unit`);
-        const table = timeTable(all, reportSeconds(dir));
+        const table = timeTable(all, reportSeconds(dir), runClock(dir));
         out(opts.json ? `${JSON.stringify(table)}\n` : `${timeMarkdown(table)}\n`);
         return;
       }

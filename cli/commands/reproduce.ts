@@ -15,7 +15,8 @@ import { invalid, parsePositiveInt, plural } from '../../harness/errors.ts';
 import { PRESET_NAMES } from '../../harness/presets.ts';
 import { run } from '../runner.ts';
 import { writeJsonAtomic } from '../../harness/store.ts';
-import { backendOption, checkPreset, prepareOutput } from './run.ts';
+import { JOBS_HELP, backendOption, checkPreset, prepareOutput } from './run.ts';
+import { defaultJobs } from '../jobs.ts';
 
 /** Default seeds: 3 (paired comparisons need more than one); 1 on tiny, which is for tests and CI. */
 export const defaultSeeds = (preset: string): number => (preset === 'tiny' ? 1 : 3);
@@ -69,6 +70,7 @@ export function register(program: Command, out: (s: string) => void): void {
     .option('--out <dir>', 'run directory (default runs/reproduce-<preset>-<time>); resumes in an existing one')
     .option('--corpus <path>', "text file or folder, or 'default'", 'default')
     .option('--cache <dir>', 'model cache directory', process.env.ARCHBENCH_CACHE ?? '.cache/archbench')
+    .option('--jobs <n>', JOBS_HELP)
     .option('--json', 'print the claims ledger as JSON lines when done')
     .action(async (names: string[], opts: Record<string, string | boolean | undefined>) => {
       const all = loadPapers();
@@ -76,6 +78,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const papers = names.length ? all.filter((p) => names.includes(p.id)) : all;
       const preset = checkPreset(opts.preset as string);
       const seeds = opts.seeds === undefined ? defaultSeeds(preset) : parsePositiveInt('--seeds', opts.seeds as string);
+      const jobsAsked = opts.jobs === undefined ? undefined : parsePositiveInt('--jobs', opts.jobs as string);
       loadCorpus(opts.corpus as string);
       const p = plan(papers);
       const outDir = (opts.out as string) || join('runs', `reproduce-${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -88,7 +91,7 @@ export function register(program: Command, out: (s: string) => void): void {
         log(`${backendLine(backend)}; running what the papers need, ${plural(seeds, 'seed')}, preset ${preset}: ${p.suites.map((s) => `${s} on ${p.pairs[s]!.join(', ')}`).join('; ')}`);
         const result = await run({
           suites: p.suites, archs: p.archs, pairs: p.pairs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
-          match: 'params', command: process.argv.slice(2).join(' '),
+          match: 'params', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(backend.name),
         });
         if (result.interrupted) {
           process.exitCode = 130; // the report is built when the run completes

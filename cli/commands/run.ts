@@ -9,6 +9,9 @@ import { UsageError, parseNames, parsePositiveInt, plural } from '../../harness/
 import { PRESETS, PRESET_NAMES } from '../../harness/presets.ts';
 import { checkResumable, prepareDir } from '../../harness/store.ts';
 import { run } from '../runner.ts';
+import { defaultJobs } from '../jobs.ts';
+
+export const JOBS_HELP = 'units run at once, each in its own process with the cores shared out (default: one per core, at most 8, on CPU backends; 1 on webgpu)';
 
 export function parseShard(v: string): { index: number; count: number } {
   const m = /^(\d+)\/(\d+)$/.exec(v);
@@ -45,6 +48,7 @@ export function register(program: Command, out: (s: string) => void): void {
     .addOption(backendOption())
     .option('--out <dir>', 'run directory', '')
     .option('--shard <i/n>', 'run the i-th of n deterministic slices of the units')
+    .option('--jobs <n>', JOBS_HELP)
     .option('--corpus <path>', "text file or folder, or 'default' (the embedded public-domain corpus)", 'default')
     .option('--cache <dir>', 'model cache directory', process.env.ARCHBENCH_CACHE ?? '.cache/archbench')
     .addOption(new Option('--match <how>', 'parameter matching').choices(['params', 'none']).default('params'))
@@ -55,6 +59,7 @@ export function register(program: Command, out: (s: string) => void): void {
       const preset = checkPreset(opts.preset as string);
       const seeds = parsePositiveInt('--seeds', opts.seeds as string);
       const shard = opts.shard ? parseShard(opts.shard as string) : undefined;
+      const jobsAsked = opts.jobs === undefined ? undefined : parsePositiveInt('--jobs', opts.jobs as string);
       loadCorpus(opts.corpus as string); // validates the corpus before anything is written
       const backend = await selectBackend(opts.backend as string);
       const outDir = (opts.out as string) || join('runs', `${preset}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
@@ -62,7 +67,7 @@ export function register(program: Command, out: (s: string) => void): void {
       process.stderr.write(`${backendLine(backend)}\n`);
       const result = await run({
         suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,
-        match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '),
+        match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(backend.name),
       });
       if (result.interrupted) {
         process.exitCode = 130; // 128 + SIGINT, as a shell reports a run stopped by Ctrl-C

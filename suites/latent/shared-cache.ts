@@ -32,10 +32,12 @@ export async function cachedParts<I>(cache: ModelCache, what: string, settings: 
     code: `${codeVersion()}:${sourceVersion(['suites/latent'])}`,
   });
   const store = joinedStore(parts);
-  const found = cache.load(key, store);
-  if (found.status === 'hit') return { info: found.info.shared as I, cache: 'hit' };
-  if (found.status === 'corrupt') log(`cache entry ${key} (latent ${what}) is corrupt (${found.reason}); retraining`);
-  const info = await train();
-  await cache.save(key, store, { shared: info });
-  return { info, cache: found.status === 'corrupt' ? 'rebuilt' : 'trained' };
+  return cache.withLock(key, async () => {
+    const found = cache.load(key, store);
+    if (found.status === 'hit') return { info: found.info.shared as I, cache: 'hit' as const };
+    if (found.status === 'corrupt') log(`cache entry ${key} (latent ${what}) is corrupt (${found.reason}); retraining`);
+    const info = await train();
+    await cache.save(key, store, { shared: info });
+    return { info, cache: found.status === 'corrupt' ? 'rebuilt' as const : 'trained' as const };
+  });
 }
