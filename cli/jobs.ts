@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { currentBackend } from '../harness/backend.ts';
 import type { ResultRecord } from '../harness/store.ts';
-import type { RunOptions, Unit } from './runner.ts';
+import type { RunOptions, Unit } from './plan.ts';
 
 /** What the runner does when a unit starts and when its records are in (in this, the parent, process). */
 export interface UnitHooks {

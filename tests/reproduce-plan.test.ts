@@ -2,7 +2,7 @@
 // every architecture; `run` keeps the whole matrix.
 import { describe, expect, it } from 'vitest';
 import { plan } from '../cli/commands/reproduce.ts';
-import { planUnits } from '../cli/runner.ts';
+import { planUnits } from '../cli/plan.ts';
 import { loadPapers, paperNeeds, type Paper } from '../reports/papers.ts';
 import '../architectures/index.ts';
 import '../suites/index.ts';
