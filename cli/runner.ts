@@ -19,6 +19,7 @@ import { plural } from '../harness/errors.ts';
 import { RECORDS_SCHEMA, RunStore, writeJsonAtomic, type ResultRecord } from '../harness/store.ts';
 import { type UnitHooks, runInJobs, workersPerJob } from './jobs.ts';
 import { type RunOptions, type Unit, planUnits } from './plan.ts';
+import { metricInfo } from '../reports/metrics.ts';
 
 async function writeManifest(store: RunStore, o: RunOptions, units: Unit[], jobs: number): Promise<void> {
   const path = join(store.dir, 'manifest.json');
@@ -87,8 +88,11 @@ export async function run(o: RunOptions): Promise<RunResult> {
       ran++;
     },
   };
-  const where = jobs > 1 ? await runInJobs(o, todo.map((i) => ({ index: i, unit: units[i]! })), jobs, hooks)
-    : await runHere(o, todo, units, hooks, stopped);
+  // with several jobs, the units of exclusive suites (they time the machine) run here afterwards, alone
+  const alone = jobs > 1 ? todo.filter((i) => getSuite(units[i]!.suite)!.exclusive) : todo;
+  const beside = todo.filter((i) => !alone.includes(i));
+  const where = (beside.length ? await runInJobs(o, beside.map((i) => ({ index: i, unit: units[i]! })), jobs, sharedHooks(hooks, jobs)) : null)
+    ?? await runHere(o, alone, units, hooks, stopped);
   if (where !== null) {
     if (process.stderr.isTTY && !process.env.CI) log(''); // end the training bar's line
     log(stopped(where));
@@ -96,6 +100,16 @@ export async function run(o: RunOptions): Promise<RunResult> {
   }
   finishManifest(store);
   return { ran, skipped, records: store.records, interrupted: false };
+}
+
+/** Hooks for units run beside others: their latency and throughput records say so in their note. */
+function sharedHooks(hooks: UnitHooks, jobs: number): UnitHooks {
+  const beside = `measured while ${jobs} units ran at once (--jobs ${jobs})`;
+  return {
+    ...hooks,
+    done: (i, records, elapsed) => hooks.done(i, records.map((r) => (['latency', 'throughput'].includes(metricInfo(r.suite, r.metric, r.unit).kind)
+      ? { ...r, note: r.note ? `${r.note}; ${beside}` : beside } : r)), elapsed),
+  };
 }
 
 /** Runs the units `todo` (plan indices) one after another in this process; returns where it was stopped by Ctrl-C, or null. */

@@ -48,6 +48,11 @@ export interface Suite {
   figures?(records: ResultRecord[], kit: FigureKit): FigureSpec[];
   /** Optional: per-metric direction / kind / headline, overriding the inference in reports/metrics.ts. */
   metrics?: Record<string, Partial<MetricInfo>>;
+  /**
+   * Optional: the suite's headline figures are times or rates of the machine (latency, throughput), so its
+   * units run with no other unit running beside them (with --jobs N, one at a time after the others).
+   */
+  exclusive?: boolean;
 }
 
 export type Direction = 'lower' | 'higher' | 'none';

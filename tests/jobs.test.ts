@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ModelCache } from '../harness/cache.ts';
 import { readRecords, unitKey } from '../harness/store.ts';
 import { cli, tempDir } from './helpers.ts';
+import { comparable } from './comparable.ts';
 
 const sleeper = () => spawn('sleep', ['30'], { stdio: 'ignore' });
 
@@ -37,22 +38,24 @@ describe('the cache lock', () => {
 });
 
 describe('--jobs', () => {
-  it('two jobs give the records of one, each unit once; the manifest says how the units ran', async () => {
+  it('two jobs give the records of one, each unit once; timing suites run alone; the manifest says how the units ran', async () => {
     const runs = [1, 2].map((jobs) => ({ jobs, out: join(tempDir(), `j${jobs}`), cache: tempDir() }));
     for (const r of runs) {
-      const res = await cli(['run', 'perplexity', 'extrapolation', '--arch', 'transformer,lex', '--preset', 'tiny', '--out', r.out, '--cache', r.cache, '--jobs', String(r.jobs)]);
+      const res = await cli(['run', 'perplexity', 'extrapolation', 'efficiency', '--arch', 'transformer,lex', '--preset', 'tiny', '--out', r.out, '--cache', r.cache, '--jobs', String(r.jobs)]);
       expect(res.code, res.err.slice(-1500)).toBe(0);
     }
-    // the same measurements; what depends on the clock, on which unit of the run made a shared model
-    // (the cache status) and on what the process held before (live tensor bytes) aside
-    const comparable = (out: string) => readRecords(out)
-      .filter((r) => r.unit !== 's' && r.unit !== 'tokens/s' && !r.metric.endsWith('bytes'))
-      .map((r) => JSON.stringify({ ...r, elapsed_s: 0, time: '', dims: { ...r.dims, cache: undefined } }))
-      .sort();
-    const [one, two] = runs.map((r) => comparable(r.out));
-    expect(one!.length).toBeGreaterThan(50);
-    expect(two).toEqual(one);
-    expect(new Set(readRecords(runs[1]!.out).map(unitKey)).size).toBe(4);
+    // the same measurements, as after kills: what depends on the clock, on which unit of the run made a shared
+    // model (its cache status) and on what the process held before (live tensor bytes) aside
+    const [a, b] = runs.map((r) => comparable(readRecords(r.out), true).sort());
+    expect(a!.length).toBeGreaterThan(50);
+    expect(b).toEqual(a);
+    const two = readRecords(runs[1]!.out);
+    expect(new Set(two.map(unitKey)).size).toBe(6);
+    // the efficiency units (an exclusive suite: it times the machine) ran alone, after the others
+    expect(two.filter((r) => r.metric === 'wall_time').map((r) => r.suite).slice(-2)).toEqual(['efficiency', 'efficiency']);
+    const beside = two.filter((r) => r.note?.includes('measured while 2 units ran at once'));
+    expect(beside.length).toBeGreaterThan(0);
+    expect(beside.every((r) => r.suite !== 'efficiency' && ['tokens/s', 's', 'ms'].includes(r.unit))).toBe(true);
     const manifest = (out: string) => JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(manifest(runs[0]!.out).config.jobs).toBe(1);
     expect(manifest(runs[1]!.out).config).toMatchObject({ jobs: 2, training_threads_per_job: expect.any(Number) });
