@@ -49,10 +49,13 @@ export interface Suite {
   /** Optional: per-metric direction / kind / headline, overriding the inference in reports/metrics.ts. */
   metrics?: Record<string, Partial<MetricInfo>>;
   /**
-   * Optional: the suite's headline figures are times or rates of the machine (latency, throughput), so its
-   * units run with no other unit running beside them (with --jobs N, one at a time after the others).
+   * Optional: why the suite's units run one at a time with no other unit beside them, even with --jobs N:
+   * 'timing', its headline figures are times or rates of the machine (latency, throughput); 'cores', most
+   * of a unit is data-parallel training, which already keeps every core busy (on 2 cores at small, one
+   * two-thread text model trains at 14,000 tokens/s, two one-thread ones at 7,200 + 5,700). The units of
+   * other suites (decoding, sampling, small models: work on one thread) run N at a time.
    */
-  exclusive?: boolean;
+  alone?: 'timing' | 'cores';
 }
 
 export type Direction = 'lower' | 'higher' | 'none';

@@ -97,7 +97,7 @@ describe('Ctrl-C and a rerun', () => {
   });
   it('with two jobs: Ctrl-C stops both (a training one checkpoints), records stay whole, and the rerun finishes the rest', async () => {
     const out = join(tempDir(), 'run'), cache = tempDir();
-    const args = ['run', 'perplexity', '--arch', 'transformer,retnet', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache, '--jobs', '2'];
+    const args = ['run', 'forgetting', '--arch', 'transformer,retnet', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache, '--jobs', '2'];
     const child = cliProcess(args);
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -112,10 +112,10 @@ describe('Ctrl-C and a rerun', () => {
     });
     const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
     expect(code, err.slice(-1500)).toBe(130);
-    expect(err).toContain('running 2 units at a time, each in its own process');
+    expect(err).toContain('6 units 2 at a time, each in its own process');
     const stopped = err.split('\n').filter((l) => l.startsWith('stopped cleanly'));
     expect(stopped).toHaveLength(1);
-    expect(stopped[0]).toMatch(new RegExp(`^stopped cleanly (in unit \\d/6 \\(perplexity / \\w+ / seed \\d\\)[^:]*|between units): \\d units? of 6 recorded in ${out}; resume with: archbench run perplexity .*--out ${out}`));
+    expect(stopped[0]).toMatch(new RegExp(`^stopped cleanly (in unit \\d/6 \\(forgetting / \\w+ / seed \\d\\)[^:]*|between units): \\d units? of 6 recorded in ${out}; resume with: archbench run forgetting .*--out ${out}`));
     const before = readRecords(out);
     expect(before.filter((r) => r.metric === 'wall_time')).toHaveLength(new Set(before.map(unitKey)).size); // whole units only
 

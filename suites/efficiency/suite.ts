@@ -92,7 +92,7 @@ export const efficiency: Suite = {
   settings: EFFICIENCY_SETTINGS as unknown as Record<string, Record<string, unknown>>,
   metrics: EFFICIENCY_METRICS,
   figures: efficiencyFigures,
-  exclusive: true,
+  alone: 'timing',
   run: (ctx) => runEfficiency(ctx, EFFICIENCY_SETTINGS[ctx.preset.name] ?? EFFICIENCY_SETTINGS.small!),
 };
 

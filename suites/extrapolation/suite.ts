@@ -189,6 +189,7 @@ export async function resolutionRecords(ctx: SuiteContext, model: LanguageModel,
 
 export const extrapolation: Suite = {
   name: 'extrapolation',
+  alone: 'cores',
   description: 'test bpb of the text model at T..16T under each architecture\'s long-context convention, a sliding-window row, bpb by position, attention resolution',
   settings: EXTRAPOLATION_SETTINGS as unknown as Record<string, Record<string, unknown>>,
   metrics: {

@@ -193,6 +193,7 @@ export async function evalScaling(model: LanguageModel, s: IclSettings, task: Ic
 
 export const icl: Suite = {
   name: 'icl',
+  alone: 'cores',
   description: 'in-context learning on task-trained models: order robustness (random vs clustered), structured prompting vs conventional ICL up to ~1000 demonstrations, ICL accuracy per architecture',
   settings: withCalibration(ICL_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   async run(ctx: SuiteContext): Promise<Measurement[]> {

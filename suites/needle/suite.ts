@@ -170,6 +170,7 @@ async function withModel(name: string, t: TaskTraining, trained: () => Promise<T
 
 export const needle: Suite = {
   name: 'needle',
+  alone: 'cores',
   description: 'retrieval: multi-needle in corpus text (N/R grid, depth x length) and MQAR (k pairs x length) on task-trained models, exact match of greedy decoding',
   settings: withCalibration(RETRIEVAL_SETTINGS, readCalibration(new URL('./calibration.json', import.meta.url))),
   metrics: {

@@ -38,6 +38,7 @@ async function activationRecords(model: LanguageModel, windows: Int32Array[], ba
 
 export const perplexity: Suite = {
   name: 'perplexity',
+  alone: 'cores',
   description: 'test-split bits per byte at the training context, with the unigram baseline',
   settings: PERPLEXITY_SETTINGS as unknown as Record<string, Record<string, unknown>>,
   metrics: {
