@@ -55,23 +55,29 @@ describe('whole-run progress', () => {
   });
 });
 
+/** Run the CLI, send it SIGINT (Ctrl-C) once its stderr matches `when`; its exit code and stderr. */
+async function ctrlCAt(args: string[], when: RegExp): Promise<{ code: number; err: string }> {
+  const child = cliProcess(args);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      if (when.test(err)) {
+        clearInterval(timer);
+        child.kill('SIGINT');
+        resolve();
+      }
+    }, 20);
+  });
+  const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+  return { code, err };
+}
+
 describe('Ctrl-C and a rerun', () => {
   it('stops cleanly with one line naming the resume command; the rerun says how many units are recorded', async () => {
     const out = join(tempDir(), 'run'), cache = tempDir();
     const args = ['run', 'perplexity', '--arch', 'transformer', '--preset', 'tiny', '--seeds', '4', '--out', out, '--cache', cache, '--jobs', '1'];
-    const child = cliProcess(args);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (/unit 2\/4/.test(err)) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-          resolve();
-        }
-      }, 20);
-    });
-    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    const { code, err } = await ctrlCAt(args, /unit 2\/4/);
     expect(code).toBe(130);
     const stopped = err.split('\n').filter((l) => l.startsWith('stopped cleanly'));
     expect(stopped).toHaveLength(1);
@@ -98,19 +104,7 @@ describe('Ctrl-C and a rerun', () => {
   it('with two jobs: Ctrl-C stops both (a training one checkpoints), records stay whole, and the rerun finishes the rest', async () => {
     const out = join(tempDir(), 'run'), cache = tempDir();
     const args = ['run', 'forgetting', '--arch', 'transformer,retnet', '--preset', 'tiny', '--seeds', '3', '--out', out, '--cache', cache, '--jobs', '2'];
-    const child = cliProcess(args);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (/unit 4\/6/.test(err)) {
-          clearInterval(timer);
-          child.kill('SIGINT');
-          resolve();
-        }
-      }, 20);
-    });
-    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    const { code, err } = await ctrlCAt(args, /unit 4\/6/);
     expect(code, err.slice(-1500)).toBe(130);
     expect(err).toContain('6 units 2 at a time, each in its own process');
     const stopped = err.split('\n').filter((l) => l.startsWith('stopped cleanly'));
