@@ -13,7 +13,7 @@ describe('archbench calibrate', () => {
     const r = await cli(['calibrate', '--help']);
     expect(r.code).toBe(0);
     expect(r.out).toContain('Usage: archbench calibrate');
-    expect(r.out).toContain('needle|mqar|retrieval|icl');
+    expect(r.out).toContain('needle|mqar|retrieval|icl|addition');
     expect(r.out).toContain('key=value');
   });
 
@@ -39,6 +39,14 @@ describe('archbench calibrate', () => {
     const points = r.out.trim().split('\n').map((l) => JSON.parse(l) as { step: number; probes: Record<string, { n: number }> });
     expect(points.map((p) => p.step)).toEqual([0, 1, 2]);
     expect(points[0]!.probes.mqar2!.n).toBe(4); // 2 episodes x 2 queried keys
+  });
+
+  it("addition: selfimprove's base mixture, probed on the held-out test problems", async () => {
+    const r = await cli(['calibrate', 'addition', 'tiny', 'scratch', '2', '2', '4', '3e-3', 'probe=3', 'rate=0.5']);
+    expect(r.code).toBe(0);
+    const points = r.out.trim().split('\n').map((l) => JSON.parse(l) as { step: number; probes: Record<string, { n: number }> });
+    expect(points.map((p) => p.step)).toEqual([0, 2]);
+    expect(points[1]!.probes.addition1!.n).toBe(3); // tiny's 1-digit problems, one answer each
   });
 });
 

@@ -1,4 +1,4 @@
-// `archbench calibrate <needle|mqar|retrieval|icl> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]`:
+// `archbench calibrate <needle|mqar|retrieval|icl|addition> <preset> <scratch|text> <steps> <every> [batch] [lr] [key=value ...]`:
 // the learning curve of one task model (suites/tasks/calibrate.ts learningCurve), for sizing a preset's task
 // budget: trains on the task's stream and prints one JSON line per probe point (every `every` steps).
 import * as tf from '@tensorflow/tfjs';
@@ -13,12 +13,14 @@ import * as models from '../../harness/models.ts';
 import { PRESETS, PRESET_NAMES, type TrainConfig } from '../../harness/presets.ts';
 import { iclTask } from '../../suites/icl/episodes.ts';
 import { ICL_SETTINGS } from '../../suites/icl/settings.ts';
+import { baseMixture, testEpisode, testProblems } from '../../suites/selfimprove/addition.ts';
+import { SELFIMPROVE_SETTINGS } from '../../suites/selfimprove/settings.ts';
 import { learningCurve, sideEpisodes, type CurvePoint } from '../../suites/tasks/calibrate.ts';
 import { taskStream, type Episode, type Side } from '../../suites/tasks/episodes.ts';
 import { mqarTrainingStream } from '../../suites/tasks/mqar.ts';
 import * as retrieval from '../../suites/tasks/retrieval.ts';
 
-const TASKS = ['needle', 'mqar', 'retrieval', 'icl'];
+const TASKS = ['needle', 'mqar', 'retrieval', 'icl', 'addition'];
 const INITS = ['scratch', 'text'];
 
 /** The key=value settings: valid values (a list), 'number', or 'text' (lists such as 4,8,16 and 4/2). */
@@ -29,6 +31,7 @@ const KEYS: Record<string, readonly string[] | 'number' | 'text'> = {
   keys: 'number', values: 'number', filler: ['pad', 'text'], format: ['compact', 'natural'], needleKeys: 'number', train: 'text',
   trainNeedles: 'text', extra: 'number', extraNeedles: 'number', fill: 'number', middle: 'text', middlePairs: 'text', middleNeedles: 'text', probeNeedles: 'number',
   inputs: 'number', labels: 'number', inputPool: 'number', labelPool: 'number', trainDemos: 'text', mix: ['mqar'],
+  digits: 'number', rate: 'number',
 };
 
 const HELP = `
@@ -44,6 +47,8 @@ Settings (key=value; defaults in brackets):
              middle (probe: pairs, or needles/queried) [8 / 4/2], middlePairs, middleNeedles, probeNeedles
   icl:       the preset's ICL task (inputs, labels, inputPool, labelPool override it), trainDemos [the preset's],
              middle (demonstrations of the probe) [the preset's], mix=mqar (interleave the preset's MQAR stream 1:1)
+  addition:  selfimprove's base: the text stream with a share rate [the preset's taskRate] of digits-digit addition
+             lines [the preset's]; probe: the held-out test set's first problems (use init text)
 Example: npx archbench calibrate mqar small scratch 800 100 16 1e-3 seq=64 layers=2 keys=16 values=16 train=4 middle=4 extra=28 fill=1 probe=64
 `;
 
@@ -87,6 +92,12 @@ function taskProbes(a: CalibrateArgs, corpus: ReturnType<typeof loadCorpus>, seq
   const probeCount = Number(extra.probe ?? 32);
   const side = (extra.side as Side) ?? 'test';
   const probes: Record<string, Episode[]> = {};
+  if (a.task === 'addition') {
+    const s = SELFIMPROVE_SETTINGS[a.preset]!;
+    const digits = Number(extra.digits ?? s.digits);
+    probes[`addition${digits}`] = testProblems(probeCount, digits).map((p) => testEpisode(p, digits));
+    return { stream: baseMixture(models.corpusStream(corpus), digits, Number(extra.rate ?? s.taskRate)), probes };
+  }
   if (a.task === 'icl') {
     const icl = ICL_SETTINGS[a.preset]!;
     const task = iclTask({ format: icl.format, ...icl.task, ...Object.fromEntries(['inputs', 'labels', 'inputPool', 'labelPool'].filter((k) => extra[k] !== undefined).map((k) => [k, Number(extra[k])])) });

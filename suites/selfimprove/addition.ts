@@ -5,7 +5,7 @@
 import { hashString } from '../../architectures/layers.ts';
 import { encode } from '../../harness/data/corpus.ts';
 import { Rng } from '../../harness/data/rng.ts';
-import type { WindowStream } from '../../harness/data/streams.ts';
+import { mixture, type WindowStream } from '../../harness/data/streams.ts';
 import type { Episode } from '../tasks/episodes.ts';
 
 export interface Problem {
@@ -75,6 +75,10 @@ export const additionStream = (digits: number): WindowStream =>
     const p = drawProblem(rng, 'train', digits);
     return line({ ...p, answer: solve(p, digits) }, digits);
   });
+
+/** The base model's data: the text stream with a share `taskRate` of addition windows. */
+export const baseMixture = (text: WindowStream, digits: number, taskRate: number): WindowStream =>
+  mixture([{ stream: text, rate: 1 - taskRate }, { stream: additionStream(digits), rate: taskRate }]);
 
 /** Lines of the given pairs in a seeded order (fine-tuning on self-generated pairs). */
 export const pairsStream = (pairs: Pair[], digits: number, spec: Record<string, unknown>): WindowStream => {

@@ -11,7 +11,7 @@
 // on the labels), generation_tokens_per_s {phase}, calibration_accuracy (the base against the 20-70% band),
 // task_train_* of the base, train_seconds {stage} of the fine-tuned and distilled models. Reports add intervals over seeds.
 import type { LanguageModel } from '../../architectures/interface.ts';
-import { mixture, type WindowStream } from '../../harness/data/streams.ts';
+import type { WindowStream } from '../../harness/data/streams.ts';
 import { sha256 } from '../../harness/hash.ts';
 import { corpusStream, disposeModel, trainedModel, type TrainedModel } from '../../harness/models.ts';
 import { accuracyFlag, mean, wilson } from '../../harness/stats.ts';
@@ -21,7 +21,7 @@ import { registerSuite } from '../registry.ts';
 import { exactCounts } from '../tasks/calibrate.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { streamModel, taskTrainingRecords } from '../tasks/training.ts';
-import { additionStream, check, pairsStream, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
+import { baseMixture, check, pairsStream, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
 import { harvest } from './crescent.ts';
 import { SELFIMPROVE_SETTINGS, type SelfImproveSettings } from './settings.ts';
 
@@ -119,7 +119,7 @@ export const selfimprove: Suite = {
   async run(ctx): Promise<Measurement[]> {
     const s = SELFIMPROVE_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`selfimprove: no settings for preset ${ctx.preset.name}`);
-    const stream = mixture([{ stream: corpusStream(ctx.corpus), rate: 1 - s.taskRate }, { stream: additionStream(s.digits), rate: s.taskRate }]);
+    const stream = baseMixture(corpusStream(ctx.corpus), s.digits, s.taskRate);
     const base = await streamModel(ctx, 'selfimprove:base', stream, s.base);
     const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, text: ctx.preset.train };
     const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', s.base, base.info)];
