@@ -74,7 +74,6 @@ export async function run(o: RunOptions): Promise<RunResult> {
   await writeManifest(store, o, units, jobs);
   const skipped = units.length - todo.length;
   if (skipped > 0) log(`${o.out}: ${plural(skipped, 'unit')} of ${units.length} already recorded; running the other ${todo.length}`);
-  const progress = new RunProgress(units, [...recorded], process.stderr, jobs);
   let ran = 0;
   const label = (i: number) => `${units[i]!.suite} / ${units[i]!.arch} / seed ${units[i]!.seed}`;
   const stopped = (where: string) => `stopped cleanly ${where}: ${plural(skipped + ran, 'unit')} of ${units.length} recorded in ${o.out}; resume with: ${resumeCommand(o)}`;
@@ -91,12 +90,13 @@ export async function run(o: RunOptions): Promise<RunResult> {
   // run here first, one at a time; then the others, N at a time
   const alone = jobs > 1 ? todo.filter((i) => getSuite(units[i]!.suite)!.alone) : todo;
   const beside = todo.filter((i) => !alone.includes(i));
+  const progress = new RunProgress(units, [...recorded], process.stderr, units.map((_, i) => (beside.includes(i) ? jobs : 1)));
   if (jobs > 1) {
     log(`${alone.length ? `${plural(alone.length, 'unit')} of suites that run alone first (${[...new Set(alone.map((i) => units[i]!.suite))].join(', ')}), then ` : ''}`
       + `${plural(beside.length, 'unit')} ${jobs} at a time, each in its own process with ${plural(workersPerJob(jobs), 'training thread')}`);
   }
   const where = await runHere(o, alone, units, hooks, stopped)
-    ?? (beside.length ? await runInJobs(o, beside.map((i) => ({ index: i, unit: units[i]! })), jobs, sharedHooks(hooks, jobs)) : null);
+    ?? (beside.length ? await runInJobs(o, beside.map((i) => ({ index: i, unit: units[i]! })), Math.min(jobs, beside.length), sharedHooks(hooks, jobs)) : null);
   if (where !== null) {
     if (process.stderr.isTTY && !process.env.CI) log(''); // end the training bar's line
     log(stopped(where));

@@ -57,8 +57,8 @@ export function formatDuration(seconds: number): string {
 /**
  * Whole-run progress, one line per unit: `unit 7/90 · perplexity / retnet / seed 1 · elapsed 12m · ETA 1h40m`
  * (preceded by a bar on a terminal). The ETA sums, over the units left, the mean measured time of the
- * units of the same suite this session (of all units while a suite has none measured yet), shared out over
- * the jobs that run units at once; no ETA before any unit was measured.
+ * units of the same suite this session (of all units while a suite has none measured yet), divided by the
+ * number of units that run at once beside each (--jobs); no ETA before any unit was measured.
  */
 export class RunProgress {
   private readonly tty: boolean;
@@ -66,7 +66,9 @@ export class RunProgress {
   private readonly times = new Map<string, number[]>();
 
   /** `units`: the suite of each unit in plan order; `recorded`: whether each is already recorded. */
-  constructor(private readonly units: { suite: string }[], private readonly recorded: boolean[], private readonly out: NodeJS.WriteStream = process.stderr, private readonly jobs = 1) {
+  /** `atOnce`: how many units run at once beside each unit (--jobs; 1 for a unit that runs alone; all 1 by default). */
+  constructor(private readonly units: { suite: string }[], private readonly recorded: boolean[], private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly atOnce: number[] = units.map(() => 1)) {
     this.tty = Boolean(out.isTTY) && !process.env.CI;
   }
 
@@ -98,9 +100,10 @@ export class RunProgress {
     if (all.length === 0) return null;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     let left = 0;
-    for (let i = this.jobs > 1 ? 0 : index; i < this.units.length; i++) {
-      if (!this.recorded[i]) left += mean(this.times.get(this.units[i]!.suite) ?? all);
+    const oneAtATime = this.atOnce.every((n) => n === 1);
+    for (let i = oneAtATime ? index : 0; i < this.units.length; i++) {
+      if (!this.recorded[i]) left += mean(this.times.get(this.units[i]!.suite) ?? all) / this.atOnce[i]!;
     }
-    return left / this.jobs;
+    return left;
   }
 }

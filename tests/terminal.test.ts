@@ -41,6 +41,14 @@ describe('whole-run progress', () => {
     expect(lines[2]).toMatch(/ETA 11m\n$/); // one b (60 s) and one a (600 s)
   });
 
+  it('divides the time of units run N at a time (--jobs) by N in the ETA, not that of units run alone', () => {
+    const { lines, out } = sink();
+    const p = new RunProgress([{ suite: 'a' }, { suite: 'a' }, { suite: 'b' }, { suite: 'b' }], [false, false, false, false], out, [1, 1, 2, 2]);
+    p.finished(0, 120);
+    p.start(1, 'a / x / seed 1');
+    expect(lines[0]).toMatch(/ETA 4m\n$/); // 120 (alone) + 120 / 2 + 120 / 2 s
+  });
+
   it('draws a bar on a terminal', () => {
     const { lines, out } = sink();
     (out as { isTTY: boolean }).isTTY = true;
