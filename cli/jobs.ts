@@ -101,7 +101,8 @@ export function runInJobs(o: RunOptions, todo: PlannedUnit[], jobs: number, hook
           fail(e); // e.g. the append hit a full disk
         }
       });
-      child.on('exit', (code, signal) => {
+      // 'close', not 'exit': it comes after the last message the job sent (its stdio and IPC channel are closed)
+      child.on('close', (code, signal) => {
         const index = inFlight.get(k);
         if (code === 130 || signal === 'SIGINT') { // stopped outside training, or Ctrl-C reached the job first
           if (index !== undefined && !stoppedIn.some((s) => s.startsWith(hooks.name(index)))) stoppedIn.push(hooks.name(index));
