@@ -12,6 +12,8 @@ import { makeGlyphs, seededRandom } from '../suites/latent/glyphs.ts';
 import type { ResultRecord } from '../harness/store.ts';
 import { floorFlag, sampleGridFigure } from '../suites/latent/suite.ts';
 import { fit, seededIndices } from '../suites/latent/nets.ts';
+import type { LatentGenerator } from '../suites/latent/generator.ts';
+import { TIMED_ROUNDS, timedGeneration } from '../suites/latent/units.ts';
 import { useBackend } from './helpers.ts';
 
 beforeAll(async () => {
@@ -134,5 +136,34 @@ describe('sample grid figure', () => {
     expect([info.width, info.height]).toEqual([4, 2]);
     expect(Array.from(data)).toEqual([0, 255, 255, 0, 0, 255, 0, 0]); // row 0: glyph 1 | glyph 2, row 1 likewise
     expect(sampleGridFigure([])).toBeNull();
+  });
+});
+
+describe('generation time', () => {
+  it('is the mean of the timed rounds after an untimed warm-up, with a t interval around it', async () => {
+    const delays = new Map<number, number[]>([[10, [120, 8, 12, 9, 11]], [50, [150, 40, 44, 38, 42]]]); // per call, warm-up first
+    const calls: number[] = [];
+    const gen = {
+      generate: async (_labels: number[], steps: number) => {
+        calls.push(steps);
+        const wait = delays.get(steps)!.shift()!;
+        const until = performance.now() + wait;
+        while (performance.now() < until); // a known cost per call
+        return tf.zeros([1]);
+      },
+    } as unknown as LatentGenerator;
+    const times = await timedGeneration(gen, [0, 1], [10, 50], 2, 0);
+    expect(calls).toEqual(Array.from({ length: TIMED_ROUNDS + 1 }, () => [10, 50]).flat()); // alternated, warm-up included
+    const t10 = times.get(10)!, t50 = times.get(50)!;
+    // 2 samples a batch: the timed rounds' 8-12 ms (not the 120 ms warm-up) are 4-6 ms a sample
+    expect(t10.ms).toBeGreaterThan(4);
+    expect(t10.ms).toBeLessThan(12); // the warm-up counted would make it 16
+    expect(t50.ms).toBeGreaterThan(19);
+    expect(t50.ms).toBeLessThan(28); // and this 31
+    for (const t of [t10, t50]) {
+      expect(t.ci95[0]).toBeLessThan(t.ms);
+      expect(t.ci95[1]).toBeGreaterThan(t.ms);
+      expect(t.note).toContain(`mean of ${TIMED_ROUNDS} timed rounds`);
+    }
   });
 });

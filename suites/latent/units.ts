@@ -1,5 +1,6 @@
 // Steps of a latent unit shared by the image and the speech halves: training a generator, timing generation.
 import * as tf from '@tensorflow/tfjs';
+import { meanCi } from '../../harness/stats.ts';
 import type { GeneratorSettings, LatentGenerator } from './generator.ts';
 import { fit, gatherRows, seededIndices } from './nets.ts';
 import type { Measurement } from '../interface.ts';
@@ -42,16 +43,32 @@ export async function msPerSample(gen: LatentGenerator, labels: number[], steps:
   return (performance.now() - t0) / labels.length;
 }
 
+/** Timed rounds per step count, after one untimed warm-up round (kernels built, caches filled). */
+export const TIMED_ROUNDS = 4;
+
+/** One step count's generation time: the mean over the timed rounds and its 95% t interval. */
+export interface GenerationTime {
+  ms: number;
+  ci95: [number, number];
+  note: string;
+}
+
 /**
- * Per step count, the faster of two alternated rounds of msPerSample (the machine may be shared): the step
- * counts alternate so a slow spell does not land on one of them only.
+ * Per step count, msPerSample over TIMED_ROUNDS alternated rounds after a warm-up round: the step counts
+ * alternate so that a slow spell of a shared machine does not land on one of them only.
  */
-export async function timedGeneration(gen: LatentGenerator, labels: number[], stepCounts: number[], guidance: number, seed: number): Promise<Map<number, number>> {
-  const best = new Map<number, number>();
-  for (let round = 0; round < 2; round++) {
-    for (const st of stepCounts) best.set(st, Math.min(best.get(st) ?? Infinity, await msPerSample(gen, labels, st, guidance, seed)));
+export async function timedGeneration(gen: LatentGenerator, labels: number[], stepCounts: number[], guidance: number, seed: number): Promise<Map<number, GenerationTime>> {
+  const times = new Map<number, number[]>(stepCounts.map((st) => [st, []]));
+  for (let round = 0; round <= TIMED_ROUNDS; round++) {
+    for (const st of stepCounts) {
+      const ms = await msPerSample(gen, labels, st, guidance, seed);
+      if (round > 0) times.get(st)!.push(ms);
+    }
   }
-  return best;
+  return new Map([...times].map(([st, xs]) => {
+    const { mean: ms, ci95 } = meanCi(xs);
+    return [st, { ms, ci95, note: `mean of ${xs.length} timed rounds after a warm-up, alternated across step counts; t interval over the rounds` }];
+  }));
 }
 
 /**
