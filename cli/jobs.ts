@@ -11,7 +11,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import * as tf from '@tensorflow/tfjs';
 import { currentBackend } from '../harness/backend.ts';
+import { CPU_BACKENDS } from '../harness/train/parallel.ts';
 import type { ResultRecord } from '../harness/store.ts';
 import type { RunOptions, Unit } from './plan.ts';
 
@@ -38,12 +40,9 @@ export type FromJob =
   | { type: 'stopped'; where: string }
   | { type: 'failed'; error: { name: string; message: string; code?: string; stack?: string } };
 
-/** Backends whose jobs share the CPU cores (a GPU runs one job). */
-const CPU_JOB_BACKENDS = ['wasm+openblas', 'wasm', 'cpu'];
-
-/** The default number of jobs: one per core on CPU backends (at most 8), else 1. */
-export function defaultJobs(backend: string): number {
-  return CPU_JOB_BACKENDS.includes(backend) ? Math.min(8, availableParallelism()) : 1;
+/** The default number of jobs: one per core on the CPU backends the trainer shares out (at most 8); 1 on a GPU. */
+export function defaultJobs(): number {
+  return CPU_BACKENDS.includes(tf.getBackend()) ? Math.min(8, availableParallelism()) : 1;
 }
 
 /** Data-parallel training threads of each of `jobs` jobs: the cores shared out, at least one. */

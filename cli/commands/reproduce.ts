@@ -91,7 +91,7 @@ export function register(program: Command, out: (s: string) => void): void {
         log(`${backendLine(backend)}; running what the papers need, ${plural(seeds, 'seed')}, preset ${preset}: ${p.suites.map((s) => `${s} on ${p.pairs[s]!.join(', ')}`).join('; ')}`);
         const result = await run({
           suites: p.suites, archs: p.archs, pairs: p.pairs, preset, seeds, out: outDir, corpus: opts.corpus as string, cacheDir: opts.cache as string,
-          match: 'params', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(backend.name),
+          match: 'params', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(),
         });
         if (result.interrupted) {
           process.exitCode = 130; // the report is built when the run completes

@@ -67,7 +67,7 @@ export function register(program: Command, out: (s: string) => void): void {
       process.stderr.write(`${backendLine(backend)}\n`);
       const result = await run({
         suites, archs, preset, seeds, out: outDir, shard, corpus: opts.corpus as string, cacheDir: opts.cache as string,
-        match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(backend.name),
+        match: opts.match as 'params' | 'none', command: process.argv.slice(2).join(' '), jobs: jobsAsked ?? defaultJobs(),
       });
       if (result.interrupted) {
         process.exitCode = 130; // 128 + SIGINT, as a shell reports a run stopped by Ctrl-C
