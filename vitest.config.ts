@@ -8,5 +8,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     setupFiles: ['tests/setup.ts'],
+    globalSetup: ['tests/scratch-root.ts'],
   },
 });
