@@ -56,6 +56,20 @@ export interface Suite {
    * other suites (decoding, sampling, small models: work on one thread) run N at a time.
    */
   alone?: 'timing' | 'cores';
+  /** Optional: methods the suite compares within each architecture (`archbench analyze SUITE RUN_DIR`). */
+  methods?: MethodComparisons;
+}
+
+/** Methods compared within each architecture along one dims axis, paired over seeds. */
+export interface MethodComparisons {
+  /** The dims key whose values are the methods (e.g. 'method', 'stage'). */
+  axis: string;
+  /** The metric the pairs compare, under its direction. */
+  metric: string;
+  /** [a, b]: is a better than b? */
+  pairs: [string, string][];
+  /** Further metrics tabulated by the same axis. */
+  also?: string[];
 }
 
 export type Direction = 'lower' | 'higher' | 'none';

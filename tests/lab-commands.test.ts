@@ -1,9 +1,11 @@
-// The lab commands: `archbench calibrate` (a task model's learning curve) and `archbench analyze icl`
-// (the icl suite's tables from a run's records): help, bad input (exit 2, one line), and a small run of each.
+// The lab commands: `archbench calibrate` (a task model's learning curve), `archbench analyze icl`
+// (the icl suite's tables from a run's records) and `archbench analyze SUITE` for the suites that declare
+// methods (forgetting, selfimprove): help, bad input (exit 2, one line), and a small run of each.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ResultRecord } from '../harness/store.ts';
+import type { MethodAnalysis } from '../reports/method-analysis.ts';
 import { cli, tempDir } from './helpers.ts';
 
 const oneLine = (err: string) => expect(err.trim().split('\n')).toHaveLength(1);
@@ -114,6 +116,62 @@ describe('archbench analyze icl', () => {
     const r = await cli(['analyze', 'icl', tempDir()]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/holds no records/);
+    oneLine(r.err);
+  });
+});
+
+/** A run directory with forgetting records over 3 seeds: tree clearly below plain, tree and uniform within noise, a floor-flagged arch. */
+function methodsRun(): string {
+  const dir = join(tempDir('archbench-analyze-'), 'run');
+  mkdirSync(dir);
+  const records: ResultRecord[] = [];
+  const noise = [0.01, -0.004, -0.006];
+  for (const [arch, flag] of [['a', undefined], ['b', 'floor']] as const) {
+    for (const seed of [0, 1, 2]) {
+      const rec = (metric: string, value: number, method: string) =>
+        records.push({ suite: 'forgetting', arch, seed, preset: 'tiny', unit: 'bpb', params: 1, backend: 'wasm', elapsed_s: 1, time: '', metric, value, dims: { method }, ...(flag ? { flag } : {}) });
+      rec('forgetting_bpb', 0.3 + noise[seed]!, 'plain');
+      rec('forgetting_bpb', 0.2 + noise[seed]! * 0.5, 'tree');
+      rec('forgetting_bpb', 0.2 + noise[(seed + 1) % 3]!, 'uniform');
+      rec('forgetting_bpb', 0.19 + noise[seed]!, 'real');
+      rec('b_bpb', 2.5, 'plain');
+    }
+  }
+  writeFileSync(join(dir, 'records.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  return dir;
+}
+
+describe('archbench analyze SUITE for a suite that declares its methods', () => {
+  it('tabulates the metric by method per architecture over seeds and judges each declared pair, paired by seed', async () => {
+    const dir = methodsRun();
+    const json = JSON.parse((await cli(['analyze', 'forgetting', dir, '--json'])).out) as MethodAnalysis;
+    expect(json.seeds).toEqual([0, 1, 2]);
+    expect(json.tables.map((t) => t.metric)).toEqual(['forgetting_bpb', 'b_bpb']);
+    expect(json.tables[0]!.columns).toEqual(['plain', 'tree', 'uniform', 'real']);
+    const plainA = json.tables[0]!.rows.find((r) => r.arch === 'a')!.cells[0]!;
+    expect(plainA.n).toBe(3);
+    expect(plainA.mean).toBeCloseTo(0.3, 10);
+    const pair = (arch: string, a: string, b: string) => json.pairs.find((p) => p.arch === arch && p.a === a && p.b === b)!;
+    expect(pair('a', 'tree', 'plain').verdict).toBe('better');
+    expect(pair('a', 'tree', 'plain').result.method).toBe('paired-t');
+    expect(pair('a', 'tree', 'plain').result.diff).toBeCloseTo(-0.1, 10);
+    expect(pair('a', 'tree', 'uniform').verdict).toBe('tied');
+    expect(pair('a', 'uniform', 'plain').verdict).toBe('better');
+    expect(pair('a', 'tree', 'plain').flags).toEqual([]);
+    expect(pair('b', 'tree', 'plain').flags).toEqual(['floor']);
+    const md = (await cli(['analyze', 'forgetting', dir])).out;
+    expect(md).toContain('| architecture | plain | tree | uniform | real |');
+    expect(md).toMatch(/\| a \| better \(-0\.1 \[[^\]]+\]\) \| tied/);
+    expect(md).toMatch(/\| b \| better \(-0\.1 \[[^\]]+\]\) \[floor\]/);
+  });
+
+  it.each([
+    [['forgetting', 'RUN', 'a'], /analyze forgetting takes no architectures, got: a/],
+    [['selfimprove', 'RUN'], /run directory '.*' holds no selfimprove records/],
+  ])('bad input %j: exit 2 with one line naming it', async (args, message) => {
+    const r = await cli(['analyze', ...args.map((a) => (a === 'RUN' ? methodsRun() : a))]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
     oneLine(r.err);
   });
 });

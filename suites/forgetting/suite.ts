@@ -103,6 +103,7 @@ export const forgetting: Suite = {
     train_seconds: { direction: 'lower', kind: 'bookkeeping', headline: false },
     calibration_forgetting: { direction: 'none', kind: 'info' },
   },
+  methods: { axis: 'method', metric: 'forgetting_bpb', pairs: [['tree', 'plain'], ['tree', 'uniform'], ['uniform', 'plain'], ['real', 'plain']], also: ['b_bpb', 'recovery'] },
   figures(records) {
     return [
       matrix(records, 'forgetting_bpb', 'Forgetting: increase of A\'s test bpb after fine-tuning on B (architecture x method)', 'orangered'),

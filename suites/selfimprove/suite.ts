@@ -115,6 +115,7 @@ export const selfimprove: Suite = {
     task_train_tokens: { direction: 'none', kind: 'count' },
     task_final_answer_loss: { direction: 'lower', kind: 'info' },
   },
+  methods: { axis: 'stage', metric: 'accuracy', pairs: [['after', 'before'], ['after', 'control'], ['distill', 'before']], also: ['questions', 'vote_accuracy', 'single_sample_accuracy'] },
   figures: (records) => [stageBars(records)],
   async run(ctx): Promise<Measurement[]> {
     const s = SELFIMPROVE_SETTINGS[ctx.preset.name];
