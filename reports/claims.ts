@@ -162,6 +162,8 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
     notes.push(`${so.stat} over ${so.dim}`);
     points = out;
   }
+  // A point no seed measured (every value non-finite, e.g. a length the task does not fit) is no point.
+  points = new Map([...points].filter(([, p]) => p.bySeed.size > 0));
   // Key points by their axes minus the ones pinned, so the two sides line up.
   const pinned = [...Object.keys(c.at ?? {}), ...Object.keys(rel ?? {})];
   const rekeyed = new Map([...points.values()].map((p) => [canonical(withoutKeys(p.axes, pinned)), p]));
@@ -203,6 +205,12 @@ function bounded(value: number, ci: [number, number] | null, c: ClaimCheck): { v
 
 /** No sampling noise: counted bytes and counts, or a check that declares `exact`. */
 const deterministic = (info: MetricInfo, c: ClaimCheck) => Boolean(c.exact) || info.kind === 'memory' || info.kind === 'count';
+
+/** A side's name in the ledger: the architecture, plus the dims where its selection differs from the other side's (the same architecture before and after, say). */
+function sideLabel(arch: string, where: Record<string, DimValue> | undefined, other: Record<string, DimValue> | undefined): string {
+  const own = Object.entries(where ?? {}).filter(([k, v]) => other?.[k] !== v);
+  return own.length ? `${arch} (${own.map(([k, v]) => `${k}=${v}`).join(', ')})` : arch;
+}
 
 /** Evaluate one claim against the run's records. */
 export interface EvalContext {
@@ -300,25 +308,26 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
   }
 
   // compare
+  const la = sideLabel(c.arch, c.where, c.vs_where), lb = sideLabel(vs, c.vs_where ?? c.where, c.where);
   const res: PairedResult = pairedCompare(sa, sb, direction, { exact });
   let verdict: Verdict;
   let expected: string;
   const dirWord = direction === 'lower' ? 'lower' : 'higher';
   if (c.expect === 'not_worse') {
     const margin = (c.margin ?? 0) * Math.abs(B.mean);
-    expected = `${c.arch} not worse than ${vs} by more than ${fmt(margin)} (${(c.margin ?? 0) * 100}% of ${vs})`;
+    expected = `${la} not worse than ${lb} by more than ${fmt(margin)} (${(c.margin ?? 0) * 100}% of ${lb})`;
     // w = how much worse a is than b, with its interval
     const w = res.ci95 ? (direction === 'lower' ? res.ci95 : [-res.ci95[1], -res.ci95[0]] as [number, number]) : null;
     verdict = !w ? 'inconclusive' : w[1] <= margin ? 'holds' : w[0] > margin ? 'fails' : 'inconclusive';
   } else {
     const want = c.expect === 'worse' ? 'b' : 'a';
-    expected = `${c.arch} ${c.expect === 'worse' ? 'worse' : 'better'} than ${vs} (${dirWord} is better)`;
+    expected = `${la} ${c.expect === 'worse' ? 'worse' : 'better'} than ${lb} (${dirWord} is better)`;
     verdict = res.verdict === 'tied' ? 'inconclusive' : res.verdict === want ? 'holds' : 'fails';
   }
   const withCi = (m: number, ci: [number, number] | null) => (ci ? `${fmt(m)} ${fmtCi(ci)}` : fmt(m));
-  const why = `${c.arch} ${withCi(A.mean, A.ci95)} vs ${vs} ${withCi(B.mean, B.ci95)}; difference ${withCi(res.diff, res.ci95)} (${res.why})${noteText()}`;
+  const why = `${la} ${withCi(A.mean, A.ci95)} vs ${lb} ${withCi(B.mean, B.ci95)}; difference ${withCi(res.diff, res.ci95)} (${res.why})${noteText()}`;
   const seeds = [...sa.values.keys()].filter((x) => sb.values.has(x)).sort((x, y) => x - y);
-  return { ...base, verdict, metric, unit, a: A, b: B, seeds, expected, statistic: { name: `difference ${c.arch} - ${vs}`, value: res.diff, ci95: res.ci95, method: res.method }, why };
+  return { ...base, verdict, metric, unit, a: A, b: B, seeds, expected, statistic: { name: `difference ${la} - ${lb}`, value: res.diff, ci95: res.ci95, method: res.method }, why };
 }
 
 /**

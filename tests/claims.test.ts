@@ -44,6 +44,26 @@ describe('the claims ledger', () => {
     expect(one.why).toMatch(/not discriminating.*seeds 0 \(1\)/);
   });
 
+  it('a point no seed could measure (a length the task does not fit) does not void the seeds of the others', () => {
+    const acc: Claim = { id: 'acc', text: 'retnet recalls more', check: { kind: 'compare', suite: 'needle', metric: 'accuracy', arch: 'retnet', vs: 'transformer', expect: 'better' } };
+    const rs = ['retnet', 'transformer'].flatMap((arch, i) => [0, 1, 2].flatMap((s) => [
+      { ...rec(arch, s, 'needle', 'accuracy', Number.NaN, { length: 32 }, 'fraction'), value: null as unknown as number, flag: 'not_run' },
+      rec(arch, s, 'needle', 'accuracy', (i ? 0.4 : 0.7) + s / 100, { length: 128 }, 'fraction'),
+    ]));
+    const r = evaluateClaim(paper([acc]), acc, rs);
+    expect(r.verdict).toBe('holds');
+    expect(r.seeds).toEqual([0, 1, 2]);
+  });
+
+  it('names each side by what differs when one architecture is compared with itself (before / after)', () => {
+    const gain: Claim = { id: 'gain', text: 'after beats before', check: { kind: 'compare', suite: 'selfimprove', metric: 'accuracy', arch: 'transformer', where: { stage: 'after' }, vs_where: { stage: 'before' }, expect: 'better' } };
+    const rs = [0, 1, 2].flatMap((s) => [rec('transformer', s, 'selfimprove', 'accuracy', 0.5 + s / 100, { stage: 'after' }, 'fraction'), rec('transformer', s, 'selfimprove', 'accuracy', 0.3 + s / 50, { stage: 'before' }, 'fraction')]);
+    const r = evaluateClaim(paper([gain]), gain, rs);
+    expect(r.verdict).toBe('holds');
+    expect(r.why).toMatch(/^transformer \(stage=after\) 0\.51 .* vs transformer \(stage=before\) /);
+    expect(r.expected).toBe('transformer (stage=after) better than transformer (stage=before) (higher is better)');
+  });
+
   it('labels a claim that holds by construction "by construction", never "holds"; a failing one still fails', () => {
     const flat: Claim = { id: 'flat', text: 'state flat', by_construction: 'fixed-shape state',
       check: { kind: 'slope', suite: 'efficiency', metric: 'state_bytes', arch: 'retnet', dim: 'context', max: 0.05 } };
