@@ -308,7 +308,7 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
   }
 
   // compare
-  const la = sideLabel(c.arch, c.where, c.vs_where), lb = sideLabel(vs, c.vs_where ?? c.where, c.where);
+  const la = sideLabel(c.arch, c.where, c.vs_where ?? c.where), lb = sideLabel(vs, c.vs_where ?? c.where, c.where);
   const res: PairedResult = pairedCompare(sa, sb, direction, { exact });
   let verdict: Verdict;
   let expected: string;

@@ -62,6 +62,9 @@ describe('the claims ledger', () => {
     expect(r.verdict).toBe('holds');
     expect(r.why).toMatch(/^transformer \(stage=after\) 0\.51 .* vs transformer \(stage=before\) /);
     expect(r.expected).toBe('transformer (stage=after) better than transformer (stage=before) (higher is better)');
+    const shared: Claim = { ...gain, check: { ...gain.check!, arch: 'retnet', vs: 'transformer', vs_where: undefined } };
+    const both = [...rs, ...rs.map((x) => ({ ...x, arch: 'retnet' }))];
+    expect(evaluateClaim(paper([shared]), shared, both).why).toMatch(/^retnet 0\.51 .* vs transformer 0\.51 /);
   });
 
   it('labels a claim that holds by construction "by construction", never "holds"; a failing one still fails', () => {
