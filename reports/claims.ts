@@ -72,6 +72,8 @@ interface Point {
   ci: Map<number, [number, number]>;
   /** floor / ceiling: the measurement cannot discriminate. */
   flagged?: boolean;
+  /** The records' flags at this point (floor, shortcut, extrapolated, ...). */
+  flags: string[];
 }
 
 interface Side {
@@ -129,7 +131,7 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
   if (!rs.length) return null;
   const g = groupRecords(rs)[0]!;
   const notes: string[] = [];
-  let points = new Map<string, Point>(g.cells.map((cell) => [cell.axesKey, { axes: cell.axes, bySeed: cell.bySeed, ci: cell.recordCi, flagged: cell.flags.some((f) => f === 'floor' || f === 'ceiling') }]));
+  let points = new Map<string, Point>(g.cells.map((cell) => [cell.axesKey, { axes: cell.axes, bySeed: cell.bySeed, ci: cell.recordCi, flagged: cell.flags.some((f) => f === 'floor' || f === 'ceiling'), flags: cell.flags }]));
   const rel = 'relative_to' in c ? c.relative_to : undefined;
   const relPoints = rel ? restrict(points, rel, []) : null;
   points = restrict(points, c.at, notes);
@@ -142,7 +144,7 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
       if (!base) continue;
       const bySeed = new Map<number, number>();
       for (const [s, v] of p.bySeed) if (base.bySeed.has(s)) bySeed.set(s, v / base.bySeed.get(s)!);
-      out.set(k, { axes: p.axes, bySeed, ci: new Map(), flagged: p.flagged || base.flagged });
+      out.set(k, { axes: p.axes, bySeed, ci: new Map(), flagged: p.flagged || base.flagged, flags: [...new Set([...p.flags, ...base.flags])] });
     }
     notes.push(`relative to ${Object.entries(rel).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     points = out;
@@ -157,13 +159,16 @@ function side(records: ResultRecord[], suite: string, metric: string, arch: stri
     const out = new Map<string, Point>();
     for (const [k, ps] of grouped) {
       const seeds = [...new Set(ps.flatMap((p) => [...p.bySeed.keys()]))].filter((s) => ps.every((p) => p.bySeed.has(s)));
-      out.set(k, { axes: withoutKeys(ps[0]!.axes, [so.dim]), bySeed: new Map(seeds.map((s) => [s, reduceStat(ps.map((p) => p.bySeed.get(s)!), so.stat)])), ci: new Map(), flagged: ps.some((p) => p.flagged) });
+      out.set(k, { axes: withoutKeys(ps[0]!.axes, [so.dim]), bySeed: new Map(seeds.map((s) => [s, reduceStat(ps.map((p) => p.bySeed.get(s)!), so.stat)])), ci: new Map(), flagged: ps.some((p) => p.flagged), flags: [...new Set(ps.flatMap((p) => p.flags))] });
     }
     notes.push(`${so.stat} over ${so.dim}`);
     points = out;
   }
   // A point no seed measured (every value non-finite, e.g. a length the task does not fit) is no point.
   points = new Map([...points].filter(([, p]) => p.bySeed.size > 0));
+  // Flags that qualify a figure without voiding it (an extrapolated fit, an accuracy at its shortcut) are named.
+  const qualifiers = [...new Set([...points.values()].flatMap((p) => p.flags))].filter((f) => !['floor', 'ceiling', 'not_run'].includes(f));
+  if (qualifiers.length) notes.push(`flagged in the records: ${qualifiers.join(', ')}`);
   // Key points by their axes minus the ones pinned, so the two sides line up.
   const pinned = [...Object.keys(c.at ?? {}), ...Object.keys(rel ?? {})];
   const rekeyed = new Map([...points.values()].map((p) => [canonical(withoutKeys(p.axes, pinned)), p]));
@@ -192,6 +197,9 @@ function summary(arch: string, where: Record<string, DimValue> | undefined, s: S
   }
   return { arch, where, n: xs.length, mean: xs[0] ?? NaN, ci95: (s.ci && [...s.ci.values()][0]) ?? null };
 }
+
+/** Back from the log scale: the geometric mean and its interval. */
+const geometric = (s: SideSummary): SideSummary => ({ ...s, mean: Math.exp(s.mean), ci95: s.ci95 ? [Math.exp(s.ci95[0]), Math.exp(s.ci95[1])] : null });
 
 /** Against max / min bounds: holds if the interval is inside, fails if it is entirely outside, else inconclusive. */
 function bounded(value: number, ci: [number, number] | null, c: ClaimCheck): { verdict: Verdict; expected: string } {
@@ -262,10 +270,11 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
 
   if (c.kind === 'threshold') {
     const s = seriesOver(a, [...a.points.keys()]);
-    const sum = summary(c.arch, c.where, s);
+    if (c.log && [...s.values.values()].some((v) => !(v > 0))) return { ...base, verdict: 'inconclusive', metric, why: `'${metric}' is not positive for every seed: no geometric mean${noteText()}` };
+    const sum = c.log ? geometric(summary(c.arch, c.where, { values: new Map([...s.values].map(([k, v]) => [k, Math.log(v)])) })) : summary(c.arch, c.where, s);
     const ci = sum.ci95 ?? (deterministic(a.info, c) ? [sum.mean, sum.mean] as [number, number] : null);
     const { verdict, expected } = bounded(sum.mean, ci, c);
-    return { ...base, verdict, metric, unit, a: sum, seeds: [...s.values.keys()].sort((x, y) => x - y), expected: `value ${expected}`, statistic: { name: 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? 'interval over seeds / items' : 'deterministic') : 'one seed, no interval' },
+    return { ...base, verdict, metric, unit, a: sum, seeds: [...s.values.keys()].sort((x, y) => x - y), expected: `value ${expected}`, statistic: { name: c.log ? 'geometric mean' : 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? (c.log ? 't interval over seeds on the log scale' : 'interval over seeds / items') : 'deterministic') : 'one seed, no interval' },
       why: `${fmt(sum.mean)} ${fmtCi(ci)}${ci ? '' : ' (one seed, no interval)'}${noteText()}` };
   }
 

@@ -42,6 +42,8 @@ export interface ClaimCheck {
   max_per_layer?: number;
   /** The measurement has no sampling noise (a deterministic computation): one seed's value is exact. */
   exact?: boolean;
+  /** A positive ratio (a fraction to match, say): its mean and interval over seeds are taken on the log scale (geometric). */
+  log?: boolean;
 }
 
 export interface Claim {

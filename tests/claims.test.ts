@@ -55,6 +55,20 @@ describe('the claims ledger', () => {
     expect(r.seeds).toEqual([0, 1, 2]);
   });
 
+  it('a fraction to match is averaged on the log scale (an interval that stays positive) and an extrapolated fit is named', () => {
+    const frac: Claim = { id: 'frac', text: 'diff needs fewer params', check: { kind: 'threshold', suite: 'scaling', metric: 'param_fraction_to_match', arch: 'diff', max: 1, log: true } };
+    const rs = [0.5, 0.6, 0.55].map((v, s) => ({ ...rec('diff', s, 'scaling', 'param_fraction_to_match', v, { versus: 'transformer' }, 'ratio'), flag: s === 1 ? 'extrapolated' : undefined }));
+    const r = evaluateClaim(paper([frac]), frac, rs);
+    expect(r.verdict).toBe('holds');
+    expect(r.statistic!.value).toBeCloseTo(Math.cbrt(0.5 * 0.6 * 0.55), 10);
+    expect(r.why).toMatch(/flagged in the records: extrapolated/);
+    const wide = evaluateClaim(paper([frac]), frac, [235, 7.2, 3.2].map((v, s) => rec('diff', s, 'scaling', 'param_fraction_to_match', v, {}, 'ratio')));
+    expect(wide.verdict).toBe('inconclusive');
+    expect(wide.statistic!.ci95![0]).toBeGreaterThan(0);
+    const negative = evaluateClaim(paper([frac]), frac, [0.5, -1, 0.5].map((v, s) => rec('diff', s, 'scaling', 'param_fraction_to_match', v, {}, 'ratio')));
+    expect(negative.why).toMatch(/not positive for every seed/);
+  });
+
   it('names each side by what differs when one architecture is compared with itself (before / after)', () => {
     const gain: Claim = { id: 'gain', text: 'after beats before', check: { kind: 'compare', suite: 'selfimprove', metric: 'accuracy', arch: 'transformer', where: { stage: 'after' }, vs_where: { stage: 'before' }, expect: 'better' } };
     const rs = [0, 1, 2].flatMap((s) => [rec('transformer', s, 'selfimprove', 'accuracy', 0.5 + s / 100, { stage: 'after' }, 'fraction'), rec('transformer', s, 'selfimprove', 'accuracy', 0.3 + s / 50, { stage: 'before' }, 'fraction')]);
