@@ -11,7 +11,7 @@ import { ModelCache } from '../harness/cache.ts';
 import { type Corpus, loadCorpus } from '../harness/data/corpus.ts';
 import { gitSha } from '../harness/hash.ts';
 import { PeakMeter, machineInfo } from '../harness/measure.ts';
-import { DivergedError, corpusStream, matchedConfig, trainedModel, type TrainedModel } from '../harness/models.ts';
+import { DivergedError, matchedConfig, textModelOf, type TrainedModel } from '../harness/models.ts';
 import { InterruptedError, clearInterrupt, interruptRequested, requestInterrupt, trainingInFlight, yieldToEvents } from '../harness/interrupt.ts';
 import { PRESETS, type Preset } from '../harness/presets.ts';
 import { RunProgress, log } from '../harness/progress.ts';
@@ -170,9 +170,7 @@ export async function measureUnit(o: RunOptions, unit: Unit, { preset, corpus, c
   let text: Promise<TrainedModel> | undefined;
   const ctx: SuiteContext = {
     preset, seed: unit.seed, spec, matched, corpus, cache, meter,
-    textModel: () => (text ??= trainedModel(cache, {
-      spec, config: matched.config, seed: unit.seed, stream: corpusStream(corpus), train: preset.train, purpose: 'text', meter,
-    })),
+    textModel: () => (text ??= textModelOf(cache, { spec, config: matched.config, seed: unit.seed, corpus, preset, meter })),
   };
   const t0 = performance.now();
   let measurements;

@@ -171,6 +171,21 @@ function resumeFrom(cache: ModelCache, key: string, model: LanguageModel, req: T
   return { step: found.step, losses: info.losses, tokens: info.tokens, seconds: info.seconds, optimizer: { m: found.extra[0]!, v: found.extra[1]!, t: info.t } };
 }
 
+/** Where a text model comes from: the preset's text recipe on the corpus, for one architecture and seed. */
+export interface TextModelRequest {
+  spec: ArchitectureSpec;
+  config: ModelConfig;
+  seed: number;
+  corpus: Corpus;
+  preset: Preset;
+  meter?: PeakMeter;
+}
+
+/** The (architecture, preset, seed) text model: trained once, then served from the cache. */
+export function textModelOf(cache: ModelCache, r: TextModelRequest): Promise<TrainedModel> {
+  return trainedModel(cache, { spec: r.spec, config: r.config, seed: r.seed, stream: corpusStream(r.corpus), train: r.preset.train, purpose: 'text', meter: r.meter });
+}
+
 /** The preset's text stream over the corpus's training split. */
 export function corpusStream(corpus: Corpus): WindowStream {
   return textStream(corpus.splits.train, { corpus: corpus.sha256, split: 'train' });

@@ -8,7 +8,7 @@ import { ModelCache } from '../harness/cache.ts';
 import { loadCorpus } from '../harness/data/corpus.ts';
 import { batches, textStream } from '../harness/data/streams.ts';
 import { PeakMeter } from '../harness/measure.ts';
-import { disposeModel, matchedConfig } from '../harness/models.ts';
+import { disposeModel, matchedConfig, textModelOf } from '../harness/models.ts';
 import { stopWorkers } from '../harness/train/parallel.ts';
 import { PRESETS, type TrainConfig } from '../harness/presets.ts';
 import { train } from '../harness/train/index.ts';
@@ -126,6 +126,29 @@ describe('budgetedModel: a budget calibrated on the reference', () => {
     expect(diff?.budget.how).toMatch(/^own budget: probe \d+\/8 .* at step 2, target 0 \(the shared budget is 6\)/);
     expect(await ownOf('transformer', training(0))).toBeNull();
     expect(await ownOf('diff', training(1.01))).toBeNull();
+  });
+
+  it('a recipe that starts from text: the reference starts from its own text checkpoint, even when another architecture\'s unit asks first', async () => {
+    const withText = (arch: string): SuiteContext => {
+      const ctx = ctxFor(arch);
+      return { ...ctx, textModel: () => textModelOf(cache, { spec: ctx.spec, config: ctx.matched.config, seed: 0, corpus, preset: tiny }) };
+    };
+    const t: TaskTraining = { ...training(0.5), init: 'text' };
+    const run = async (arch: string) => {
+      const ctx = withText(arch);
+      const { trained, budget } = await budgetedModel(ctx, 'task:budget-text', stream, t, probeFor(ctx, t));
+      disposeModel(trained.model);
+      return { info: trained.info, budget };
+    };
+    const other = await run('retnet');
+    const refText = await withText('transformer').textModel();
+    disposeModel(refText.model);
+    expect(refText.info.cache).toBe('hit'); // the retnet unit made the reference's text checkpoint to start the reference from
+    const ref = await run('transformer');
+    expect(ref.info.cache).toBe('hit'); // the retnet unit trained the reference's base first
+    expect(other.budget).toEqual(ref.budget);
+    expect(other.info.steps).toBe(ref.budget.steps);
+    expect(ref.budget.how).toMatch(/^calibrated on transformer seed 0: probe \d+\/8 = [\d.]+ at step \d, target 0.5 \(cap 6\)/);
   });
 
   it('without calibration the preset fixes the budget', async () => {

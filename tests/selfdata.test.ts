@@ -16,7 +16,7 @@ import { forgetting, forgettingFloor } from '../suites/forgetting/suite.ts';
 import { FORGETTING_SETTINGS } from '../suites/forgetting/settings.ts';
 import { instruction } from '../suites/forgetting/instructions.ts';
 import { linePrompts, treeReplay, uniformReplay } from '../suites/forgetting/tree.ts';
-import { check, parseAnswer, parseQuestion, sideOf, solve, testProblems } from '../suites/selfimprove/addition.ts';
+import { check, parseAnswer, parseQuestion, probeProblems, sideOf, solve, testProblems } from '../suites/selfimprove/addition.ts';
 import { majority } from '../suites/selfimprove/crescent.ts';
 import { SELFIMPROVE_SETTINGS } from '../suites/selfimprove/settings.ts';
 import { dedupeQuestions, dedupeVectors } from '../suites/selfimprove/similarity.ts';
@@ -123,6 +123,14 @@ describe('vote and checker', () => {
     expect(new Set(test.map((p) => `${p.a}+${p.b}`)).size).toBe(64);
     for (const p of test) expect(sideOf(p)).toBe('test');
     expect(testProblems(64, 2)).toEqual(test);
+    // the budget's probe: test-side, distinct, and disjoint from the test set it is drawn beside
+    const probe = probeProblems(128, 2, 256);
+    expect(new Set(probe.map((p) => `${p.a}+${p.b}`)).size).toBe(128);
+    const heldOut = new Set(testProblems(256, 2).map((p) => `${p.a}+${p.b}`));
+    for (const p of probe) {
+      expect(sideOf(p)).toBe('test');
+      expect(heldOut.has(`${p.a}+${p.b}`)).toBe(false);
+    }
   });
 
   it('domain B records answer their instruction', () => {

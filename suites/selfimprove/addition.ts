@@ -1,7 +1,8 @@
 // The self-improvement task: D-digit addition in a compact fixed-width format, one problem a line,
 //   Q:07+85=092
 // with a deterministic checker. Problems are split by a hash of (a, b): one in eight is on the test side
-// and never appears in training; the held-out test set is a fixed draw from that side.
+// and never appears in training; the held-out test set is a fixed draw from that side, and the probe that
+// sets the base's budget another, disjoint one.
 import { hashString } from '../../architectures/layers.ts';
 import { encode } from '../../harness/data/corpus.ts';
 import { Rng } from '../../harness/data/rng.ts';
@@ -93,6 +94,22 @@ export function testProblems(count: number, digits: number): Problem[] {
   for (let tries = 0; seen.size < count && tries < 100 * count; tries++) {
     const p = drawProblem(rng, 'test', digits);
     seen.set(problemKey(p), p);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * The probe that sets the base's budget (suites/tasks/training.ts ReferenceBudget): `count` distinct
+ * test-side problems that are not in the held-out test set of `testSize`, so the budget is chosen without
+ * looking at the test set (never trained on either).
+ */
+export function probeProblems(count: number, digits: number, testSize: number): Problem[] {
+  const test = new Set(testProblems(testSize, digits).map(problemKey));
+  const rng = new Rng(0x9b0be);
+  const seen = new Map<string, Problem>();
+  for (let tries = 0; seen.size < count && tries < 100 * count; tries++) {
+    const p = drawProblem(rng, 'test', digits);
+    if (!test.has(problemKey(p))) seen.set(problemKey(p), p);
   }
   return [...seen.values()];
 }

@@ -20,8 +20,8 @@ import type { FigureSpec, Measurement, Suite, SuiteContext } from '../interface.
 import { registerSuite } from '../registry.ts';
 import { exactCounts } from '../tasks/calibrate.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
-import { streamModel, taskTrainingRecords } from '../tasks/training.ts';
-import { baseMixture, check, pairsStream, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
+import { budgetedModel, streamModel, taskTrainingRecords, type BudgetProbe } from '../tasks/training.ts';
+import { baseMixture, check, pairsStream, probeProblems, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
 import { harvest } from './crescent.ts';
 import { SELFIMPROVE_SETTINGS, type SelfImproveSettings } from './settings.ts';
 
@@ -44,6 +44,12 @@ export async function testAccuracy(model: LanguageModel, s: SelfImproveSettings,
   const episodes = testProblems(s.testSize, s.digits).map((p) => testEpisode(p, s.digits));
   const { k, n } = await exactCounts(model, episodes, s.evalBatch);
   return accuracyOf('accuracy', k, n, { stage, digits: s.digits }, chanceOf(s.digits));
+}
+
+/** The probe that sets the base's budget on the reference (disjoint from the test set); empty when the preset fixes the budget. */
+function budgetProbe(s: SelfImproveSettings): BudgetProbe {
+  const count = s.base.calibrate?.probe ?? 0;
+  return { episodes: count ? probeProblems(count, s.digits, s.testSize).map((p) => testEpisode(p, s.digits)) : [], spec: { task: 'addition', digits: s.digits, count, disjointFrom: s.testSize } };
 }
 
 /** Fine-tune a copy of the base model on `stream` (cached; the base's own recipe is part of the key). */
@@ -121,8 +127,8 @@ export const selfimprove: Suite = {
     const s = SELFIMPROVE_SETTINGS[ctx.preset.name];
     if (!s) throw new Error(`selfimprove: no settings for preset ${ctx.preset.name}`);
     const stream = baseMixture(corpusStream(ctx.corpus), s.digits, s.taskRate);
-    const base = await streamModel(ctx, 'selfimprove:base', stream, s.base);
-    const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, text: ctx.preset.train };
+    const { trained: base, budget } = await budgetedModel(ctx, 'selfimprove:base', stream, s.base, budgetProbe(s));
+    const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, steps: budget.steps, text: ctx.preset.train };
     const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', s.base, base.info)];
     let crop;
     try {
@@ -130,9 +136,9 @@ export const selfimprove: Suite = {
       out.push(before);
       const inBand = before.value >= BASE_BAND[0] && before.value <= BASE_BAND[1];
       out.push({
-        metric: 'calibration_accuracy', value: before.value, unit: 'fraction', ci95: before.ci95, dims: { budget_steps: s.base.train.steps, task_rate: s.taskRate },
+        metric: 'calibration_accuracy', value: before.value, unit: 'fraction', ci95: before.ci95, dims: { budget_steps: budget.steps, task_rate: s.taskRate },
         ...(inBand ? {} : { flag: 'not_discriminating' }),
-        note: `base ${before.note}: ${inBand ? 'inside' : 'outside'} the ${BASE_BAND.join('-')} band; budget: ${s.budget}; the rule binds the reference Transformer` + (inBand ? '' : '; not discriminating at this preset'),
+        note: `base ${before.note}: ${inBand ? 'inside' : 'outside'} the ${BASE_BAND.join('-')} band; budget ${budget.steps} steps, ${budget.how}; ${s.budget}; the rule binds the reference Transformer` + (inBand ? '' : '; not discriminating at this preset'),
       });
       const heldOut = new Set(testProblems(s.testSize, s.digits).map((p: Problem) => problemKey(p)));
       crop = await harvest(base.model, s.crescent, s.digits, heldOut, ctx.seed);

@@ -1,10 +1,10 @@
 // Task models: trained on a task's own stream (loss on answer positions only), from scratch or from the
 // (architecture, preset, seed) text checkpoint, with one step budget, batch and optimizer for every
 // architecture. Cached like text models (purpose 'task:<name>').
-import type { ArchitectureSpec, ModelConfig } from '../../architectures/interface.ts';
+import type { ArchitectureSpec, LanguageModel, ModelConfig } from '../../architectures/interface.ts';
 import type { InitScheme } from '../../architectures/layers.ts';
 import { getArchitecture } from '../../architectures/registry.ts';
-import { REFERENCE_ARCH, disposeModel, matchedConfig, trainedModel, type StopRule, type TrainedModel } from '../../harness/models.ts';
+import { REFERENCE_ARCH, disposeModel, matchedConfig, textModelOf, trainedModel, type StopRule, type TrainedModel } from '../../harness/models.ts';
 import type { TrainConfig } from '../../harness/presets.ts';
 import type { Measurement, SuiteContext } from '../interface.ts';
 import type { WindowStream } from '../../harness/data/streams.ts';
@@ -76,13 +76,21 @@ export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: 
  * mixture), from scratch or from the text checkpoint. The caller disposes it.
  */
 export async function streamModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): Promise<TrainedModel> {
-  const init = t.init === 'text' ? (await ctx.textModel()).model : undefined;
-  // The text checkpoint's own training recipe is part of the key, so a changed text budget retrains.
-  const keyed: WindowStream = init ? { spec: { ...stream.spec, initFrom: { purpose: 'text', train: ctx.preset.train } }, window: (rng, seq) => stream.window(rng, seq) } : stream;
+  const from = await startOf(ctx, t, stream, () => ctx.textModel());
   return trainedModel(ctx.cache, {
-    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream: keyed,
-    train: taskTrainConfig(ctx, t), purpose, init, scheme: t.scheme, meter: ctx.meter,
+    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream: from.stream,
+    train: taskTrainConfig(ctx, t), purpose, init: from.init, scheme: t.scheme, meter: ctx.meter,
   });
+}
+
+/**
+ * Where a task model starts: its seeded init, or its architecture's text checkpoint (`text`); then the
+ * checkpoint's own training recipe is part of the stream's key, so a changed text budget retrains.
+ */
+async function startOf(ctx: SuiteContext, t: TaskTraining, stream: WindowStream, text: () => Promise<TrainedModel>): Promise<{ init?: LanguageModel; stream: WindowStream }> {
+  if (t.init !== 'text') return { stream };
+  const init = (await text()).model;
+  return { init, stream: { spec: { ...stream.spec, initFrom: { purpose: 'text', train: ctx.preset.train } }, window: (rng, seq) => stream.window(rng, seq) } };
 }
 
 /** The probe of a reference-calibrated budget: its episodes and what identifies them (part of the cache key). */
@@ -99,31 +107,37 @@ export interface Budget {
 
 /**
  * Train (or load) the unit's model on `stream` with the budget t.calibrate sets (ReferenceBudget): the
- * reference architecture's model comes first (trained once per preset and seed, then cached), and its step
- * count becomes this unit's budget, under the same optimizer and learning-rate schedule (the cap's: a
- * decaying schedule is not rescaled to the shorter run). Without t.calibrate: streamModel, budget train.steps.
+ * reference architecture's model comes first (trained once per preset and seed, then cached; from the
+ * reference's own text checkpoint when the recipe starts from text), and its step count becomes this unit's
+ * budget, under the same optimizer and learning-rate schedule (the cap's: a decaying schedule is not
+ * rescaled to the shorter run). Without t.calibrate: streamModel, budget train.steps.
  */
 export async function budgetedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe): Promise<{ trained: TrainedModel; budget: Budget }> {
   const c = t.calibrate;
   if (!c) return { trained: await streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
-  if (t.init === 'text') throw new Error('a reference-calibrated budget needs scratch models (the reference would need its own text checkpoint)');
-  const train = (spec: ArchitectureSpec, config: ModelConfig, stop: StopRule) => stoppedModel(ctx, purpose, stream, t, spec, config, stop);
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
-  const ref = await train(refSpec, taskConfig({ matched: matchedConfig(refSpec, ctx.preset, 'params') }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }));
+  const isRef = ctx.spec.name === REFERENCE_ARCH;
+  const refMatched = isRef ? ctx.matched : matchedConfig(refSpec, ctx.preset, 'params');
+  let refTextModel: Promise<TrainedModel> | undefined; // another architecture's unit loads the reference's text checkpoint once, then frees it
+  const refText = () => (isRef ? ctx.textModel() : (refTextModel ??= textModelOf(ctx.cache, { spec: refSpec, config: refMatched.config, seed: ctx.seed, corpus: ctx.corpus, preset: ctx.preset, meter: ctx.meter })));
+  const ref = await stoppedModel(ctx, purpose, stream, t, refSpec, taskConfig({ matched: refMatched }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }), refText);
   const steps = ref.info.steps;
   const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
-  if (ctx.spec.name === REFERENCE_ARCH) return { trained: ref, budget: { steps, how } };
+  if (isRef) return { trained: ref, budget: { steps, how } };
   disposeModel(ref.model);
+  if (refTextModel) disposeModel((await refTextModel).model);
   const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
-  return { trained: await train(ctx.spec, taskConfig(ctx, t), at), budget: { steps, how } };
+  return { trained: await stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), at, () => ctx.textModel()), budget: { steps, how } };
 }
 
 /**
- * Train (or load) a scratch task model under the recipe's optimizer and schedule (set for train.steps, the
- * cap: a decaying schedule is not rescaled to a shorter run), ended early by `stop`.
+ * Train (or load) a task model under the recipe's optimizer and schedule (set for train.steps, the cap: a
+ * decaying schedule is not rescaled to a shorter run), ended early by `stop`; `text` gives the checkpoint a
+ * recipe that starts from text starts from.
  */
-function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule): Promise<TrainedModel> {
-  return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream, train: taskTrainConfig(ctx, t), purpose, scheme: t.scheme, meter: ctx.meter, stop });
+async function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule, text: () => Promise<TrainedModel>): Promise<TrainedModel> {
+  const from = await startOf(ctx, t, stream, text);
+  return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream: from.stream, train: taskTrainConfig(ctx, t), purpose, init: from.init, scheme: t.scheme, meter: ctx.meter, stop });
 }
 
 /** Stop once the probe's exact-match accuracy reaches c.target (checked every c.every steps) or at `cap` steps. */
@@ -152,7 +166,7 @@ function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, u
 export async function ownBudgetModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe, shared: number): Promise<{ trained: TrainedModel; budget: Budget } | null> {
   const c = t.calibrate;
   if (!c || ctx.spec.name === REFERENCE_ARCH) return null;
-  const trained = await stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), probeRule(c, probe, { own: ctx.spec.name }, shared));
+  const trained = await stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), probeRule(c, probe, { own: ctx.spec.name }, shared), () => ctx.textModel());
   if (trained.info.steps >= shared) {
     disposeModel(trained.model);
     return null;
