@@ -68,11 +68,16 @@ export function detectAxes(records: ResultRecord[]): string[] {
   return [...axes];
 }
 
-function cellStats(bySeed: Map<number, number>, recordCi: Map<number, [number, number]>): Pick<Cell, 'n' | 'mean' | 'ci95' | 'ciFrom'> {
+/** A fraction's interval over seeds is cut to [0, 1]: the t interval of a few seeds can run past the range a fraction has. */
+export function withinRange(ci: [number, number], unit: string): [number, number] {
+  return unit === 'fraction' ? [Math.max(0, ci[0]), Math.min(1, ci[1])] : ci;
+}
+
+function cellStats(bySeed: Map<number, number>, recordCi: Map<number, [number, number]>, unit: string): Pick<Cell, 'n' | 'mean' | 'ci95' | 'ciFrom'> {
   const xs = [...bySeed.values()];
   if (xs.length >= 2) {
     const { mean: m, ci95 } = meanCi(xs);
-    return { n: xs.length, mean: m, ci95, ciFrom: 'seeds' };
+    return { n: xs.length, mean: m, ci95: withinRange(ci95, unit), ciFrom: 'seeds' };
   }
   const only = [...recordCi.values()][0];
   return { n: xs.length, mean: xs[0] ?? NaN, ci95: only ?? null, ciFrom: only ? 'record' : 'none' };
@@ -123,7 +128,7 @@ export function groupRecords(records: ResultRecord[], opts: { axes?: (suite: str
     for (const c of cells.values()) {
       for (const [seed, vs] of c.sums) c.bySeed.set(seed, mean(vs));
       const { sums: _sums, ...cell } = c;
-      out.push({ ...cell, ...cellStats(c.bySeed, c.recordCi) });
+      out.push({ ...cell, ...cellStats(c.bySeed, c.recordCi, c.unit) });
     }
     const archs = [...new Set(list.map((r) => r.arch))];
     groups.push({ suite: first.suite, metric: first.metric, unit: first.unit, info: metricInfo(first.suite, first.metric, first.unit), axes, numericAxes, archs, cells: out });

@@ -9,7 +9,7 @@ import type { ResultRecord } from '../harness/store.ts';
 import { mean, meanCi, powerLawFit, std } from '../harness/stats.ts';
 import { getSuite } from '../suites/index.ts';
 import { crossoversFromRecords } from './crossovers.ts';
-import { canonical, combineIntervals, fmt, fmtCi, groupRecords, pairedCompare, type AxisValue, type PairedResult, type SeedSeries } from './aggregate.ts';
+import { canonical, combineIntervals, fmt, fmtCi, groupRecords, pairedCompare, withinRange, type AxisValue, type PairedResult, type SeedSeries } from './aggregate.ts';
 import { formatValue } from './format.ts';
 import { candidates, type AxisPick, type Claim, type ClaimCheck, type DimValue, type Paper, type PaperTable } from './papers.ts';
 import type { Direction, MetricInfo } from '../suites/interface.ts';
@@ -189,11 +189,11 @@ function seriesOver(s: Side, keys: string[]): SeedSeries {
   return { values, ci };
 }
 
-function summary(arch: string, where: Record<string, DimValue> | undefined, s: SeedSeries): SideSummary {
+function summary(arch: string, where: Record<string, DimValue> | undefined, s: SeedSeries, unit: string): SideSummary {
   const xs = [...s.values.values()];
   if (xs.length >= 2) {
     const m = meanCi(xs);
-    return { arch, where, n: xs.length, mean: m.mean, ci95: m.ci95 };
+    return { arch, where, n: xs.length, mean: m.mean, ci95: withinRange(m.ci95, unit) };
   }
   return { arch, where, n: xs.length, mean: xs[0] ?? NaN, ci95: (s.ci && [...s.ci.values()][0]) ?? null };
 }
@@ -271,7 +271,7 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
   if (c.kind === 'threshold') {
     const s = seriesOver(a, [...a.points.keys()]);
     if (c.log && [...s.values.values()].some((v) => !(v > 0))) return { ...base, verdict: 'inconclusive', metric, why: `'${metric}' is not positive for every seed: no geometric mean${noteText()}` };
-    const sum = c.log ? geometric(summary(c.arch, c.where, { values: new Map([...s.values].map(([k, v]) => [k, Math.log(v)])) })) : summary(c.arch, c.where, s);
+    const sum = c.log ? geometric(summary(c.arch, c.where, { values: new Map([...s.values].map(([k, v]) => [k, Math.log(v)])) }, 'log')) : summary(c.arch, c.where, s, unit);
     const ci = sum.ci95 ?? (deterministic(a.info, c) ? [sum.mean, sum.mean] as [number, number] : null);
     const { verdict, expected } = bounded(sum.mean, ci, c);
     return { ...base, verdict, metric, unit, a: sum, seeds: [...s.values.keys()].sort((x, y) => x - y), expected: `value ${expected}`, statistic: { name: c.log ? 'geometric mean' : 'value', value: sum.mean, ci95: ci, method: ci ? (sum.ci95 ? (c.log ? 't interval over seeds on the log scale' : 'interval over seeds / items') : 'deterministic') : 'one seed, no interval' },
@@ -290,7 +290,7 @@ function measureClaim(paper: Paper, claim: Claim, records: ResultRecord[], ctx: 
   }
   if (common.length < shared.length) a.notes.push(`${shared.length - common.length} of ${shared.length} points left out: floor/ceiling`);
   const sa = seriesOver(a, common), sb = seriesOver(b, common);
-  const A = summary(c.arch, c.where, sa), B = summary(vs, c.vs_where ?? c.where, sb);
+  const A = summary(c.arch, c.where, sa, unit), B = summary(vs, c.vs_where ?? c.where, sb, unit);
   const exact = deterministic(a.info, c) && !c.relative_to && !c.stat_over;
 
   if (c.kind === 'ratio') {
@@ -411,7 +411,7 @@ export function buildTable(t: PaperTable, records: ResultRecord[]): PaperTableRe
         return v === undefined ? col === metric : String(v) === col;
       }).map(([k]) => k);
       if (!keys.length) return null;
-      const sm = summary(arch, undefined, seriesOver(s, keys));
+      const sm = summary(arch, undefined, seriesOver(s, keys), s.unit);
       return Number.isFinite(sm.mean) ? { mean: sm.mean, ci95: sm.ci95, n: sm.n } : null;
     }),
   }));

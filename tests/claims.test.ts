@@ -69,6 +69,15 @@ describe('the claims ledger', () => {
     expect(negative.why).toMatch(/not positive for every seed/);
   });
 
+  it('a fraction\'s interval over seeds stays within [0, 1]; a difference of fractions keeps its sign', () => {
+    const acc: Claim = { id: 'acc', text: 'retnet recalls more', check: { kind: 'compare', suite: 'needle', metric: 'accuracy', arch: 'retnet', vs: 'transformer', expect: 'better' } };
+    const rs = [[0.6, 0.05], [0.4, 0.02], [0.05, 0.01]].flatMap(([a, b], s) => [rec('retnet', s, 'needle', 'accuracy', a!, {}, 'fraction'), rec('transformer', s, 'needle', 'accuracy', b!, {}, 'fraction')]);
+    const r = evaluateClaim(paper([acc]), acc, rs);
+    expect(r.a!.ci95![0]).toBe(0);
+    expect(r.b!.ci95![0]).toBe(0);
+    expect(r.statistic!.ci95![0]).toBeLessThan(0);
+  });
+
   it('names each side by what differs when one architecture is compared with itself (before / after)', () => {
     const gain: Claim = { id: 'gain', text: 'after beats before', check: { kind: 'compare', suite: 'selfimprove', metric: 'accuracy', arch: 'transformer', where: { stage: 'after' }, vs_where: { stage: 'before' }, expect: 'better' } };
     const rs = [0, 1, 2].flatMap((s) => [rec('transformer', s, 'selfimprove', 'accuracy', 0.5 + s / 100, { stage: 'after' }, 'fraction'), rec('transformer', s, 'selfimprove', 'accuracy', 0.3 + s / 50, { stage: 'before' }, 'fraction')]);
