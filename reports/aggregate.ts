@@ -68,9 +68,13 @@ export function detectAxes(records: ResultRecord[]): string[] {
   return [...axes];
 }
 
-/** A fraction's interval over seeds is cut to [0, 1]: the t interval of a few seeds can run past the range a fraction has. */
+/**
+ * An interval over seeds cut to the range its unit has (a fraction's [0, 1], a count's [0, ∞)): the t
+ * interval of a few seeds can run past it.
+ */
 export function withinRange(ci: [number, number], unit: string): [number, number] {
-  return unit === 'fraction' ? [Math.max(0, ci[0]), Math.min(1, ci[1])] : ci;
+  if (unit === 'fraction') return [Math.max(0, ci[0]), Math.min(1, ci[1])];
+  return unit === 'count' ? [Math.max(0, ci[0]), ci[1]] : ci;
 }
 
 function cellStats(bySeed: Map<number, number>, recordCi: Map<number, [number, number]>, unit: string): Pick<Cell, 'n' | 'mean' | 'ci95' | 'ciFrom'> {

@@ -4,6 +4,7 @@
 // the fixtures test each paper's headline in the paper's direction.
 import { describe, expect, it } from 'vitest';
 import type { ResultRecord } from '../harness/store.ts';
+import { withinRange } from '../reports/aggregate.ts';
 import { MIN_SEEDS, evaluateClaim, evaluatePaper } from '../reports/claims.ts';
 import { loadPapers, type Claim, type Paper } from '../reports/papers.ts';
 
@@ -69,13 +70,15 @@ describe('the claims ledger', () => {
     expect(negative.why).toMatch(/not positive for every seed/);
   });
 
-  it('a fraction\'s interval over seeds stays within [0, 1]; a difference of fractions keeps its sign', () => {
+  it('a fraction\'s interval over seeds stays within [0, 1] and a count\'s above 0; a difference of fractions keeps its sign', () => {
     const acc: Claim = { id: 'acc', text: 'retnet recalls more', check: { kind: 'compare', suite: 'needle', metric: 'accuracy', arch: 'retnet', vs: 'transformer', expect: 'better' } };
     const rs = [[0.6, 0.05], [0.4, 0.02], [0.05, 0.01]].flatMap(([a, b], s) => [rec('retnet', s, 'needle', 'accuracy', a!, {}, 'fraction'), rec('transformer', s, 'needle', 'accuracy', b!, {}, 'fraction')]);
     const r = evaluateClaim(paper([acc]), acc, rs);
     expect(r.a!.ci95![0]).toBe(0);
     expect(r.b!.ci95![0]).toBe(0);
     expect(r.statistic!.ci95![0]).toBeLessThan(0);
+    expect(withinRange([-3, 12], 'count')).toEqual([0, 12]);
+    expect(withinRange([-3, 12], 'bpb')).toEqual([-3, 12]);
   });
 
   it('names each side by what differs when one architecture is compared with itself (before / after)', () => {
