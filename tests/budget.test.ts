@@ -114,6 +114,27 @@ describe('budgetedModel: a budget calibrated on the reference', () => {
     expect((await budgetOf('retnet', training(1.01))).info.steps).toBe(6);
   });
 
+  it('fallback recipes: tried in turn from the start while the reference hits the cap; every architecture trains under the one that reached the target', async () => {
+    // the cap (3) comes before the first check (4): the recipe never reaches the target; the fallback's cap (8) passes it
+    const t: TaskTraining = { init: 'scratch', train: { ...TASK_ADAMW, lr: 3e-3, warmup: 2, batch: 4, steps: 3 }, calibrate: { every: 4, target: 0, probe: 8, fallbacks: [{ steps: 8, batch: 2 }, { steps: 8, batch: 8 }] } };
+    const ref = await budgetOf('transformer', t);
+    expect(ref.info.steps).toBe(4);
+    expect(ref.budget.steps).toBe(4);
+    expect(ref.budget.training.train).toMatchObject({ steps: 8, batch: 2 });
+    expect(ref.budget.how).toMatch(/^calibrated on transformer seed 0: not checked \(cap 3\); then fallback 1 \(steps 8, batch 2\): probe \d+\/8 = [\d.]+ at step 4, target 0 \(cap 8\)$/);
+    expect(ref.info.tokens).toBe(4 * 2 * taskConfig(ctxFor('transformer'), t).seq);
+    const other = await budgetOf('lex', t);
+    expect(other.budget).toEqual(ref.budget);
+    expect(other.info.steps).toBe(4);
+    expect(other.info.tokens).toBe(ref.info.tokens); // the fallback's batch, not the recipe's
+    // where no recipe reaches the target, the last one tried stands, at its cap
+    const never: TaskTraining = { ...t, calibrate: { ...t.calibrate!, target: 1.01 } };
+    const capped = await budgetOf('transformer', never);
+    expect(capped.budget.training.train).toMatchObject({ steps: 8, batch: 8 });
+    expect(capped.info.steps).toBe(8);
+    expect(capped.budget.how.split('; then ')).toHaveLength(3);
+  });
+
   it('own budget: the unit stops where its own probe reaches the target, before the shared budget; none for the reference or when not reached', async () => {
     const ownOf = async (arch: string, t: TaskTraining) => {
       const ctx = ctxFor(arch);
@@ -154,7 +175,7 @@ describe('budgetedModel: a budget calibrated on the reference', () => {
   it('without calibration the preset fixes the budget', async () => {
     const { calibrate: _none, ...fixed } = training(0);
     const r = await budgetOf('retnet', fixed);
-    expect(r.budget).toEqual({ steps: 6, how: 'fixed by the preset' });
+    expect(r.budget).toEqual({ steps: 6, how: 'fixed by the preset', training: fixed });
     expect(r.info.steps).toBe(6);
   });
 });

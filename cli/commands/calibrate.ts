@@ -36,7 +36,7 @@ const KEYS: Record<string, readonly string[] | 'number' | 'text'> = {
 
 const HELP = `
 Settings (key=value; defaults in brackets):
-  model:     arch [transformer], seed [0] (model init and training data), seq (episode length) and layers [the preset's],
+  model:     arch [transformer], seed [0] (model init, training data and the text checkpoint, as the suites use it), seq (episode length) and layers [the preset's],
              init=torch (PyTorch's init scheme) [native], embScale (multiplies the initial embedding table), backend [wasm]
   text init: cache [.cache/archbench], textKey (pins the text checkpoint under this name), textOnly=1 (stop after it)
   optimizer: warmup [20], beta2, minLrFrac, weightDecay [the preset's]
@@ -140,7 +140,7 @@ async function calibrate(a: CalibrateArgs, out: (s: string) => void): Promise<vo
     const cache = new ModelCache(String(extra.cache ?? '.cache/archbench'));
     const pinned = extra.textKey ? String(extra.textKey) : undefined;
     if (!pinned || cache.load(pinned, model.params).status !== 'hit') {
-      const text = await models.trainedModel(cache, { spec, config, seed: 0, stream: models.corpusStream(corpus), train: preset.train, purpose: 'text' });
+      const text = await models.trainedModel(cache, { spec, config, seed: Number(extra.seed ?? 0), stream: models.corpusStream(corpus), train: preset.train, purpose: 'text' });
       for (const [n, v] of model.params.vars) v.assign(text.model.params.get(n));
       if (pinned) await cache.save(pinned, model.params, text.info);
       text.model.params.dispose();

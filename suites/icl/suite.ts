@@ -211,7 +211,7 @@ export const icl: Suite = {
     };
     /** How a task model was trained and its budget set (`extra` dims on each record). */
     const trainingRecords = (m: { trained: TrainedModel; budget: Budget }, extra: Dims = {}): Measurement[] => [
-      ...taskTrainingRecords('icl', s.training, m.trained.info).map((r) => ({ ...r, dims: { ...r.dims, ...extra } })),
+      ...taskTrainingRecords('icl', m.budget.training, m.trained.info).map((r) => ({ ...r, dims: { ...r.dims, ...extra } })),
       { metric: 'task_budget_steps', value: m.budget.steps, unit: 'steps', dims: { task: 'icl', ...extra }, note: m.budget.how },
     ];
     const { trained, budget } = await budgetedModel(ctx, 'task:icl', stream, s.training, probe);
@@ -241,7 +241,7 @@ export const icl: Suite = {
       out.push(...shared);
       const middle = shared.find((r) => r.metric === 'calibration_cell_accuracy')!.value;
       if (s.order.ownBudgetAbove !== undefined && middle > s.order.ownBudgetAbove) {
-        const own = await ownBudgetModel(ctx, 'task:icl', stream, s.training, probe, budget.steps);
+        const own = await ownBudgetModel(ctx, 'task:icl', stream, budget.training, probe, budget.steps);
         if (own) {
           try {
             out.push(...trainingRecords(own, { budget: 'own' }), ...await score(own.trained.model, true));

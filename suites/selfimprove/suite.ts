@@ -128,15 +128,15 @@ export const selfimprove: Suite = {
     if (!s) throw new Error(`selfimprove: no settings for preset ${ctx.preset.name}`);
     const stream = baseMixture(corpusStream(ctx.corpus), s.digits, s.taskRate);
     const { trained: base, budget } = await budgetedModel(ctx, 'selfimprove:base', stream, s.base, budgetProbe(s));
-    const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: s.base.train, steps: budget.steps, text: ctx.preset.train };
-    const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', s.base, base.info)];
+    const baseSpec = { purpose: 'selfimprove:base', data: stream.spec, train: budget.training.train, steps: budget.steps, text: ctx.preset.train };
+    const out: Measurement[] = [...taskTrainingRecords('selfimprove:base', budget.training, base.info)];
     let crop;
     try {
       const before = await testAccuracy(base.model, s, 'before');
       out.push(before);
       const inBand = before.value >= BASE_BAND[0] && before.value <= BASE_BAND[1];
       out.push({
-        metric: 'calibration_accuracy', value: before.value, unit: 'fraction', ci95: before.ci95, dims: { budget_steps: budget.steps, task_rate: s.taskRate },
+        metric: 'calibration_accuracy', value: before.value, unit: 'fraction', ci95: before.ci95, dims: { budget_steps: budget.steps, batch: budget.training.train.batch, task_rate: s.taskRate },
         ...(inBand ? {} : { flag: 'not_discriminating' }),
         note: `base ${before.note}: ${inBand ? 'inside' : 'outside'} the ${BASE_BAND.join('-')} band; budget ${budget.steps} steps, ${budget.how}; ${s.budget}; the rule binds the reference Transformer` + (inBand ? '' : '; not discriminating at this preset'),
       });

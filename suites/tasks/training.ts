@@ -40,6 +40,12 @@ export interface ReferenceBudget {
   every: number;
   target: number;
   probe: number;
+  /**
+   * Recipes tried in turn, each from the start, when the reference reaches train.steps (the cap) without
+   * the target: overrides of `train` (e.g. a larger batch: more task data a step). Every architecture then
+   * trains under the recipe the reference reached the target with (the last one where none did).
+   */
+  fallbacks?: Partial<TrainConfig>[];
 }
 
 /** AdamW settings task models start from (each preset's recipe overrides lr, warm-up, batch and steps). */
@@ -75,13 +81,8 @@ export function taskModel<S>(ctx: SuiteContext, task: EpisodeTask<S>, settings: 
  * Train (or load) a model on any task stream (e.g. a mixture of task streams: harness/data/streams.ts
  * mixture), from scratch or from the text checkpoint. The caller disposes it.
  */
-export async function streamModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): Promise<TrainedModel> {
-  const from = await startOf(ctx, t, stream, () => ctx.textModel());
-  return trainedModel(ctx.cache, {
-    spec: ctx.spec, config: taskConfig(ctx, t), seed: ctx.seed, stream: from.stream,
-    train: taskTrainConfig(ctx, t), purpose, init: from.init, scheme: t.scheme, meter: ctx.meter,
-  });
-}
+export const streamModel = (ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining): Promise<TrainedModel> =>
+  stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), undefined, () => ctx.textModel());
 
 /**
  * Where a task model starts: its seeded init, or its architecture's text checkpoint (`text`); then the
@@ -99,45 +100,58 @@ export interface BudgetProbe {
   spec: Record<string, unknown>;
 }
 
-/** How a unit's task budget was set, for its records. */
+/** How a unit's task budget was set, for its records: its steps under `training` (a fallback's recipe, or t's). */
 export interface Budget {
   steps: number;
   how: string;
+  training: TaskTraining;
 }
 
 /**
  * Train (or load) the unit's model on `stream` with the budget t.calibrate sets (ReferenceBudget): the
- * reference architecture's model comes first (trained once per preset and seed, then cached; from the
- * reference's own text checkpoint when the recipe starts from text), and its step count becomes this unit's
- * budget, under the same optimizer and learning-rate schedule (the cap's: a decaying schedule is not
- * rescaled to the shorter run). Without t.calibrate: streamModel, budget train.steps.
+ * reference architecture's model comes first (trained once per preset, seed and recipe, then cached; from
+ * the reference's own text checkpoint when the recipe starts from text), and its step count becomes this
+ * unit's budget, under the same optimizer and learning-rate schedule (the cap's: a decaying schedule is not
+ * rescaled to the shorter run) and the recipe (t's, or the fallback) the reference reached its target with.
+ * Without t.calibrate: streamModel, budget train.steps.
  */
 export async function budgetedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, probe: BudgetProbe): Promise<{ trained: TrainedModel; budget: Budget }> {
   const c = t.calibrate;
-  if (!c) return { trained: await streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset' } };
+  if (!c) return { trained: await streamModel(ctx, purpose, stream, t), budget: { steps: t.train.steps, how: 'fixed by the preset', training: t } };
   const refSpec = getArchitecture(REFERENCE_ARCH)!;
   const isRef = ctx.spec.name === REFERENCE_ARCH;
   const refMatched = isRef ? ctx.matched : matchedConfig(refSpec, ctx.preset, 'params');
   let refTextModel: Promise<TrainedModel> | undefined; // another architecture's unit loads the reference's text checkpoint once, then frees it
   const refText = () => (isRef ? ctx.textModel() : (refTextModel ??= textModelOf(ctx.cache, { spec: refSpec, config: refMatched.config, seed: ctx.seed, corpus: ctx.corpus, preset: ctx.preset, meter: ctx.meter })));
-  const ref = await stoppedModel(ctx, purpose, stream, t, refSpec, taskConfig({ matched: refMatched }, t), probeRule(c, probe, { reference: REFERENCE_ARCH }), refText);
-  const steps = ref.info.steps;
-  const how = `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${ref.info.stop ?? 'no probe record'} (cap ${t.train.steps})`;
-  if (isRef) return { trained: ref, budget: { steps, how } };
-  disposeModel(ref.model);
+  const recipes = [t, ...(c.fallbacks ?? []).map((o) => ({ ...t, train: { ...t.train, ...o } }))];
+  const tried: string[] = [];
+  let ref: TrainedModel | undefined;
+  let training = t;
+  for (const [i, r] of recipes.entries()) {
+    if (ref) disposeModel(ref.model);
+    training = r;
+    ref = await stoppedModel(ctx, purpose, stream, r, refSpec, taskConfig({ matched: refMatched }, r), probeRule(c, probe, { reference: REFERENCE_ARCH }), refText);
+    const recipe = i === 0 ? '' : `fallback ${i} (${Object.entries(c.fallbacks![i - 1]!).map(([k, v]) => `${k} ${v}`).join(', ')}): `;
+    tried.push(`${recipe}${ref.info.stop ?? 'no probe record'} (cap ${r.train.steps})`);
+    if (ref.info.steps < r.train.steps && ref.info.divergedAt === undefined) break; // the target stopped it before the cap
+  }
+  const steps = ref!.info.steps;
+  const budget = { steps, how: `calibrated on ${REFERENCE_ARCH} seed ${ctx.seed}: ${tried.join('; then ')}`, training };
+  if (isRef) return { trained: ref!, budget };
+  disposeModel(ref!.model);
   if (refTextModel) disposeModel((await refTextModel).model);
   const at: StopRule = { spec: { reference: REFERENCE_ARCH, steps }, after: (_m, done) => done >= steps, summary: () => `the reference's ${steps} steps` };
-  return { trained: await stoppedModel(ctx, purpose, stream, t, ctx.spec, taskConfig(ctx, t), at, () => ctx.textModel()), budget: { steps, how } };
+  return { trained: await stoppedModel(ctx, purpose, stream, training, ctx.spec, taskConfig(ctx, training), at, () => ctx.textModel()), budget };
 }
 
 /**
  * Train (or load) a task model under the recipe's optimizer and schedule (set for train.steps, the cap: a
- * decaying schedule is not rescaled to a shorter run), ended early by `stop`; `text` gives the checkpoint a
- * recipe that starts from text starts from.
+ * decaying schedule is not rescaled to a shorter run), ended early by `stop` if given; `text` gives the
+ * checkpoint a recipe that starts from text starts from.
  */
-async function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule, text: () => Promise<TrainedModel>): Promise<TrainedModel> {
+async function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowStream, t: TaskTraining, spec: ArchitectureSpec, config: ModelConfig, stop: StopRule | undefined, text: () => Promise<TrainedModel>): Promise<TrainedModel> {
   const from = await startOf(ctx, t, stream, text);
-  return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream: from.stream, train: taskTrainConfig(ctx, t), purpose, init: from.init, scheme: t.scheme, meter: ctx.meter, stop });
+  return trainedModel(ctx.cache, { spec, config, seed: ctx.seed, stream: from.stream, train: taskTrainConfig(ctx, t), purpose, init: from.init, scheme: t.scheme, meter: ctx.meter, ...(stop ? { stop } : {}) });
 }
 
 /** Stop once the probe's exact-match accuracy reaches c.target (checked every c.every steps) or at `cap` steps. */
@@ -171,7 +185,7 @@ export async function ownBudgetModel(ctx: SuiteContext, purpose: string, stream:
     disposeModel(trained.model);
     return null;
   }
-  return { trained, budget: { steps: trained.info.steps, how: `own budget: ${trained.info.stop ?? 'no probe record'} (the shared budget is ${shared})` } };
+  return { trained, budget: { steps: trained.info.steps, how: `own budget: ${trained.info.stop ?? 'no probe record'} (the shared budget is ${shared})`, training: t } };
 }
 
 /** Records describing how a task model was trained. */
