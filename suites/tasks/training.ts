@@ -157,8 +157,9 @@ async function stoppedModel(ctx: SuiteContext, purpose: string, stream: WindowSt
 /** Stop once the probe's exact-match accuracy reaches c.target (checked every c.every steps) or at `cap` steps. */
 function probeRule(c: ReferenceBudget, probe: BudgetProbe, who: Record<string, unknown>, cap = Infinity): StopRule {
   let seen = 'not checked';
+  const { fallbacks: _later, ...rule } = c; // a recipe's model does not depend on the ones tried after it
   return {
-    spec: { ...who, ...c, probe: probe.spec, ...(Number.isFinite(cap) ? { cap } : {}) },
+    spec: { ...who, ...rule, probe: probe.spec, ...(Number.isFinite(cap) ? { cap } : {}) },
     async after(model, done) {
       if (done >= cap) return true;
       if (done % c.every !== 0) return false;
