@@ -1,6 +1,7 @@
 // Fault injection for the reliability battery (tests/reliability/): ARCHBENCH_FAULT holds comma-separated
 // faults. Unset (always, outside those tests) every hook here is a no-op and nothing else changes.
 //   kill-in-append:N    the N-th records append of this process writes half its bytes, then kill -9s itself
+//   kill-after-append:N the N-th records append of this process completes, then it kill -9s itself
 //   nan-loss:ARCH:STEP  every model of architecture ARCH trained in this process sees a NaN loss at STEP
 // A model trained under a fault is cached under a key that names the fault (faultKey), never a clean one.
 import { writeSync } from 'node:fs';
@@ -20,12 +21,15 @@ export function injectedLoss(arch: string, step: number, loss: number): number {
 
 let appends = 0;
 
-/** Write all of `text` to fd (a write may take only part: a full disk); under kill-in-append:N the N-th call writes half of it and the process dies (kill -9). */
+/**
+ * Write all of `text` to fd (a write may take only part: a full disk); under kill-in-append:N the N-th call
+ * writes half of it and the process dies (kill -9), under kill-after-append:N it writes all of it first.
+ */
 export function appendWithFaults(fd: number, text: string): void {
   appends++;
   const bytes = Buffer.from(text);
-  const kill = faults().includes(`kill-in-append:${appends}`);
-  const end = kill ? Math.floor(bytes.length / 2) : bytes.length;
+  const halfway = faults().includes(`kill-in-append:${appends}`);
+  const end = halfway ? Math.floor(bytes.length / 2) : bytes.length;
   for (let done = 0; done < end;) done += writeSync(fd, bytes, done, end - done);
-  if (kill) process.kill(process.pid, 'SIGKILL');
+  if (halfway || faults().includes(`kill-after-append:${appends}`)) process.kill(process.pid, 'SIGKILL');
 }

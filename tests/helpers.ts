@@ -1,6 +1,6 @@
 // Test helpers: a backend, temporary folders, and the CLI in-process or as a child process.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getArchitecture } from '../architectures/index.ts';
@@ -66,19 +66,16 @@ export function cliProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, [join(ROOT, 'bin/archbench.js'), ...args], { cwd: ROOT, env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Start the CLI as a child process and kill -9 it once its first unit's records are written (resume tests). */
+/**
+ * Run the CLI as a child process that kill -9s itself once its first unit's records are written (resume
+ * tests): harness/faults.ts kill-after-append:1, so the kill lands between units however loaded the machine.
+ */
 export async function killAfterFirstUnit(args: string[], out: string): Promise<void> {
-  const child = cliProcess(args);
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      if (existsSync(join(out, 'records.jsonl')) && readRecords(out).length > 0) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 50);
-  });
-  await new Promise((r) => child.on('exit', r));
+  const child = cliProcess(args, { ARCHBENCH_FAULT: 'kill-after-append:1' });
+  child.stdout.resume();
+  child.stderr.resume();
+  const signal = await new Promise((r) => child.on('exit', (_code, sig) => r(sig)));
+  if (signal !== 'SIGKILL' || readRecords(out).length === 0) throw new Error(`killAfterFirstUnit: the run ended by ${String(signal)} with ${readRecords(out).length} records`);
 }
 
 /** Largest absolute difference relative to the largest magnitude of b. */
