@@ -70,7 +70,7 @@ export function detectAxes(records: ResultRecord[]): string[] {
 
 /**
  * An interval over seeds cut to the range its unit has (a fraction's [0, 1], a count's [0, ∞)): the t
- * interval of a few seeds can run past it.
+ * interval of a few seeds can run past it. A share that can pass 1 or 0 is a 'ratio' and is not cut.
  */
 export function withinRange(ci: [number, number], unit: string): [number, number] {
   if (unit === 'fraction') return [Math.max(0, ci[0]), Math.min(1, ci[1])];

@@ -79,6 +79,8 @@ describe('the claims ledger', () => {
     expect(r.statistic!.ci95![0]).toBeLessThan(0);
     expect(withinRange([-3, 12], 'count')).toEqual([0, 12]);
     expect(withinRange([-3, 12], 'bpb')).toEqual([-3, 12]);
+    // a ratio may pass 1 or 0 (replay's recovery, a fraction to match, a phoneme error rate): never cut
+    expect(withinRange([0.91, 1.08], 'ratio')).toEqual([0.91, 1.08]);
   });
 
   it('names each side by what differs when one architecture is compared with itself (before / after)', () => {

@@ -181,6 +181,7 @@ describe('end to end at tiny', () => {
       for (const m of ['plain', 'real', 'tree', 'uniform']) expect(b[m]).toBeLessThan(b.before!);
       for (const r of byMetric(mine, 'forgetting_bpb')) expect(r.flag).toBe('floor');
       expect(byMetric(mine, 'replay_gain').map((r) => r.note!.split(':')[0])).toHaveLength(4);
+      for (const r of byMetric(mine, 'recovery')) expect(r.unit).toBe('ratio'); // it passes 1 where self-replay beats real replay
       expect(byMetric(mine, 'calibration_forgetting')).toHaveLength(1);
     }
     const figs = forgetting.figures!(recs, kit);

@@ -170,7 +170,7 @@ export const forgetting: Suite = {
     const realGain = fm('plain') - fm('real');
     for (const method of ['tree', 'uniform'] as const) {
       out.push({
-        metric: 'recovery', value: (fm('plain') - fm(method)) / realGain, unit: 'fraction', dims: { method }, ...(floor ? { flag: floor } : {}),
+        metric: 'recovery', value: (fm('plain') - fm(method)) / realGain, unit: 'ratio', dims: { method }, ...(floor ? { flag: floor } : {}),
         note: `(F_plain - F_${method}) / (F_plain - F_real), F_plain - F_real = ${realGain.toFixed(4)} bpb` + (Math.abs(realGain) < 1e-3 ? ': real replay recovers nothing, the ratio does not discriminate' : ''),
       });
     }

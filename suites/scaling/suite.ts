@@ -114,7 +114,7 @@ export const scaling: Suite = {
     const top = ref.reduce((a, b) => (b.params >= a.params && b.tokens >= a.tokens ? b : a));
     for (const [axis, metric] of [['params', 'param_fraction_to_match'], ['tokens', 'token_fraction_to_match']] as const) {
       const r = fractionToMatch(fits[axis], top.bpb, top[axis]);
-      out.push({ metric, value: r.value, unit: 'fraction', dims: { versus: REFERENCE_ARCH }, ...(r.flag ? { flag: r.flag } : {}),
+      out.push({ metric, value: r.value, unit: 'ratio', dims: { versus: REFERENCE_ARCH }, ...(r.flag ? { flag: r.flag } : {}),
         note: `${axis} at which ${ctx.spec.name}'s fit reaches ${REFERENCE_ARCH}'s ${top.bpb.toFixed(4)} bpb (its largest point: ${top[axis]} ${axis})` });
     }
     return out;

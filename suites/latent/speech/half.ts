@@ -64,7 +64,7 @@ export async function buildSpeechShared(cache: ModelCache, s: SpeechSettings, da
     await recognizer.train(data, seed);
     const heard = await recognizer.recognise(data.test.rows, data.test.n);
     const per = meanCi(heard.map((h, i) => phonemeErrorRate(h, data.phonemes[data.test.labels[i]!]!)));
-    records.push({ metric: 'recognizer_per', value: per.mean, unit: 'fraction', ci95: per.ci95, dims: { split: 'test', inventory: recognizer.inventory.length }, note: 'the phoneme recognizer (flat-start frame classifier) on real espeak-ng test utterances' });
+    records.push({ metric: 'recognizer_per', value: per.mean, unit: 'ratio', ci95: per.ci95, dims: { split: 'test', inventory: recognizer.inventory.length }, note: 'the phoneme recognizer (flat-start frame classifier) on real espeak-ng test utterances' });
     await speakers.train(data.train.rows, data.train.speakers, sp.steps, sp.batch, sp.lr, seed + 11);
     const { features, predicted } = await speakers.read(x);
     x.dispose();
@@ -140,7 +140,7 @@ export async function runSpeech(ctx: SuiteContext, s: SpeechSettings, sh: Speech
   random.dispose();
   const fd = { ...SPEECH, floor: 'random-latents', tokenizer: 'sigma-vae', samples: labels.length };
   out.push({ metric: 'floor_mcd', value: floor.mcd.mean, unit: 'dB', ci95: floor.mcd.ci95, dims: fd });
-  out.push({ metric: 'floor_per', value: floor.per.mean, unit: 'fraction', ci95: floor.per.ci95, dims: fd });
+  out.push({ metric: 'floor_per', value: floor.per.mean, unit: 'ratio', ci95: floor.per.ci95, dims: fd });
 
   let blindSimilarity = floor.similarity.mean;
   for (const v of VARIANTS) {
@@ -172,7 +172,7 @@ export async function runSpeech(ctx: SuiteContext, s: SpeechSettings, sh: Speech
     }
     const flag = sc.mcd.mean >= floor.mcd.mean || sc.similarity.mean <= blindSimilarity ? 'floor' : undefined;
     out.push({ metric: 'mcd', value: sc.mcd.mean, unit: 'dB', ci95: sc.mcd.ci95, dims: gd, flag, note: `mel-cepstral distortion (c1-c${s.cepstra}) after DTW against the class's reference utterance` });
-    out.push({ metric: 'per', value: sc.per.mean, unit: 'fraction', ci95: sc.per.ci95, dims: gd, flag, note: 'phoneme error rate of the recognizer trained here on espeak-ng data' });
+    out.push({ metric: 'per', value: sc.per.mean, unit: 'ratio', ci95: sc.per.ci95, dims: gd, flag, note: 'phoneme error rate of the recognizer trained here on espeak-ng data' });
     out.push({ metric: 'speaker_similarity', value: sc.similarity.mean, unit: 'cosine', ci95: sc.similarity.ci95, dims: gd, flag, note: "cosine of the speaker classifier's features with the speaker's centroid" });
     // one generated utterance per voice (its first word), for the report's spectrograms and WAV files
     sh.data.voices.forEach((voice, sp) => {
