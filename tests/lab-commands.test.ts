@@ -43,12 +43,17 @@ describe('archbench calibrate', () => {
     expect(points[0]!.probes.mqar2!.n).toBe(4); // 2 episodes x 2 queried keys
   });
 
-  it("addition: selfimprove's base mixture, probed on the held-out test problems", async () => {
-    const r = await cli(['calibrate', 'addition', 'tiny', 'scratch', '2', '2', '4', '3e-3', 'probe=3', 'rate=0.5']);
+  it("addition: selfimprove's base mixture, probed on the suite's budget probe (never the held-out test set)", async () => {
+    const r = await cli(['calibrate', 'addition', 'tiny', 'scratch', '2', '2', '4', '3e-3', 'probe=3', 'rate=0.5', 'digits=2']);
     expect(r.code).toBe(0);
     const points = r.out.trim().split('\n').map((l) => JSON.parse(l) as { step: number; probes: Record<string, { n: number }> });
     expect(points.map((p) => p.step)).toEqual([0, 2]);
-    expect(points[1]!.probes.addition1!.n).toBe(3); // tiny's 1-digit problems, one answer each
+    expect(points[1]!.probes.addition2!.n).toBe(3); // three 2-digit problems, one answer each
+    // tiny's 1-digit task has ~12 test-side problems, all in its 64-problem test set: no probe is left
+    const none = await cli(['calibrate', 'addition', 'tiny', 'scratch', '2', '2', '4', '3e-3', 'probe=3']);
+    expect(none.code).toBe(2);
+    expect(none.err.trim().split('\n')).toHaveLength(1);
+    expect(none.err).toMatch(/1-digit problems leave 0 test-side problems beside the 64-problem test set .* valid: digits=2 or more/);
   });
 });
 

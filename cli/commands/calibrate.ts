@@ -13,7 +13,7 @@ import * as models from '../../harness/models.ts';
 import { PRESETS, PRESET_NAMES, type TrainConfig } from '../../harness/presets.ts';
 import { iclTask } from '../../suites/icl/episodes.ts';
 import { ICL_SETTINGS } from '../../suites/icl/settings.ts';
-import { baseMixture, testEpisode, testProblems } from '../../suites/selfimprove/addition.ts';
+import { baseMixture, probeProblems, testEpisode } from '../../suites/selfimprove/addition.ts';
 import { SELFIMPROVE_SETTINGS } from '../../suites/selfimprove/settings.ts';
 import { learningCurve, sideEpisodes, type CurvePoint } from '../../suites/tasks/calibrate.ts';
 import { taskStream, type Episode, type Side } from '../../suites/tasks/episodes.ts';
@@ -48,7 +48,8 @@ Settings (key=value; defaults in brackets):
   icl:       the preset's ICL task (inputs, labels, inputPool, labelPool override it), trainDemos [the preset's],
              middle (demonstrations of the probe) [the preset's], mix=mqar (interleave the preset's MQAR stream 1:1)
   addition:  selfimprove's base: the text stream with a share rate [the preset's taskRate] of digits-digit addition
-             lines [the preset's]; probe: the held-out test set's first problems (use init text)
+             lines [the preset's]; probe: the suite's budget probe, test-side problems outside the held-out test set
+             (use init text)
 Example: npx archbench calibrate mqar small scratch 800 100 16 1e-3 seq=64 layers=2 keys=16 values=16 train=4 middle=4 extra=28 fill=1 probe=64
 `;
 
@@ -95,7 +96,10 @@ function taskProbes(a: CalibrateArgs, corpus: ReturnType<typeof loadCorpus>, seq
   if (a.task === 'addition') {
     const s = SELFIMPROVE_SETTINGS[a.preset]!;
     const digits = Number(extra.digits ?? s.digits);
-    probes[`addition${digits}`] = testProblems(probeCount, digits).map((p) => testEpisode(p, digits));
+    // the suite's own probe (suites/selfimprove/suite.ts budgetProbe): test-side problems outside the held-out test set
+    const problems = probeProblems(probeCount, digits, s.testSize);
+    if (problems.length < probeCount) throw new UsageError(`addition: ${digits}-digit problems leave ${problems.length} test-side problems beside the ${s.testSize}-problem test set of preset ${a.preset}, fewer than probe=${probeCount}; valid: digits=2 or more, or a smaller probe`);
+    probes[`addition${digits}`] = problems.map((p) => testEpisode(p, digits));
     return { stream: baseMixture(models.corpusStream(corpus), digits, Number(extra.rate ?? s.taskRate)), probes };
   }
   if (a.task === 'icl') {
