@@ -13,7 +13,7 @@ import * as models from '../../harness/models.ts';
 import { PRESETS, PRESET_NAMES, type TrainConfig } from '../../harness/presets.ts';
 import { iclTask } from '../../suites/icl/episodes.ts';
 import { ICL_SETTINGS } from '../../suites/icl/settings.ts';
-import { baseMixture, probeProblems, testEpisode } from '../../suites/selfimprove/addition.ts';
+import { baseMixture, probeEpisodes } from '../../suites/selfimprove/addition.ts';
 import { SELFIMPROVE_SETTINGS } from '../../suites/selfimprove/settings.ts';
 import { learningCurve, sideEpisodes, type CurvePoint } from '../../suites/tasks/calibrate.ts';
 import { taskStream, type Episode, type Side } from '../../suites/tasks/episodes.ts';
@@ -97,9 +97,9 @@ function taskProbes(a: CalibrateArgs, corpus: ReturnType<typeof loadCorpus>, seq
     const s = SELFIMPROVE_SETTINGS[a.preset]!;
     const digits = Number(extra.digits ?? s.digits);
     // the suite's own probe (suites/selfimprove/suite.ts budgetProbe): test-side problems outside the held-out test set
-    const problems = probeProblems(probeCount, digits, s.testSize);
-    if (problems.length < probeCount) throw new UsageError(`addition: ${digits}-digit problems leave ${problems.length} test-side problems beside the ${s.testSize}-problem test set of preset ${a.preset}, fewer than probe=${probeCount}; valid: digits=2 or more, or a smaller probe`);
-    probes[`addition${digits}`] = problems.map((p) => testEpisode(p, digits));
+    const episodes = probeEpisodes(probeCount, digits, s.testSize);
+    if (episodes.length < probeCount) throw new UsageError(`addition: ${digits}-digit problems leave ${episodes.length} test-side problems beside the ${s.testSize}-problem test set of preset ${a.preset}, fewer than probe=${probeCount}; valid: digits=2 or more, or a smaller probe`);
+    probes[`addition${digits}`] = episodes;
     return { stream: baseMixture(models.corpusStream(corpus), digits, Number(extra.rate ?? s.taskRate)), probes };
   }
   if (a.task === 'icl') {

@@ -114,6 +114,10 @@ export function probeProblems(count: number, digits: number, testSize: number): 
   return [...seen.values()];
 }
 
+/** The budget probe as episodes (the suite's budgetProbe and `archbench calibrate addition` alike). */
+export const probeEpisodes = (count: number, digits: number, testSize: number): Episode[] =>
+  probeProblems(count, digits, testSize).map((p) => testEpisode(p, digits));
+
 /** A test problem as an episode for greedy scoring: '\nQ:aa+bb=' then the answer span. */
 export function testEpisode(p: Problem, digits: number): Episode {
   const prompt = `\n${question(p, digits)}`;

@@ -21,7 +21,7 @@ import { registerSuite } from '../registry.ts';
 import { exactCounts } from '../tasks/calibrate.ts';
 import { readCalibration, withCalibration } from '../tasks/calibration-history.ts';
 import { budgetedModel, streamModel, taskTrainingRecords, type BudgetProbe } from '../tasks/training.ts';
-import { baseMixture, check, pairsStream, probeProblems, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
+import { baseMixture, check, pairsStream, probeEpisodes, problemKey, testEpisode, testProblems, type Pair, type Problem } from './addition.ts';
 import { harvest } from './crescent.ts';
 import { SELFIMPROVE_SETTINGS, type SelfImproveSettings } from './settings.ts';
 
@@ -49,7 +49,7 @@ export async function testAccuracy(model: LanguageModel, s: SelfImproveSettings,
 /** The probe that sets the base's budget on the reference (disjoint from the test set); empty when the preset fixes the budget. */
 function budgetProbe(s: SelfImproveSettings): BudgetProbe {
   const count = s.base.calibrate?.probe ?? 0;
-  return { episodes: count ? probeProblems(count, s.digits, s.testSize).map((p) => testEpisode(p, s.digits)) : [], spec: { task: 'addition', digits: s.digits, count, disjointFrom: s.testSize } };
+  return { episodes: count ? probeEpisodes(count, s.digits, s.testSize) : [], spec: { task: 'addition', digits: s.digits, count, disjointFrom: s.testSize } };
 }
 
 /** Fine-tune a copy of the base model on `stream` (cached; the base's own recipe is part of the key). */
