@@ -37,7 +37,7 @@ describe('glyph data', () => {
 describe('next-token diffusion head', () => {
   it('recovers a two-mode 1-D mixture 0.5 N(-2, 0.3^2) + 0.5 N(2, 0.3^2)', async () => {
     const head = new DiffusionHead(new Params(1), 'head', { latent: 1, cond: 1, width: 64, blocks: 2 });
-    const vars = [...head.params().values()];
+    const vars = head.params();
     const draw = (seed: number, n: number) => {
       const r = seededIndices(2, n, seed);
       return tf.tidy(() => tf.add(tf.tensor2d(r.map((k) => 4 * k - 2), [n, 1]), tf.randomNormal([n, 1], 0, 0.3, 'float32', seed)) as tf.Tensor2D);

@@ -85,9 +85,9 @@ describeOnWebgpu('the GPU update agrees with the host update', () => {
   const runs = new Map<string, Promise<Run>>();
   /** Each run once (the cases share the host's). */
   const cached = (key: string, f: () => Promise<Run>): Promise<Run> => runs.get(key) ?? runs.set(key, f()).get(key)!;
-  const host = (cfg: TrainConfig) => cached(`host ${cfg.clip}`, () => run((m) => HostUpdate.open(m, cfg), cfg));
+  const host = (cfg: TrainConfig) => cached(`host ${cfg.clip}`, () => run((m) => HostUpdate.open(m.params.vars, cfg), cfg));
   const gpu = (cfg: TrainConfig, pieces: number) => cached(`gpu ${cfg.clip} ${pieces}`, () => run((m) => {
-    const u = new GpuUpdate(m, cfg, undefined, Math.ceil(total / pieces));
+    const u = new GpuUpdate(m.params.vars, cfg, undefined, Math.ceil(total / pieces));
     expect(u.description).toContain(`${pieces} piece`);
     return u;
   }, cfg));

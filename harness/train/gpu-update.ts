@@ -5,10 +5,8 @@
 // clips by FlatAdamW's rule, runs the WGSL step (bias correction and hyperparameters as FlatAdamW) and
 // assigns every variable from its slices of the new weights. Matches HostUpdate within float tolerance.
 import * as tf from '@tensorflow/tfjs';
-import type { LanguageModel } from '../../architectures/interface.ts';
 import { type AdamWWebgpuState, adamwWebgpu, adamwWebgpuMaxElements, adamwWebgpuState } from '../../architectures/ops/optim/webgpu.ts';
-import type { TrainConfig } from '../presets.ts';
-import { FlatLayout, type OptimizerState, clipScale } from './optim.ts';
+import { type AdamWConfig, FlatLayout, type OptimizerState, clipScale } from './optim.ts';
 import type { Update } from './step.ts';
 
 /** Elements [from, to) of variable `v` (flattened), held from element `at` of one piece. */
@@ -73,13 +71,13 @@ export class GpuUpdate implements Update {
   private readonly pieces: Piece[];
 
   /**
-   * Opened on the model's current weights (and AdamW's state from a checkpoint when resuming), in pieces of
+   * Opened on the variables' current weights (and AdamW's state from a checkpoint when resuming), in pieces of
    * at most maxElements (default: the device's limit).
    */
-  constructor(model: LanguageModel, private readonly cfg: TrainConfig, resume?: OptimizerState, maxElements = adamwWebgpuMaxElements()) {
+  constructor(vars: ReadonlyMap<string, tf.Variable>, private readonly cfg: AdamWConfig, resume?: OptimizerState, maxElements = adamwWebgpuMaxElements()) {
     if (maxElements < 1) throw new Error('the GPU update needs the webgpu backend');
-    this.layout = new FlatLayout(model.params.vars);
-    this.vars = this.layout.names.map((n) => model.params.vars.get(n)!);
+    this.layout = new FlatLayout(vars);
+    this.vars = this.layout.names.map((n) => vars.get(n)!);
     this.pieces = pieceBounds(this.layout.total, maxElements).map(([lo, hi]) => {
       const segments = segmentsOf(this.layout, lo, hi);
       const w = flatten(segments, (v) => this.vars[v]);

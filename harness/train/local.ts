@@ -10,7 +10,7 @@ import type { PeakMeter } from '../measure.ts';
 import type { TrainConfig } from '../presets.ts';
 import { log } from '../progress.ts';
 import { GpuUpdate } from './gpu-update.ts';
-import { FlatAdamW, FlatLayout, type OptimizerState, clipScale, sumSquares } from './optim.ts';
+import { type AdamWConfig, FlatAdamW, FlatLayout, type OptimizerState, clipScale, sumSquares } from './optim.ts';
 import { type Trainer, type Update, gradients } from './step.ts';
 
 /** The update on the host: gradients read into a flat vector, FlatAdamW on it, every variable assigned from it. */
@@ -23,17 +23,17 @@ export class HostUpdate implements Update {
   private readonly w: Float32Array;
   private readonly g: Float32Array;
 
-  private constructor(private readonly model: LanguageModel, private readonly cfg: TrainConfig, resume?: OptimizerState) {
-    this.layout = new FlatLayout(model.params.vars);
+  private constructor(private readonly vars: ReadonlyMap<string, tf.Variable>, private readonly cfg: AdamWConfig, resume?: OptimizerState) {
+    this.layout = new FlatLayout(vars);
     this.opt = new FlatAdamW(cfg, this.layout, 0, this.layout.total, resume && { m: resume.m.slice(), v: resume.v.slice() }, resume?.t);
     this.w = new Float32Array(this.layout.total);
     this.g = new Float32Array(this.layout.total);
   }
 
-  /** Opened on the model's current weights (and AdamW's state from a checkpoint when resuming). */
-  static async open(model: LanguageModel, cfg: TrainConfig, resume?: OptimizerState): Promise<HostUpdate> {
-    const u = new HostUpdate(model, cfg, resume);
-    await u.layout.readAsync(model.params.vars, u.w);
+  /** Opened on the variables' current weights (and AdamW's state from a checkpoint when resuming). */
+  static async open(vars: ReadonlyMap<string, tf.Variable>, cfg: AdamWConfig, resume?: OptimizerState): Promise<HostUpdate> {
+    const u = new HostUpdate(vars, cfg, resume);
+    await u.layout.readAsync(vars, u.w);
     return u;
   }
 
@@ -41,7 +41,7 @@ export class HostUpdate implements Update {
     await this.layout.writeAsync(grads, this.g);
     tf.dispose(grads);
     this.opt.apply(this.g, this.w, lr, clipScale(Math.sqrt(sumSquares(this.g)), this.cfg.clip));
-    this.layout.assign(this.model.params.vars, this.w);
+    this.layout.assign(this.vars, this.w);
   }
 
   async optimizerState(): Promise<OptimizerState> {
@@ -51,6 +51,20 @@ export class HostUpdate implements Update {
 
 /** The last update logged on webgpu, where there is a choice: a line is written when it changes. */
 let loggedUpdate = '';
+
+/**
+ * The update step for these variables: on the GPU on webgpu with the fast paths on (weights and moments
+ * stay there), else on the host; `resume`: AdamW's state from a checkpoint.
+ */
+export async function openUpdate(vars: ReadonlyMap<string, tf.Variable>, cfg: AdamWConfig, resume?: OptimizerState): Promise<Update> {
+  const onWebgpu = tf.getBackend() === 'webgpu';
+  const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(vars, cfg, resume) : await HostUpdate.open(vars, cfg, resume);
+  if (onWebgpu && update.description !== loggedUpdate) {
+    loggedUpdate = update.description;
+    log(`one-thread training on webgpu: ${update.description}`);
+  }
+  return update;
+}
 
 export class LocalTrainer implements Trainer {
   readonly workers = 1;
@@ -66,13 +80,7 @@ export class LocalTrainer implements Trainer {
    * AdamW's state from a checkpoint.
    */
   static async open(model: LanguageModel, cfg: TrainConfig, meter?: PeakMeter, resume?: OptimizerState): Promise<LocalTrainer> {
-    const onWebgpu = tf.getBackend() === 'webgpu';
-    const update = onWebgpu && fastPathEnabled() ? new GpuUpdate(model, cfg, resume) : await HostUpdate.open(model, cfg, resume);
-    if (onWebgpu && update.description !== loggedUpdate) {
-      loggedUpdate = update.description;
-      log(`one-thread training on webgpu: ${update.description}`);
-    }
-    return new LocalTrainer(model, update, meter);
+    return new LocalTrainer(model, await openUpdate(model.params.vars, cfg, resume), meter);
   }
 
   async step(batch: Batch, lr: number): Promise<number> {

@@ -84,6 +84,9 @@ export function sumSquares(a: Float32Array): number {
 /** The factor that scales a gradient of global L2 norm `norm` to at most maxNorm (global-norm clipping). */
 export const clipScale = (norm: number, maxNorm: number): number => (norm > maxNorm ? maxNorm / norm : 1);
 
+/** What AdamW and the update step read of a training configuration. */
+export type AdamWConfig = Pick<TrainConfig, 'beta1' | 'beta2' | 'weightDecay' | 'clip'>;
+
 /** AdamW's state over the whole flat vector (FlatLayout's order): both moments and the steps taken. */
 export interface OptimizerState {
   m: Float32Array;
@@ -104,7 +107,7 @@ export class FlatAdamW {
    * `moments`: whole-vector m and v to work in (their [lo, hi) slices; shared by the data-parallel
    * participants, or restored from a checkpoint), else zeros of its own; `t`: the steps already taken.
    */
-  constructor(private readonly cfg: TrainConfig, layout: FlatLayout, readonly lo = 0, readonly hi = layout.total,
+  constructor(private readonly cfg: AdamWConfig, layout: FlatLayout, readonly lo = 0, readonly hi = layout.total,
               moments?: { m: Float32Array; v: Float32Array }, private t = 0) {
     this.m = moments ? moments.m.subarray(lo, hi) : new Float32Array(hi - lo);
     this.v = moments ? moments.v.subarray(lo, hi) : new Float32Array(hi - lo);

@@ -58,9 +58,20 @@ export class DiffusionHead {
     return this.p.vars;
   }
 
-  predict(zt: tf.Tensor2D, t: tf.Tensor1D, h: tf.Tensor2D): tf.Tensor2D {
-    const c = silu(tf.add(linear(timeFeatures(t), this.wTime), linear(h, this.wCond))); // [n, w]
-    let x = linear(zt, this.wIn); // [n, w]
+  /** The condition's projection h W_cond: [n, D] -> [n, w]; made once per condition, not per noise draw or step. */
+  project(h: tf.Tensor2D): tf.Tensor2D {
+    return linear(h, this.wCond) as tf.Tensor2D;
+  }
+
+  /**
+   * eps_theta(z_t, t, h) from hc = project(h) [n, w]: z_t [R*n, c] and t [R*n] are R groups of n rows, group
+   * r's row i under condition i (hc is broadcast over the groups, not tiled: its gradient is one sum).
+   */
+  predict(zt: tf.Tensor2D, t: tf.Tensor1D, hc: tf.Tensor2D): tf.Tensor2D {
+    const m = zt.shape[0], [n, w] = hc.shape;
+    const time = linear(timeFeatures(t), this.wTime); // [R*n, w]
+    const c = silu(m === n ? tf.add(time, hc) : tf.add(time.reshape([m / n, n, w]), hc).reshape([m, w])); // [R*n, w]
+    let x = linear(zt, this.wIn); // [R*n, w]
     for (const b of this.blocks) {
       const [shift, scale, gate] = tf.split(tf.add(linear(c, b.ada), b.adaB), 3, -1);
       const y = tf.add(tf.mul(layerNorm(x), tf.add(1, scale!)), shift!);
@@ -72,32 +83,33 @@ export class DiffusionHead {
 
   /** DDPM loss on targets z0 [n, c] under conditions h [n, D], `repeats` noise draws per target. */
   loss(z0: tf.Tensor2D, h: tf.Tensor2D, seed: number, repeats: number): tf.Scalar {
-    const z = tf.tile(z0, [repeats, 1]) as tf.Tensor2D;
-    const cond = tf.tile(h, [repeats, 1]) as tf.Tensor2D;
+    const z = tf.tile(z0, [repeats, 1]) as tf.Tensor2D; // [R*n, c]: no gradient flows into the targets
     const n = z.shape[0];
     const t = tf.randomUniform([n], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor1D;
     const abar = alphaBarTensor(t).reshape([n, 1]);
     const eps = tf.randomNormal(z.shape, 0, 1, 'float32', tfSeed(seed + 1));
     const zt = tf.add(tf.mul(tf.sqrt(abar), z), tf.mul(tf.sqrt(tf.sub(1, abar)), eps)) as tf.Tensor2D;
-    return tf.mean(tf.square(tf.sub(this.predict(zt, t, cond), eps))) as tf.Scalar;
+    return tf.mean(tf.square(tf.sub(this.predict(zt, t, this.project(h)), eps))) as tf.Scalar;
   }
 
   /**
    * Sample z_0 [n, c] given conditions h [n, D] in `steps` DDPM steps; with `uncond` (the null-class
-   * conditions, [n, D]) and guidance w, classifier-free guidance.
+   * conditions, [n, D]) and guidance w, classifier-free guidance: both predictions in one call on 2n rows.
    */
   sample(h: tf.Tensor2D, steps: number, seed: number, guide?: { uncond: tf.Tensor2D; w: number }): tf.Tensor2D {
     return tf.tidy(() => {
       const n = h.shape[0];
+      const hc = this.project(guide ? (tf.concat([h, guide.uncond]) as tf.Tensor2D) : h); // [n or 2n, w]
+      const rows = hc.shape[0];
       let z = tf.randomNormal([n, this.s.latent], 0, 1, 'float32', tfSeed(seed)) as tf.Tensor2D;
       for (let i = steps; i >= 1; i--) {
         const ab = alphaBar(i / steps), abPrev = alphaBar((i - 1) / steps);
         const alpha = ab / abPrev, beta = 1 - alpha;
-        const t = tf.fill([n], i / steps) as tf.Tensor1D;
-        let eps = this.predict(z, t, h);
+        const t = tf.fill([rows], i / steps) as tf.Tensor1D;
+        let eps = this.predict(guide ? (tf.concat([z, z]) as tf.Tensor2D) : z, t, hc);
         if (guide) {
-          const epsU = this.predict(z, t, guide.uncond);
-          eps = tf.add(epsU, tf.mul(guide.w, tf.sub(eps, epsU))) as tf.Tensor2D;
+          const [epsC, epsU] = tf.split(eps, 2, 0);
+          eps = tf.add(epsU!, tf.mul(guide.w, tf.sub(epsC!, epsU!))) as tf.Tensor2D;
         }
         const mean = tf.div(tf.sub(z, tf.mul(beta / Math.sqrt(1 - ab), eps)), Math.sqrt(alpha));
         const sigma = i > 1 ? Math.sqrt((beta * (1 - abPrev)) / (1 - ab)) : 0;

@@ -99,7 +99,7 @@ export class MlpClassifier {
   /** Cross-entropy on rows [n, width] (row-major) with their labels, Adam, `steps` batches drawn by seed. */
   async train(rows: Float32Array, labels: ArrayLike<number>, steps: number, batch: number, lr: number, seed: number): Promise<number> {
     const n = labels.length;
-    return fit([...this.params.vars.values()], steps, lr, (step) => tf.tidy(() => {
+    return fit(this.params.vars, steps, lr, (step) => tf.tidy(() => {
       const idx = seededIndices(n, batch, seed * 31 + step);
       const onehot = tf.oneHot(tf.tensor1d(idx.map((i) => labels[i]!), 'int32'), this.net.weights.at(-1)!.shape[1]!);
       return tf.losses.softmaxCrossEntropy(onehot, this.net.apply(gatherRows(rows, this.width, idx))) as tf.Scalar;

@@ -47,9 +47,9 @@ export class LatentGenerator {
     }
   }
 
-  /** Everything training updates: the backbone's variables and the generator's own. */
-  variables(): tf.Variable[] {
-    return [...this.lm.params.vars.values(), ...this.params.vars.values()];
+  /** Everything training updates, by name: the backbone's variables (lm/...) and the generator's own (gen/...). */
+  variables(): Map<string, tf.Variable> {
+    return new Map([...[...this.lm.params.vars].map(([n, v]): [string, tf.Variable] => [`lm/${n}`, v]), ...[...this.params.vars].map(([n, v]): [string, tf.Variable] => [`gen/${n}`, v])]);
   }
 
   /** The backbone's hidden states for targets (latents [B, N, c] or codes [B, N]) after class labels [B]. */
@@ -92,14 +92,15 @@ export class LatentGenerator {
     const dtype = this.method === 'diffusion' ? 'float32' : 'int32';
     for (let k = 0; k < N; k++) {
       const next = tf.tidy(() => {
-        const last = (h: tf.Tensor3D) => h.slice([0, k, 0], [-1, 1, -1]).reshape([n, -1]) as tf.Tensor2D;
         // the prefix with one zero position appended: [n, k+1, ...]
         const zero = tf.zeros([n, 1, ...rest], dtype);
         const input = out ? tf.concat([out, zero], 1) : zero;
-        const hc = last(this.hidden(input, cond));
-        if (this.method === 'vq') return tf.multinomial(linear(hc, this.outProj!) as tf.Tensor2D, 1, tfSeed(seed + k)).toInt().reshape([n, 1]);
-        const guide = guided ? { uncond: last(this.hidden(input, uncond)), w: guidance } : undefined;
-        return this.head!.sample(hc, steps, seed + 7919 * k, guide).reshape([n, 1, -1]);
+        // position k's hidden state [n, D]; guided, the conditional and the null-class ones in one call on 2n rows
+        const h = this.hidden(guided ? tf.concat([input, input]) : input, guided ? tf.concat([cond, uncond]) : cond);
+        const hk = h.slice([0, k, 0], [-1, 1, -1]).reshape([h.shape[0], -1]) as tf.Tensor2D;
+        if (this.method === 'vq') return tf.multinomial(linear(hk, this.outProj!) as tf.Tensor2D, 1, tfSeed(seed + k)).toInt().reshape([n, 1]);
+        const [hc, hu] = guided ? tf.split(hk, 2, 0) as tf.Tensor2D[] : [hk];
+        return this.head!.sample(hc!, steps, seed + 7919 * k, hu && { uncond: hu, w: guidance }).reshape([n, 1, -1]);
       });
       if (out) {
         const grown: tf.Tensor = tf.concat([out, next], 1);

@@ -1,7 +1,9 @@
 // Small plain-tfjs networks the latent suite trains beside the backbone: an MLP with biases, and one
-// Adam loop over a variable list. Parameters live in architectures' Params (seeded, named).
+// Adam loop over named variables. Parameters live in architectures' Params (seeded, named).
 import * as tf from '@tensorflow/tfjs';
 import { Params, addLinear, linear } from '../../architectures/layers.ts';
+import { openUpdate } from '../../harness/train/local.ts';
+import type { AdamWConfig } from '../../harness/train/optim.ts';
 import { releaseBindGroups } from '../../harness/webgpu.ts';
 import { seededRandom } from './glyphs.ts';
 
@@ -26,17 +28,31 @@ export class Mlp {
   }
 }
 
-/** Adam over `vars` for `steps` steps; loss(step) builds the scalar loss. Returns the last loss. */
-export async function fit(vars: tf.Variable[], steps: number, lr: number, loss: (step: number) => tf.Scalar): Promise<number> {
-  const opt = tf.train.adam(lr);
+/** Adam as the harness's update step runs it: AdamW without weight decay or clipping (betas 0.9, 0.999). */
+const ADAM: AdamWConfig = { beta1: 0.9, beta2: 0.999, weightDecay: 0, clip: Infinity };
+
+/**
+ * Adam over `vars` (by name) for `steps` steps at rate lr, through the trainer's update step (openUpdate:
+ * one pass over a flat vector, not ~10 tensor ops per variable); loss(step) builds the scalar loss.
+ * Variables the loss does not reach are left as they are. Returns the last loss.
+ */
+export async function fit(vars: ReadonlyMap<string, tf.Variable>, steps: number, lr: number, loss: (step: number) => tf.Scalar): Promise<number> {
+  const names = [...vars.keys()], list = names.map((n) => vars.get(n)!);
+  const update = await openUpdate(vars, ADAM);
   let last = NaN;
-  for (let s = 0; s < steps; s++) {
-    const cost = opt.minimize(() => loss(s), true, vars)!;
-    if (s === steps - 1) last = (await cost.data())[0]!;
-    cost.dispose();
-    await releaseBindGroups(); // many small steps: webgpu's bind groups must not pile up (harness/webgpu.ts)
+  try {
+    for (let s = 0; s < steps; s++) {
+      const { value, grads } = tf.variableGrads(() => loss(s), list);
+      if (s === steps - 1) last = (await value.data())[0]!;
+      value.dispose();
+      const byName: Record<string, tf.Tensor> = {};
+      names.forEach((n, i) => { const g = grads[list[i]!.name]; if (g) byName[n] = g; });
+      await update.apply(byName, lr);
+      await releaseBindGroups(); // many small steps: webgpu's bind groups must not pile up (harness/webgpu.ts)
+    }
+  } finally {
+    update.dispose?.();
   }
-  opt.dispose();
   return last;
 }
 

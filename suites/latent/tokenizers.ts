@@ -144,7 +144,7 @@ export function tokenizers(s: TokenizerSettings, layout: TokenLayout, seed: numb
 /** Train a tokenizer on n training rows [n, layout.width] in [0, 1]; returns its final loss. */
 export function trainTokenizer(tok: Tokenizer, rows: Float32Array, n: number, seed: number): Promise<number> {
   const s = tok.s;
-  return fit([...tok.params.vars.values()], s.steps, s.lr, (step) => {
+  return fit(tok.params.vars, s.steps, s.lr, (step) => {
     const x = gatherRows(rows, tok.layout.width, seededIndices(n, s.batch, seed * 7919 + step));
     return tok.loss(x, seed * 100003 + step);
   });
