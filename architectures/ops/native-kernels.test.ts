@@ -1,11 +1,13 @@
 // The native addon's elementwise kernels (harness/native/kernels.c, on wasm+openblas) against the JS loops
-// they replace (on wasm): bit for bit, on random heaps, with and without their optional operands.
+// they replace (on wasm): bit for bit, on random heaps (AdamW: on host arrays), with and without their optional operands.
 import { describe, expect, it } from 'vitest';
 import { NATIVE_GEMM } from '../../tests/helpers.ts';
 import { siluGateBackwardJs, siluGateForwardJs } from './activation/wasm.ts';
 import { scaleMaskRowsJs, softmaxGradRowsJs } from './attention/wasm.ts';
 import { rmsNormBackwardJs, rmsNormForwardJs } from './norm/wasm.ts';
 import { rotateJs } from './rotation/wasm.ts';
+import { adamwHost, adamwJs } from './optim/host.ts';
+import { setNativeGemm } from './wasm-backend.ts';
 
 const FLOATS = 6000;
 
@@ -71,6 +73,39 @@ describe.runIf(!('problem' in NATIVE_GEMM))('the native elementwise kernels equa
       expect(firstDifference(seed, (h) => siluGateBackwardJs(h, 0, 400, 800, 1200, 7, 23),
         (heap) => k.siluGateBackward(heap, 0, 400, 800, 1200, 7, 23))).toBe(-1);
     }
+  });
+
+  it('the host AdamW step, with and without decay and clipping, on plain and shared arrays', () => {
+    const n = 3001; // odd: the vector loop's tail too
+    for (const seed of seeds) {
+      for (const [decay, gradScale, t, shared] of [[0.1, 1, 1, false], [0, 0.37, 7, true], [0.1, 0.37, 1000, true]] as const) {
+        const h = randomHeap(seed), take = (i: number) => {
+          const a = shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+          a.set(h.subarray(i * 1000, i * 1000 + n).map((x) => (i >= 2 ? Math.abs(x) : x))); // moments: m, v >= 0 as after steps
+          return a;
+        };
+        const want = [0, 1, 2, 3].map(take), got = want.map((a) => a.slice());
+        const s = { lr: 3e-3, beta1: 0.9, beta2: 0.95, decay, t, gradScale };
+        adamwJs(want[0]!, want[1]!, want[2]!, want[3]!, s);
+        const prev = setNativeGemm(k);
+        try {
+          adamwHost(got[0]!, got[1]!, got[2]!, got[3]!, s); // the dispatcher takes the native loop
+        } finally {
+          setNativeGemm(prev);
+        }
+        const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+        for (const i of [0, 2, 3]) expect(bits(got[i]!)).toEqual(bits(want[i]!));
+        expect(bits(got[0]!)).not.toEqual(bits(take(0))); // the weights did move
+      }
+    }
+  });
+
+  it('refuses overlapping or mismatched AdamW arrays', () => {
+    const a = new Float32Array(64), c = [1, 0.9, 0.95, 0.1, 0.05, 1e-3, 1, 1] as const;
+    expect(() => k.adamw(a.subarray(0, 16), a.subarray(16, 32), a.subarray(32, 48), a.subarray(48, 64), ...c)).not.toThrow();
+    expect(() => k.adamw(a.subarray(0, 16), a.subarray(8, 24), a.subarray(32, 48), a.subarray(48, 64), ...c)).toThrow(/overlap/);
+    expect(() => k.adamw(a.subarray(0, 16), a.subarray(16, 31), a.subarray(32, 48), a.subarray(48, 64), ...c)).toThrow(/one length/);
+    expect(() => k.adamw(a.subarray(0, 16), a.subarray(16, 32), a.subarray(32, 48), a.subarray(48, 64), 1, 0.9, 0.95, 0.1, 0.05, 1e-3, 1, Number.NaN)).toThrow(/finite/);
   });
 
   it('refuses data outside the heap and missing arguments', () => {

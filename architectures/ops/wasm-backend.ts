@@ -53,13 +53,15 @@ export interface NativeGemm {
   rotate(heap: ArrayBufferLike, x: number, cos: number, sin: number, out: number, outer: number, t: number, d: number, sign: 1 | -1): void;
   siluGateForward(heap: ArrayBufferLike, gu: number, sig: number, y: number, rows: number, f: number): void;
   siluGateBackward(heap: ArrayBufferLike, gu: number, sig: number, dy: number, dgu: number, rows: number, f: number): void;
+  adamw(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, gradScale: number, beta1: number, beta2: number,
+        c1: number, c2: number, lrOverBc1: number, invBc2: number, keep: number): void;
   /** The library and its configuration, for the record. */
   library: string;
 }
 
 /** The addon's kernels by name: an addon built from older sources lacks some (harness/native.ts refuses it). */
 export const NATIVE_KERNELS = ['gemm', 'rmsNormForward', 'rmsNormBackward', 'scaleMaskRows', 'softmaxGradRows', 'rotate',
-  'siluGateForward', 'siluGateBackward'] as const satisfies readonly (keyof NativeGemm)[];
+  'siluGateForward', 'siluGateBackward', 'adamw'] as const satisfies readonly (keyof NativeGemm)[];
 
 let native: NativeGemm | null = null;
 

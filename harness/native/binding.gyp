@@ -2,7 +2,7 @@
   "targets": [{
     "target_name": "gemm",
     "sources": ["gemm.c", "kernels.c"],
-    "cflags": ["-O3", "-ffp-contract=off"],
+    "cflags": ["-O3", "-ffp-contract=off", "-fno-math-errno"],
     "libraries": ["-ldl", "-lpthread", "-lm"]
   }]
 }

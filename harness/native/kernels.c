@@ -1,5 +1,5 @@
 // The fast paths' elementwise loops (architectures/ops/<family>/wasm.ts) in C, on float32 data in a wasm heap
-// (an ArrayBuffer), in place. Each one is the JS loop it replaces, operation for operation: JS computes in
+// (an ArrayBuffer), in place; and the host AdamW step (architectures/ops/optim/host.ts) on four float32 arrays. Each one is the JS loop it replaces, operation for operation: JS computes in
 // double and rounds to float32 where it stores to the heap or calls Math.fround, so these compute in double
 // and round at the same points, and the results are bit-identical (built without -ffast-math and with
 // -ffp-contract=off, so no multiply-add is fused). Offsets and sizes are in floats.
@@ -223,13 +223,70 @@ static napi_value silu_gate_backward(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/**
+ * adamw's loop over n elements with its 8 constants. Also built for AVX2 and picked when the CPU has it: the
+ * same operations, 4 doubles at a time (no FMA: -ffp-contract=off), so the same bits.
+ */
+__attribute__((target_clones("avx2", "default"))) static void adamw_loop(size_t n, float *restrict w, const float *restrict g,
+                                                                          float *restrict m, float *restrict v, const double *c) {
+  const double gradScale = c[0], beta1 = c[1], beta2 = c[2], c1 = c[3], c2 = c[4], lrOverBc1 = c[5], invBc2 = c[6],
+               keep = c[7];
+  for (size_t i = 0; i < n; i++) {
+    const double gi = (float)(g[i] * gradScale);
+    const double mi = m[i] * beta1 + gi * c1;
+    const double vi = v[i] * beta2 + gi * gi * c2;
+    m[i] = (float)mi;
+    v[i] = (float)vi;
+    w[i] = (float)(w[i] * keep - (lrOverBc1 * mi) / (sqrt(vi * invBc2) + 1e-8));
+  }
+}
+
+/**
+ * adamw(w, g, m, v, gradScale, beta1, beta2, c1, c2, lrOverBc1, invBc2, keep): optim/host.ts's adamwJs loop on four
+ * float32 arrays of one length (typed arrays, not a heap: the data-parallel trainer's are views of separate
+ * SharedArrayBuffers), with the constants computed there.
+ */
+static napi_value adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  float *p[4];
+  size_t len[4];
+  double c[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 12) {
+    napi_throw_error(env, NULL, "native adamw: expected 4 Float32Arrays and 8 numbers");
+    return NULL;
+  }
+  for (int i = 0; i < 4; i++) {
+    napi_typedarray_type type;
+    if (napi_get_typedarray_info(env, argv[i], &type, &len[i], (void **)&p[i], NULL, NULL) != napi_ok ||
+        type != napi_float32_array || len[i] != len[0]) {
+      napi_throw_error(env, NULL, "native adamw: expected 4 Float32Arrays of one length");
+      return NULL;
+    }
+  }
+  for (int i = 0; i < 8; i++) {
+    if (napi_get_value_double(env, argv[i + 4], &c[i]) != napi_ok || !isfinite(c[i])) {
+      napi_throw_error(env, NULL, "native adamw: expected finite numbers after the arrays");
+      return NULL;
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    for (int j = i + 1; j < 4; j++)
+      if (len[0] > 0 && p[i] < p[j] + len[0] && p[j] < p[i] + len[0]) {
+        napi_throw_range_error(env, NULL, "native adamw: the four arrays must not overlap");
+        return NULL;
+      }
+  adamw_loop(len[0], p[0], p[1], p[2], p[3], c);
+  return NULL;
+}
+
 /** Adds the kernels to the addon's exports; 0 on failure. */
 int register_kernels(napi_env env, napi_value exports) {
   static const struct { const char *name; napi_callback fn; } kernels[] = {
       {"rmsNormForward", rms_norm_forward}, {"rmsNormBackward", rms_norm_backward},
       {"scaleMaskRows", scale_mask_rows},   {"softmaxGradRows", softmax_grad_rows},
       {"rotate", rotate},                   {"siluGateForward", silu_gate_forward},
-      {"siluGateBackward", silu_gate_backward},
+      {"siluGateBackward", silu_gate_backward}, {"adamw", adamw},
   };
   for (size_t i = 0; i < sizeof kernels / sizeof *kernels; i++) {
     napi_value fn;
