@@ -1,5 +1,6 @@
 // The native addon's elementwise kernels (harness/native/kernels.c, on wasm+openblas) against the JS loops
-// they replace (on wasm): bit for bit, on random heaps (AdamW: on host arrays), with and without their optional operands.
+// they replace (on wasm): bit for bit, on random heaps (AdamW: on host arrays), with and without their
+// optional operands.
 import { describe, expect, it } from 'vitest';
 import { NATIVE_GEMM } from '../../tests/helpers.ts';
 import { siluGateBackwardJs, siluGateForwardJs } from './activation/wasm.ts';

@@ -1,8 +1,9 @@
 // The fast paths' elementwise loops (architectures/ops/<family>/wasm.ts) in C, on float32 data in a wasm heap
-// (an ArrayBuffer), in place; and the host AdamW step (architectures/ops/optim/host.ts) on four float32 arrays. Each one is the JS loop it replaces, operation for operation: JS computes in
-// double and rounds to float32 where it stores to the heap or calls Math.fround, so these compute in double
-// and round at the same points, and the results are bit-identical (built without -ffast-math and with
-// -ffp-contract=off, so no multiply-add is fused). Offsets and sizes are in floats.
+// (an ArrayBuffer), in place; and the host AdamW step (architectures/ops/optim/host.ts) on four float32
+// arrays. Each one is the JS loop it replaces, operation for operation: JS computes in double and rounds to
+// float32 where it stores to the heap or calls Math.fround, so these compute in double and round at the same
+// points, and the results are bit-identical (built without -ffast-math and with -ffp-contract=off, so no
+// multiply-add is fused). Offsets and sizes are in floats.
 #include <math.h>
 #include <node_api.h>
 #include <stdint.h>

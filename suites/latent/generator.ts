@@ -49,7 +49,8 @@ export class LatentGenerator {
 
   /** Everything training updates, by name: the backbone's variables (lm/...) and the generator's own (gen/...). */
   variables(): Map<string, tf.Variable> {
-    return new Map([...[...this.lm.params.vars].map(([n, v]): [string, tf.Variable] => [`lm/${n}`, v]), ...[...this.params.vars].map(([n, v]): [string, tf.Variable] => [`gen/${n}`, v])]);
+    const named = (prefix: string, vars: ReadonlyMap<string, tf.Variable>) => [...vars].map(([n, v]): [string, tf.Variable] => [`${prefix}/${n}`, v]);
+    return new Map([...named('lm', this.lm.params.vars), ...named('gen', this.params.vars)]);
   }
 
   /** The backbone's hidden states for targets (latents [B, N, c] or codes [B, N]) after class labels [B]. */
