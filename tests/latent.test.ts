@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import '../architectures/index.ts';
 import { Params } from '../architectures/layers.ts';
 import { architectureNames, getArchitecture } from '../architectures/registry.ts';
-import { DiffusionHead } from '../suites/latent/diffusion.ts';
+import { DiffusionHead, alphaBar } from '../suites/latent/diffusion.ts';
 import { fidWithInterval, frechetDistance, moments } from '../suites/latent/fid.ts';
 import { makeGlyphs, seededRandom } from '../suites/latent/glyphs.ts';
 import type { ResultRecord } from '../harness/store.ts';
@@ -35,6 +35,32 @@ describe('glyph data', () => {
 });
 
 describe('next-token diffusion head', () => {
+  it('broadcasts a projected condition over R groups of rows as tiling it would, and guides in one call as in two', () => {
+    const head = new DiffusionHead(new Params(3), 'head', { latent: 4, cond: 8, width: 16, blocks: 2 });
+    // adaLN-Zero starts with zero gates: perturb every parameter so that the condition reaches the output
+    for (const v of head.params().values()) v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 11)));
+    const n = 5, groups = 3;
+    const h = tf.randomNormal([n, 8], 0, 1, 'float32', 12) as tf.Tensor2D;
+    const zt = tf.randomNormal([groups * n, 4], 0, 1, 'float32', 13) as tf.Tensor2D;
+    const t = tf.randomUniform([groups * n], 0, 1, 'float32', 14) as tf.Tensor1D;
+    const hc = head.project(h);
+    const broadcast = head.predict(zt, t, hc), tiled = head.predict(zt, t, tf.tile(hc, [groups, 1]) as tf.Tensor2D);
+    expect(tf.max(tf.abs(tf.sub(broadcast, tiled))).dataSync()[0]).toBeLessThan(1e-5);
+    // a condition paired with the wrong rows would show: group 0 under the conditions in reverse order
+    const swapped = head.predict(zt.slice(0, n), t.slice(0, n), tf.reverse(hc, 0) as tf.Tensor2D);
+    expect(tf.max(tf.abs(tf.sub(broadcast.slice(0, n), swapped))).dataSync()[0]).toBeGreaterThan(1e-3);
+    // classifier-free guidance from one call on 2n rows against the two predictions made apart
+    const u = tf.randomNormal([n, 8], 0, 1, 'float32', 15) as tf.Tensor2D, w = 2, steps = 1;
+    const z = tf.randomNormal([n, 4], 0, 1, 'float32', 7) as tf.Tensor2D; // sample's first draw (tfSeed(7) = 7)
+    const tt = tf.fill([n], 1) as tf.Tensor1D;
+    const epsC = head.predict(z, tt, head.project(h)), epsU = head.predict(z, tt, head.project(u));
+    const eps = tf.add(epsU, tf.mul(w, tf.sub(epsC, epsU)));
+    const ab = alphaBar(1); // alphaBar(0) = 1: alpha = ab, beta = 1 - ab
+    const want = tf.div(tf.sub(z, tf.mul((1 - ab) / Math.sqrt(1 - ab), eps)), Math.sqrt(ab)); // one step: sigma 0
+    const got = head.sample(h, steps, 7, { uncond: u, w });
+    expect(tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]).toBeLessThan(1e-4);
+  });
+
   it('recovers a two-mode 1-D mixture 0.5 N(-2, 0.3^2) + 0.5 N(2, 0.3^2)', async () => {
     const head = new DiffusionHead(new Params(1), 'head', { latent: 1, cond: 1, width: 64, blocks: 2 });
     const vars = head.params();
